@@ -1,0 +1,64 @@
+// Typed view of the Worker's vars and secrets. Vars are strings in wrangler.toml; every number has a
+// default here so a missing var never turns into NaN.
+
+export interface Config {
+  adminApiKey: string | null;
+  jwtAccessSecret: string;
+  jwtRefreshSecret: string;
+  cookieSecret: string;
+  /** Exact origins allowed to call the HTTP API with credentials; `reflectAnyOrigin` is the dev-only `*`. */
+  corsOrigins: readonly string[];
+  reflectAnyOrigin: boolean;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  refreshReuseGraceSeconds: number;
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  maxFrameBytes: number;
+  loginMaxFailuresPerDevice: number;
+  loginMaxFailuresPerAccount: number;
+  loginLockoutSeconds: number;
+  searchPreloadCount: number;
+}
+
+function num(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) && parsed > 0 ? parsed : fallback;
+}
+
+function secret(value: string | undefined, name: string): string {
+  if (!value) throw new Error(`Secret ${name} is not configured (wrangler secret put ${name})`);
+  return value;
+}
+
+const cache = new WeakMap<object, Config>();
+
+export function getConfig(env: Env): Config {
+  const cached = cache.get(env);
+  if (cached) return cached;
+  const origins = (env.CORS_ORIGINS ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter((o) => o.length > 0);
+  const config: Config = {
+    adminApiKey: env.ADMIN_API_KEY ? env.ADMIN_API_KEY : null,
+    jwtAccessSecret: secret(env.JWT_ACCESS_SECRET, "JWT_ACCESS_SECRET"),
+    jwtRefreshSecret: secret(env.JWT_REFRESH_SECRET, "JWT_REFRESH_SECRET"),
+    cookieSecret: secret(env.COOKIE_SECRET, "COOKIE_SECRET"),
+    corsOrigins: origins.filter((o) => o !== "*"),
+    reflectAnyOrigin: origins.includes("*"),
+    accessTokenTtlSeconds: num(env.ACCESS_TOKEN_TTL_SECONDS, 10800),
+    refreshTokenTtlSeconds: num(env.REFRESH_TOKEN_TTL_SECONDS, 1209600),
+    refreshReuseGraceSeconds: num(env.REFRESH_REUSE_GRACE_SECONDS, 30),
+    rateLimitPerSecond: num(env.RATE_LIMIT_PER_SECOND, 50),
+    rateLimitBurst: num(env.RATE_LIMIT_BURST, 200),
+    maxFrameBytes: num(env.MAX_FRAME_BYTES, 1048576),
+    loginMaxFailuresPerDevice: num(env.LOGIN_MAX_FAILURES_PER_DEVICE, 5),
+    loginMaxFailuresPerAccount: num(env.LOGIN_MAX_FAILURES_PER_ACCOUNT, 50),
+    loginLockoutSeconds: num(env.LOGIN_LOCKOUT_SECONDS, 900),
+    searchPreloadCount: num(env.SEARCH_PRELOAD_COUNT, 30),
+  };
+  cache.set(env, config);
+  return config;
+}

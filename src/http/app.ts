@@ -1,0 +1,24 @@
+import { Hono } from "hono";
+import { cors } from "./cors";
+import { notFound, onError } from "./errors";
+import { requireAdminKey } from "./routes/admin/guard";
+import { adminOrganization } from "./routes/admin/organization";
+import { health } from "./routes/health";
+import { login } from "./routes/login";
+import { logout } from "./routes/logout";
+import type { AppEnv } from "./types";
+import { websocketUpgrade } from "./websocket";
+
+export function buildApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use(websocketUpgrade);
+  app.use(cors);
+  app.use("/admin/*", requireAdminKey);
+  app.route("/", health);
+  app.route("/", login);
+  app.route("/", logout);
+  app.route("/", adminOrganization);
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}

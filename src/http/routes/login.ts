@@ -1,0 +1,85 @@
+// POST /login: password, Bearer access token, or the signed refresh cookie → a new access token,
+// a rotated refresh cookie and the user. It signs no socket in: the client sends `connect` next.
+import { Hono } from "hono";
+import { z } from "zod";
+import { readCookie, refreshCookieHeader, REFRESH_COOKIE, signCookieValue, unsignCookieValue } from "../../auth/cookie";
+import type { UserRow } from "../../db/schema";
+import { toPublicUser } from "../../domain/user-view";
+import { Errors, SamaError } from "../../protocol/errors";
+import { deviceId } from "../../protocol/fields";
+import { parseParams } from "../../protocol/validation";
+import {
+  authenticateAccessToken,
+  issueAccessToken,
+  issueRefreshToken,
+  passwordLogin,
+  rotateRefreshToken,
+} from "../../services/auth";
+import type { SignedToken } from "../../auth/jwt";
+import { readJsonBody } from "../body";
+import type { ServiceDeps } from "../../services/context";
+import { serviceDeps, type AppContext, type AppEnv } from "../types";
+
+const schema = z
+  .looseObject({
+    device_id: deviceId,
+    organization_id: z.string().min(1).optional(),
+    login: z.string().optional(),
+    password: z.string().optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (body.login !== undefined && body.password !== undefined && body.organization_id === undefined) {
+      ctx.addIssue({ code: "custom", message: '"organization_id" is required' });
+    }
+  });
+
+export function bearerToken(c: AppContext): string | null {
+  const header = c.req.header("Authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return match?.[1] ?? null;
+}
+
+export async function refreshCookie(c: AppContext, secret: string): Promise<string | null> {
+  const signed = readCookie(c.req.header("Cookie"), REFRESH_COOKIE);
+  return signed === null ? null : unsignCookieValue(signed, secret);
+}
+
+interface Authenticated {
+  user: UserRow;
+  /** Set when a refresh cookie was rotated; otherwise a fresh refresh token is issued. */
+  refresh: SignedToken | null;
+}
+
+// SAMA's order: credentials in the body, then the Bearer access token, then the refresh cookie.
+async function authenticate(c: AppContext, deps: ServiceDeps, body: z.output<typeof schema>): Promise<Authenticated> {
+  const device = body.device_id;
+  const cookie = await refreshCookie(c, deps.config.cookieSecret);
+  if (body.login !== undefined && body.password !== undefined && body.organization_id !== undefined) {
+    const creds = { organizationId: body.organization_id, login: body.login, password: body.password, deviceId: device };
+    return { user: await passwordLogin(deps, creds), refresh: null };
+  }
+  const bearer = bearerToken(c);
+  if (bearer !== null) {
+    try {
+      return { user: await authenticateAccessToken(deps, bearer, device), refresh: null };
+    } catch (err) {
+      // An expired access token next to a valid refresh cookie still logs in (the SAMA web app sends both).
+      if (cookie === null || !(err instanceof SamaError)) throw err;
+    }
+  }
+  if (cookie !== null) return rotateRefreshToken(deps, cookie, device);
+  throw new SamaError(Errors.MISSING_AUTH_CREDENTIALS);
+}
+
+export const login = new Hono<AppEnv>().post("/login", async (c) => {
+  const deps = serviceDeps(c);
+  const body = parseParams(schema, await readJsonBody(c));
+  const { user, refresh: rotated } = await authenticate(c, deps, body);
+  const refresh = rotated ?? (await issueRefreshToken(deps, user, body.device_id));
+  const access = await issueAccessToken(deps, user, body.device_id);
+
+  const signed = await signCookieValue(refresh.token, deps.config.cookieSecret);
+  c.header("Set-Cookie", refreshCookieHeader(signed, deps.config.refreshTokenTtlSeconds));
+  c.header("Cache-Control", "no-store");
+  return c.json({ user: toPublicUser(user), access_token: access.token, expired_at: access.expiresAt });
+});

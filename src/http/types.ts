@@ -1,0 +1,14 @@
+import type { Context } from "hono";
+import { getConfig } from "../config";
+import { getDb } from "../db/client";
+import type { ServiceDeps } from "../services/context";
+
+export interface AppEnv {
+  Bindings: Env;
+}
+
+export type AppContext = Context<AppEnv>;
+
+export function serviceDeps(c: AppContext): ServiceDeps {
+  return { db: getDb(c.env), config: getConfig(c.env), now: Date.now() };
+}

@@ -1,0 +1,10 @@
+// Worker entry: the Hono app for HTTP and WebSocket upgrades, and the Durable Object classes.
+import { buildApp } from "./http/app";
+
+export { Session } from "./objects/session";
+
+const app = buildApp();
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,148 @@
+// Session: one Durable Object per WebSocket connection. SAMA clients sign in *after* the socket
+// opens, so the socket cannot be routed to a per-user object at upgrade time. The Session owns the
+// hibernated socket and its state (identity and rate-limit bucket, in the socket attachment so both
+// survive hibernation and eviction), answers frames one at a time in arrival order, and leaves
+// every rule to src/protocol.
+import { DurableObject } from "cloudflare:workers";
+import { getConfig, type Config } from "../config";
+import { getDb } from "../db/client";
+import { fullBucket, take, type Bucket, type BucketLimits } from "../domain/token-bucket";
+import type { RequestContext, SessionIdentity } from "../protocol/context";
+import { answerFrame, refusalFrame } from "../protocol/dispatch";
+import { Errors } from "../protocol/errors";
+import { touchRecentActivity } from "../services/users";
+
+interface SessionState {
+  identity: SessionIdentity | null;
+  bucket: Bucket;
+}
+
+const decoder = new TextDecoder();
+
+/** Close codes a peer may send that must not be echoed back (reserved for local use). */
+const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
+
+export class Session extends DurableObject<Env> {
+  private readonly config: Config;
+  private readonly limits: BucketLimits;
+  private state: SessionState | null = null;
+  /** Frames of this socket are answered strictly in arrival order. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = getConfig(env);
+    this.limits = { perSecond: this.config.rateLimitPerSecond, burst: this.config.rateLimitBurst };
+    // Plain-text keep-alive answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a WebSocket upgrade", { status: 426 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    this.state = { identity: null, bucket: fullBucket(this.limits, Date.now()) };
+    server.serializeAttachment(this.state);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const text = typeof message === "string" ? message : decoder.decode(message);
+    if (text.length === 0) return; // SAMA ignores empty frames
+    const state = this.load(ws);
+    const now = Date.now();
+    const { allowed, bucket } = take(state.bucket, this.limits, now);
+    state.bucket = bucket;
+    ws.serializeAttachment(state);
+    if (!allowed) {
+      this.send(ws, refusalFrame(text, Errors.TOO_MANY_REQUESTS));
+      return;
+    }
+    if (exceedsBytes(text, this.config.maxFrameBytes)) {
+      this.send(ws, refusalFrame(text, Errors.FRAME_TOO_LARGE));
+      return;
+    }
+    const turn = this.queue.then(() => this.answer(ws, text));
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // The hibernation API does not complete the closing handshake on its own.
+    try {
+      ws.close(RESERVED_CLOSE_CODES.has(code) ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+    await this.onGone(ws);
+  }
+
+  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    if (!isBenignSocketError(error)) console.error("session socket error", error);
+    await this.onGone(ws);
+  }
+
+  private async answer(ws: WebSocket, text: string): Promise<void> {
+    const ctx = this.requestContext(ws);
+    this.send(ws, await answerFrame(ctx, text));
+  }
+
+  private requestContext(ws: WebSocket): RequestContext {
+    const state = this.load(ws);
+    return {
+      env: this.env,
+      db: getDb(this.env),
+      config: this.config,
+      now: Date.now(),
+      session: state.identity,
+      signIn: (identity) => {
+        state.identity = identity;
+        ws.serializeAttachment(state);
+      },
+      signOut: () => {
+        state.identity = null;
+        ws.serializeAttachment(state);
+      },
+    };
+  }
+
+  /** The state of this object's socket, restored from its attachment after hibernation or eviction. */
+  private load(ws: WebSocket): SessionState {
+    if (!this.state) {
+      const saved = ws.deserializeAttachment() as SessionState | null;
+      this.state = saved ?? { identity: null, bucket: fullBucket(this.limits, Date.now()) };
+    }
+    return this.state;
+  }
+
+  private send(ws: WebSocket, frame: string): void {
+    try {
+      ws.send(frame);
+    } catch (err) {
+      // The peer went away while we were answering; its close event cleans up.
+      if (!isBenignSocketError(err)) console.error("session send failed", err);
+    }
+  }
+
+  private async onGone(ws: WebSocket): Promise<void> {
+    const identity = this.load(ws).identity;
+    if (!identity) return;
+    this.state = { identity: null, bucket: this.load(ws).bucket };
+    await touchRecentActivity({ db: getDb(this.env), config: this.config, now: Date.now() }, identity.userId);
+  }
+}
+
+function exceedsBytes(text: string, limit: number): boolean {
+  // A UTF-16 unit is 1 to 3 UTF-8 bytes: only frames near the limit need an exact count.
+  if (text.length * 3 <= limit) return false;
+  if (text.length > limit) return true;
+  return new TextEncoder().encode(text).byteLength > limit;
+}
+
+/** Disconnects and sends to closed sockets are normal in a chat server; only other errors are logged. */
+function isBenignSocketError(err: unknown): boolean {
+  const text = err instanceof Error ? err.message : String(err);
+  return /network connection lost|websocket (is )?(already )?closed|can't call websocket|after close|disconnected/i.test(text);
+}

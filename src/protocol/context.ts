@@ -1,0 +1,23 @@
+import type { ServiceDeps } from "../services/context";
+
+/** Who a socket is signed in as. Kept in the WebSocket attachment, so it survives hibernation. */
+export interface SessionIdentity {
+  userId: string;
+  organizationId: string;
+  deviceId: string;
+}
+
+/** Everything a request handler may use; the Session object builds one per frame. */
+export interface RequestContext extends ServiceDeps {
+  env: Env;
+  session: SessionIdentity | null;
+  signIn(identity: SessionIdentity): void;
+  signOut(): void;
+}
+
+export interface AuthedContext extends RequestContext {
+  session: SessionIdentity;
+}
+
+/** The payload of a `{"response":{"id":…, …payload}}` frame. */
+export type ResponsePayload = Record<string, unknown>;

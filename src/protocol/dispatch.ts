@@ -1,0 +1,27 @@
+// Turns one inbound frame into the frame that answers it: envelope, auth guard, validation, handler,
+// and errors always as {"status","message"}.
+import type { RequestContext } from "./context";
+import { errorFrame, parseEnvelope, responseFrame } from "./envelope";
+import { Errors, SamaError, unknownRequest, type ErrorBody } from "./errors";
+import { requestHandlers } from "./registry";
+
+export async function answerFrame(ctx: RequestContext, text: string): Promise<string> {
+  const envelope = parseEnvelope(text);
+  if (!("action" in envelope)) return errorFrame(null, envelope);
+  const handler = requestHandlers.get(envelope.action);
+  if (!handler) return errorFrame(envelope, unknownRequest(envelope.action));
+  if (handler.requiresAuth && !ctx.session) return errorFrame(envelope, Errors.UNAUTHORIZED);
+  try {
+    return responseFrame(envelope, await handler.run(ctx, envelope.params));
+  } catch (err) {
+    if (err instanceof SamaError) return errorFrame(envelope, err.toBody());
+    console.error(`request ${envelope.action} failed`, err);
+    return errorFrame(envelope, Errors.INTERNAL_SERVER);
+  }
+}
+
+/** The answer to a frame refused before it was handled (rate limit, size), echoing its id if it has one. */
+export function refusalFrame(text: string, error: ErrorBody): string {
+  const envelope = parseEnvelope(text);
+  return errorFrame("action" in envelope ? envelope : null, error);
+}

@@ -1,0 +1,64 @@
+// SAMA's error table (SAMA-PROTOCOL.md §1.7): statuses and messages kept byte for byte, because
+// clients show or match them. Parley's own additions follow the same style.
+
+export interface ErrorBody {
+  status: number;
+  message: string;
+}
+
+function e(status: number, message: string): ErrorBody {
+  return { status, message };
+}
+
+export const Errors = {
+  UNAUTHORIZED: e(401, "Unauthorized."),
+  FORBIDDEN: e(403, "Forbidden."),
+  BAD_REQUEST: e(400, "Bad Request."),
+  INVALID_DATA_FORMAT: e(400, "Bad request - invalid data format"),
+  INCORRECT_TYPE: e(422, "The type you entered is incorrect."),
+  ORG_NOT_FOUND: e(404, "Organization not found"),
+  INCORRECT_TOKEN: e(422, "Incorrect token."),
+  TOKEN_EXPIRED: e(422, "The token has expired."),
+  ROUTE_NOT_FOUND: e(404, "Route not found"),
+  USER_ID_MISSED: e(422, "User ID missed."),
+  USER_NOT_FOUND: e(422, "We couldn't find the specified user."),
+  USER_LOGIN_OR_PASS: e(422, "The 'login' or 'password' field is missing."),
+  USER_ALREADY_EXISTS: e(422, "The provided data is already associated with an existing user account."),
+  INCORRECT_USER: e(422, "The specified user is incorrect."),
+  INCORRECT_PASSWORD: e(422, "The password entered is incorrect."),
+  INCORRECT_LOGIN: e(422, "The login provided is incorrect."),
+  INCORRECT_CURRENT_PASSWORD: e(401, "The current password you entered is incorrect."),
+  INCORRECT_LOGIN_OR_PASSWORD: e(401, "Incorrect username or password."),
+  DEVICE_ID_MISSED: e(422, "'device_id' is required."),
+  MISSING_AUTH_CREDENTIALS: e(401, "Missing authentication credentials."),
+  INTERNAL_SERVER: e(500, "Internal server error."),
+  // Parley additions.
+  TOO_MANY_REQUESTS: e(429, "Too many requests."),
+  TOO_MANY_LOGIN_ATTEMPTS: e(429, "Too many failed login attempts. Try again later."),
+  FRAME_TOO_LARGE: e(413, "Request is too large."),
+  ORG_NAME_TAKEN: e(422, "An organization with this name already exists."),
+} as const satisfies Record<string, ErrorBody>;
+
+/** A failure with a SAMA status and message; anything else thrown is reported as a 500. */
+export class SamaError extends Error {
+  readonly status: number;
+  constructor(body: ErrorBody) {
+    super(body.message);
+    this.name = "SamaError";
+    this.status = body.status;
+  }
+  toBody(): ErrorBody {
+    return { status: this.status, message: this.message };
+  }
+}
+
+export function unknownRequest(name: string): ErrorBody {
+  return e(400, `Unknown request: ${name}`);
+}
+
+const statusByMessage = new Map<string, number>(Object.values(Errors).map((b) => [b.message, b.status]));
+
+/** Status of a validation message: SAMA's own status for its table messages, else 422. */
+export function statusOfMessage(message: string): number {
+  return statusByMessage.get(message) ?? 422;
+}

@@ -1,0 +1,27 @@
+// Field schemas shared by several requests.
+import { z } from "zod";
+import { Errors } from "./errors";
+import { samaMessage } from "./validation";
+
+/** Device ids are strings or numbers on the wire (SAMA stringifies them). */
+export const deviceId = z
+  .union([z.string().min(1).max(255), z.number()], samaMessage(Errors.DEVICE_ID_MISSED))
+  .transform((v) => String(v));
+
+/** A date as Joi accepts it (ISO string or Unix ms), as Unix ms. */
+export const date = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = typeof value === "number" ? value : Date.parse(value);
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({ code: "invalid_type", expected: "date", input: value });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const login = z.string(samaMessage(Errors.INCORRECT_LOGIN)).min(3).max(40);
+export const password = z.string(samaMessage(Errors.INCORRECT_PASSWORD)).min(3).max(40);
+export const phone = z.string().min(3).max(15);
+export const personName = z.string().min(1).max(20);
+
+/** Any params object (SAMA requires `{}` even for requests without parameters). */
+export const anyObject = z.looseObject({});

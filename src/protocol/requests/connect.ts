@@ -1,0 +1,18 @@
+import { z } from "zod";
+import { authenticateAccessToken } from "../../services/auth";
+import { Errors, SamaError } from "../errors";
+import { deviceId } from "../fields";
+import { publicRequest } from "../request";
+
+const schema = z.strictObject({
+  device_id: deviceId,
+  token: z.unknown(),
+});
+
+/** Binds the socket to the user of an access token obtained from HTTP /login. */
+export const connect = publicRequest("connect", schema, async (ctx, params) => {
+  if (typeof params.token !== "string" || params.token === "") throw new SamaError(Errors.TOKEN_EXPIRED);
+  const user = await authenticateAccessToken(ctx, params.token, params.device_id);
+  ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id });
+  return { success: true };
+});

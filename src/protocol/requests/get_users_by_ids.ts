@@ -1,0 +1,14 @@
+import { z } from "zod";
+import { toPublicUser } from "../../domain/user-view";
+import { usersByIds } from "../../services/users";
+import { authedRequest } from "../request";
+
+const schema = z.strictObject({
+  ids: z.array(z.string()).min(1).max(100),
+});
+
+/** Users of the caller's organization by id, newest first; unknown or foreign ids are skipped. */
+export const getUsersByIds = authedRequest("get_users_by_ids", schema, async (ctx, params) => {
+  const found = await usersByIds(ctx, ctx.session.organizationId, params.ids);
+  return { users: found.map(toPublicUser) };
+});

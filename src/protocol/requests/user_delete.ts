@@ -1,0 +1,11 @@
+import { deleteUser } from "../../services/users";
+import { currentUser } from "../current-user";
+import { anyObject } from "../fields";
+import { authedRequest } from "../request";
+
+/** Deletes the signed-in user (tokens and block lists too; messages stay, as in SAMA). */
+export const userDelete = authedRequest("user_delete", anyObject, async (ctx) => {
+  await deleteUser(ctx, await currentUser(ctx));
+  ctx.signOut();
+  return { success: true };
+});

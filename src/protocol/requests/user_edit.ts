@@ -1,0 +1,50 @@
+import { z } from "zod";
+import { hashPassword, verifyPassword } from "../../auth/password";
+import { toPublicUser } from "../../domain/user-view";
+import { updateUser } from "../../services/users";
+import { currentUser } from "../current-user";
+import { Errors, SamaError } from "../errors";
+import { login, password, personName, phone } from "../fields";
+import { authedRequest } from "../request";
+import { samaMessage } from "../validation";
+
+// SAMA's pattern accepts lower-case addresses with 2–4 letter TLDs only; Parley accepts any case and longer TLDs.
+const EMAIL = /^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$/;
+
+const schema = z.strictObject({
+  current_password: z.string(samaMessage(Errors.INCORRECT_CURRENT_PASSWORD)).optional(),
+  new_password: password.optional(),
+  first_name: personName.optional(),
+  last_name: personName.optional(),
+  login: login.optional(),
+  email: z.string().regex(EMAIL).optional(),
+  phone: phone.optional(),
+  avatar_object: z
+    .strictObject({
+      file_id: z.string().min(1).max(255),
+      file_name: z.string().max(255).optional(),
+      file_blur_hash: z.string().max(255).optional(),
+    })
+    .optional(),
+});
+
+/** Edits the signed-in user's profile; a new password needs the current one. */
+export const userEdit = authedRequest("user_edit", schema, async (ctx, params) => {
+  const user = await currentUser(ctx);
+  let passwordHash: string | undefined;
+  if (params.new_password !== undefined) {
+    const check = await verifyPassword(params.current_password ?? "", user.passwordHash);
+    if (!check.ok) throw new SamaError(Errors.INCORRECT_CURRENT_PASSWORD);
+    passwordHash = await hashPassword(params.new_password);
+  }
+  const updated = await updateUser(ctx, user, {
+    login: params.login,
+    email: params.email,
+    phone: params.phone,
+    firstName: params.first_name,
+    lastName: params.last_name,
+    avatarObject: params.avatar_object,
+    passwordHash,
+  });
+  return { user: toPublicUser(updated) };
+});

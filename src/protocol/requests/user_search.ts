@@ -1,0 +1,27 @@
+import { z } from "zod";
+import { toPublicUser } from "../../domain/user-view";
+import { searchUsers } from "../../services/users";
+import { date } from "../fields";
+import { authedRequest } from "../request";
+
+const schema = z.strictObject({
+  keyword: z.string().min(1).max(255),
+  limit: z.number().int().min(1).max(100).optional(),
+  updated_at: z.strictObject({ gt: date.optional() }).optional(),
+  // Optional here (SAMA crashes without it); capped so a request stays cheap.
+  ignore_ids: z.array(z.string()).max(500).optional(),
+});
+
+/** Users of the caller's organization whose login or name contains the keyword. */
+export const userSearch = authedRequest("user_search", schema, async (ctx, params) => {
+  const excludeIds = new Set(params.ignore_ids ?? []);
+  excludeIds.add(ctx.session.userId);
+  const found = await searchUsers(ctx, {
+    organizationId: ctx.session.organizationId,
+    keyword: params.keyword,
+    limit: Math.min(params.limit ?? ctx.config.searchPreloadCount, ctx.config.searchPreloadCount),
+    updatedAfter: params.updated_at?.gt,
+    excludeIds,
+  });
+  return { users: found.map(toPublicUser) };
+});

@@ -1,0 +1,146 @@
+// Credentials and device tokens. Access tokens are verified as JWTs *and* looked up in user_tokens
+// (so logout revokes them); refresh tokens are rotated on every use and a rotated one presented
+// after the grace window revokes the whole device (token theft detection).
+import { and, eq, lt } from "drizzle-orm";
+import { sha256Hex } from "../auth/encoding";
+import { peekClaims, signToken, verifyToken, type SignedToken, type TokenType } from "../auth/jwt";
+import { hashPassword, verifyPassword } from "../auth/password";
+import { userTokens, type UserRow, type UserTokenRow } from "../db/schema";
+import { newObjectId } from "../domain/object-id";
+import { Errors, SamaError } from "../protocol/errors";
+import type { ServiceDeps } from "./context";
+import { requireOrganization } from "./organizations";
+import { assertLoginAllowed, recordLoginFailure, recordLoginSuccess } from "./login-throttle";
+import { findUser, findUserByLogin, setPasswordHash } from "./users";
+
+export interface PasswordCredentials {
+  organizationId: string;
+  login: string;
+  password: string;
+  deviceId: string;
+}
+
+export async function passwordLogin(deps: ServiceDeps, creds: PasswordCredentials): Promise<UserRow> {
+  await requireOrganization(deps, creds.organizationId);
+  await assertLoginAllowed(deps, creds.organizationId, creds.login, creds.deviceId);
+  const user = await findUserByLogin(deps, creds.organizationId, creds.login);
+  const check = await verifyPassword(creds.password, user?.passwordHash ?? null);
+  if (!user || !check.ok) {
+    await recordLoginFailure(deps, creds.organizationId, creds.login, creds.deviceId);
+    throw new SamaError(Errors.INCORRECT_LOGIN_OR_PASSWORD);
+  }
+  await recordLoginSuccess(deps, creds.organizationId, creds.login, creds.deviceId);
+  if (check.needsRehash) await setPasswordHash(deps, user.id, await hashPassword(creds.password));
+  return user;
+}
+
+async function issueToken(deps: ServiceDeps, user: UserRow, deviceId: string, type: TokenType): Promise<SignedToken> {
+  const { db, config, now } = deps;
+  const secret = type === "access" ? config.jwtAccessSecret : config.jwtRefreshSecret;
+  const ttl = type === "access" ? config.accessTokenTtlSeconds : config.refreshTokenTtlSeconds;
+  const signed = await signToken(
+    { _id: user.id, native_id: user.id, login: user.login, type, org: user.organizationId, device_id: deviceId },
+    secret,
+    ttl,
+    now,
+  );
+  await db.batch([
+    // Expired rows of this device go as new ones come, so the table does not grow without bound.
+    db
+      .delete(userTokens)
+      .where(and(eq(userTokens.userId, user.id), eq(userTokens.deviceId, deviceId), lt(userTokens.expiresAt, now))),
+    db.insert(userTokens).values({
+      id: newObjectId(now),
+      organizationId: user.organizationId,
+      userId: user.id,
+      deviceId,
+      type,
+      tokenHash: await sha256Hex(signed.token),
+      replacedAt: null,
+      expiresAt: signed.expiresAt,
+      createdAt: now,
+      updatedAt: now,
+    }),
+  ]);
+  return signed;
+}
+
+export function issueAccessToken(deps: ServiceDeps, user: UserRow, deviceId: string): Promise<SignedToken> {
+  return issueToken(deps, user, deviceId, "access");
+}
+
+export function issueRefreshToken(deps: ServiceDeps, user: UserRow, deviceId: string): Promise<SignedToken> {
+  return issueToken(deps, user, deviceId, "refresh");
+}
+
+interface Verified {
+  user: UserRow;
+  row: UserTokenRow;
+}
+
+/** A live token of `type` bound to `deviceId`, with its stored row and still-existing user; else null. */
+async function verifyStoredToken(deps: ServiceDeps, token: string, deviceId: string, type: TokenType): Promise<Verified | null> {
+  const { db, config, now } = deps;
+  const claims = await verifyToken(token, type === "access" ? config.jwtAccessSecret : config.jwtRefreshSecret, type, now);
+  if (!claims || claims.device_id !== deviceId) return null;
+  const row = await db
+    .select()
+    .from(userTokens)
+    .where(eq(userTokens.tokenHash, await sha256Hex(token)))
+    .get();
+  if (!row || row.type !== type || row.deviceId !== deviceId || row.userId !== claims._id || row.expiresAt <= now) return null;
+  const user = await findUser(deps, row.organizationId, row.userId);
+  return user ? { user, row } : null;
+}
+
+/** The user behind an access token for `connect` and Bearer logins; SAMA's 422 otherwise. */
+export async function authenticateAccessToken(deps: ServiceDeps, token: string, deviceId: string): Promise<UserRow> {
+  const verified = await verifyStoredToken(deps, token, deviceId, "access");
+  if (!verified || verified.row.replacedAt !== null) throw new SamaError(Errors.TOKEN_EXPIRED);
+  return verified.user;
+}
+
+export interface Rotation {
+  user: UserRow;
+  refresh: SignedToken;
+}
+
+/**
+ * Exchanges a refresh token for a new one. A token already exchanged within the grace window
+ * (browser tabs racing to refresh) yields another new token; after the window it is treated as
+ * stolen and every token of the device is revoked.
+ */
+export async function rotateRefreshToken(deps: ServiceDeps, token: string, deviceId: string): Promise<Rotation> {
+  const verified = await verifyStoredToken(deps, token, deviceId, "refresh");
+  if (!verified) throw new SamaError(Errors.TOKEN_EXPIRED);
+  const { user, row } = verified;
+  if (row.replacedAt !== null && deps.now - row.replacedAt > deps.config.refreshReuseGraceSeconds * 1000) {
+    await revokeDevice(deps, user.id, deviceId);
+    throw new SamaError(Errors.TOKEN_EXPIRED);
+  }
+  if (row.replacedAt === null) {
+    await deps.db.update(userTokens).set({ replacedAt: deps.now, updatedAt: deps.now }).where(eq(userTokens.id, row.id));
+  }
+  return { user, refresh: await issueRefreshToken(deps, user, deviceId) };
+}
+
+/** SAMA's WS `user_login` with a token: an access token, or a refresh token (not rotated: there is no cookie to return it in). */
+export async function tokenLogin(deps: ServiceDeps, token: string, deviceId: string): Promise<UserRow> {
+  if (peekClaims(token)?.type === "refresh") {
+    const verified = await verifyStoredToken(deps, token, deviceId, "refresh");
+    if (!verified || verified.row.replacedAt !== null) throw new SamaError(Errors.TOKEN_EXPIRED);
+    return verified.user;
+  }
+  return authenticateAccessToken(deps, token, deviceId);
+}
+
+/** True when `token` is a live refresh token of this user's device (logout's second check). */
+export async function isLiveRefreshToken(deps: ServiceDeps, token: string, userId: string, deviceId: string): Promise<boolean> {
+  const verified = await verifyStoredToken(deps, token, deviceId, "refresh");
+  return verified !== null && verified.user.id === userId;
+}
+
+/** Logout: every token of (user, device) stops working at once. */
+export async function revokeDevice({ db }: ServiceDeps, userId: string, deviceId: string): Promise<void> {
+  await db.delete(userTokens).where(and(eq(userTokens.userId, userId), eq(userTokens.deviceId, deviceId)));
+}

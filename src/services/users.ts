@@ -1,0 +1,214 @@
+// The user aggregate in D1: creation, edits, deletion, lookups and search, always scoped to one
+// organization.
+import { and, desc, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
+import { isUniqueViolation } from "../db/client";
+import { blockedUsers, userTokens, users, type AvatarObject, type UserRow } from "../db/schema";
+import { newObjectId } from "../domain/object-id";
+import { searchTextOf } from "../domain/user-view";
+import { hashPassword } from "../auth/password";
+import { Errors, SamaError } from "../protocol/errors";
+import type { ServiceDeps } from "./context";
+import { requireOrganization } from "./organizations";
+
+export interface NewUser {
+  organizationId: string;
+  login: string;
+  password: string;
+  email?: string | undefined;
+  phone?: string | undefined;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  deviceId?: string | undefined;
+}
+
+export interface UserChanges {
+  login?: string | undefined;
+  email?: string | undefined;
+  phone?: string | undefined;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  avatarObject?: AvatarObject | undefined;
+  passwordHash?: string | undefined;
+}
+
+const key = (value: string | undefined | null): string | null => (value == null ? null : value.toLowerCase());
+
+/** Users of `organizationId` other than `exceptId` that already use one of these identifiers. */
+async function identifierTaken(
+  { db }: ServiceDeps,
+  organizationId: string,
+  ids: { login?: string | undefined; email?: string | undefined; phone?: string | undefined },
+  exceptId?: string,
+): Promise<boolean> {
+  const clauses: SQL[] = [];
+  if (ids.login !== undefined) clauses.push(eq(users.loginKey, ids.login.toLowerCase()));
+  if (ids.email !== undefined) clauses.push(eq(users.emailKey, ids.email.toLowerCase()));
+  if (ids.phone !== undefined) clauses.push(eq(users.phoneKey, ids.phone.toLowerCase()));
+  if (clauses.length === 0) return false;
+  const found = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), or(...clauses)))
+    .all();
+  return found.some((row) => row.id !== exceptId);
+}
+
+export async function createUser(deps: ServiceDeps, input: NewUser): Promise<UserRow> {
+  await requireOrganization(deps, input.organizationId);
+  if (await identifierTaken(deps, input.organizationId, input)) throw new SamaError(Errors.USER_ALREADY_EXISTS);
+  const { now } = deps;
+  const row: UserRow = {
+    id: newObjectId(now),
+    organizationId: input.organizationId,
+    login: input.login,
+    loginKey: input.login.toLowerCase(),
+    email: input.email ?? null,
+    emailKey: key(input.email),
+    phone: input.phone ?? null,
+    phoneKey: key(input.phone),
+    firstName: input.firstName ?? null,
+    lastName: input.lastName ?? null,
+    passwordHash: await hashPassword(input.password),
+    avatarObject: null,
+    recentActivity: Math.floor(now / 1000),
+    deviceId: input.deviceId ?? null,
+    isBot: false,
+    searchText: searchTextOf({ login: input.login, firstName: input.firstName ?? null, lastName: input.lastName ?? null }),
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    await deps.db.insert(users).values(row);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new SamaError(Errors.USER_ALREADY_EXISTS);
+    throw err;
+  }
+  return row;
+}
+
+export async function findUser({ db }: ServiceDeps, organizationId: string, id: string): Promise<UserRow | null> {
+  return (
+    (await db
+      .select()
+      .from(users)
+      .where(and(eq(users.organizationId, organizationId), eq(users.id, id)))
+      .get()) ?? null
+  );
+}
+
+export async function findUserByLogin({ db }: ServiceDeps, organizationId: string, login: string): Promise<UserRow | null> {
+  return (
+    (await db
+      .select()
+      .from(users)
+      .where(and(eq(users.organizationId, organizationId), eq(users.loginKey, login.toLowerCase())))
+      .get()) ?? null
+  );
+}
+
+export async function updateUser(deps: ServiceDeps, user: UserRow, changes: UserChanges): Promise<UserRow> {
+  if (await identifierTaken(deps, user.organizationId, changes, user.id)) throw new SamaError(Errors.USER_ALREADY_EXISTS);
+  const next: UserRow = {
+    ...user,
+    login: changes.login ?? user.login,
+    loginKey: changes.login !== undefined ? changes.login.toLowerCase() : user.loginKey,
+    email: changes.email ?? user.email,
+    emailKey: changes.email !== undefined ? changes.email.toLowerCase() : user.emailKey,
+    phone: changes.phone ?? user.phone,
+    phoneKey: changes.phone !== undefined ? changes.phone.toLowerCase() : user.phoneKey,
+    firstName: changes.firstName ?? user.firstName,
+    lastName: changes.lastName ?? user.lastName,
+    avatarObject: changes.avatarObject ?? user.avatarObject,
+    passwordHash: changes.passwordHash ?? user.passwordHash,
+    updatedAt: deps.now,
+  };
+  next.searchText = searchTextOf(next);
+  try {
+    await deps.db
+      .update(users)
+      .set({
+        login: next.login,
+        loginKey: next.loginKey,
+        email: next.email,
+        emailKey: next.emailKey,
+        phone: next.phone,
+        phoneKey: next.phoneKey,
+        firstName: next.firstName,
+        lastName: next.lastName,
+        avatarObject: next.avatarObject,
+        passwordHash: next.passwordHash,
+        searchText: next.searchText,
+        updatedAt: next.updatedAt,
+      })
+      .where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId)));
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new SamaError(Errors.USER_ALREADY_EXISTS);
+    throw err;
+  }
+  return next;
+}
+
+export async function setPasswordHash({ db, now }: ServiceDeps, userId: string, passwordHash: string): Promise<void> {
+  await db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId));
+}
+
+export async function touchRecentActivity({ db, now }: ServiceDeps, userId: string): Promise<void> {
+  await db
+    .update(users)
+    .set({ recentActivity: Math.floor(now / 1000) })
+    .where(eq(users.id, userId));
+}
+
+/** Deletes the user with their tokens and block-list rows in both directions (SAMA keeps messages). */
+export async function deleteUser({ db }: ServiceDeps, user: UserRow): Promise<void> {
+  await db.batch([
+    db.delete(userTokens).where(eq(userTokens.userId, user.id)),
+    db.delete(blockedUsers).where(or(eq(blockedUsers.userId, user.id), eq(blockedUsers.blockedUserId, user.id))),
+    db.delete(users).where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId))),
+  ]);
+}
+
+export interface UserSearch {
+  organizationId: string;
+  keyword: string;
+  limit: number;
+  updatedAfter?: number | undefined;
+  excludeIds: ReadonlySet<string>;
+}
+
+/** Substring match on login, first and last name, case-insensitive; SAMA's sort order. */
+export async function searchUsers({ db }: ServiceDeps, search: UserSearch): Promise<UserRow[]> {
+  const conditions: SQL[] = [
+    eq(users.organizationId, search.organizationId),
+    sql`instr(${users.searchText}, ${search.keyword.toLowerCase()}) > 0`,
+  ];
+  if (search.updatedAfter !== undefined) conditions.push(gt(users.updatedAt, search.updatedAfter));
+  // Exclusions are filtered here, not in SQL, to stay under D1's 100 bound parameters.
+  const rows = await db
+    .select()
+    .from(users)
+    .where(and(...conditions))
+    .orderBy(desc(users.firstName), users.lastName, users.login)
+    .limit(search.limit + search.excludeIds.size)
+    .all();
+  return rows.filter((row) => !search.excludeIds.has(row.id)).slice(0, search.limit);
+}
+
+const ID_CHUNK = 90; // D1 binds at most 100 parameters per statement
+
+/** Users of the organization among `ids`, newest first; unknown and foreign ids are skipped. */
+export async function usersByIds({ db }: ServiceDeps, organizationId: string, ids: readonly string[]): Promise<UserRow[]> {
+  const unique = [...new Set(ids)];
+  const found: UserRow[] = [];
+  for (let i = 0; i < unique.length; i += ID_CHUNK) {
+    const chunk = unique.slice(i, i + ID_CHUNK);
+    found.push(
+      ...(await db
+        .select()
+        .from(users)
+        .where(and(eq(users.organizationId, organizationId), inArray(users.id, chunk)))
+        .all()),
+    );
+  }
+  return found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}

@@ -1,0 +1,39 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// TEST-ONLY secrets: the suite never reads .dev.vars, so it runs the same on every machine.
+const testSecrets = {
+  ADMIN_API_KEY: "test-admin-key",
+  JWT_ACCESS_SECRET: "test-access-secret-0123456789abcdef",
+  JWT_REFRESH_SECRET: "test-refresh-secret-0123456789abcdef",
+  COOKIE_SECRET: "test-cookie-secret-0123456789abcdef",
+  CORS_ORIGINS: "https://app.example.test",
+  // One second instead of thirty, so reuse of a rotated refresh token can be tested without waiting.
+  REFRESH_REUSE_GRACE_SECONDS: "1",
+};
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("./migrations");
+  const worker = (overrides: Record<string, string>) =>
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: { bindings: { ...testSecrets, ...overrides, TEST_MIGRATIONS: migrations } },
+    });
+  const setupFiles = ["./test/setup/apply-migrations.ts"];
+  return {
+    test: {
+      projects: [
+        {
+          plugins: [worker({})],
+          test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/fuzz/**"], setupFiles },
+        },
+        {
+          // The fuzzer sends 1,000+ frames on one socket as fast as answers come back: the
+          // production rate limit (its own test runs in the "workers" project) would answer most with 429.
+          plugins: [worker({ RATE_LIMIT_PER_SECOND: "100000", RATE_LIMIT_BURST: "100000" })],
+          test: { name: "fuzz", include: ["test/fuzz/**/*.test.ts"], setupFiles },
+        },
+      ],
+    },
+  };
+});
