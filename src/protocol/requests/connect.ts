@@ -6,7 +6,7 @@ import { publicRequest } from "../request";
 
 const schema = z.strictObject({
   device_id: deviceId,
-  token: z.unknown(),
+  token: z.unknown().optional(),
 });
 
 /** Binds the socket to the user of an access token obtained from HTTP /login. */
