@@ -19,7 +19,7 @@ export default defineConfig(async () => {
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: { bindings: { ...testSecrets, ...overrides, TEST_MIGRATIONS: migrations } },
     });
-  const setupFiles = ["./test/setup/apply-migrations.ts"];
+  const setupFiles = ["./test/setup/apply-migrations.ts", "./test/setup/close-sockets.ts"];
   return {
     test: {
       projects: [

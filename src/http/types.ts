@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { getConfig } from "../config";
 import { getDb } from "../db/client";
+import { liveSessions } from "../objects/live-sessions";
 import type { ServiceDeps } from "../services/context";
 
 export interface AppEnv {
@@ -10,5 +11,5 @@ export interface AppEnv {
 export type AppContext = Context<AppEnv>;
 
 export function serviceDeps(c: AppContext): ServiceDeps {
-  return { db: getDb(c.env), config: getConfig(c.env), now: Date.now() };
+  return { db: getDb(c.env), config: getConfig(c.env), sessions: liveSessions(c.env), now: Date.now() };
 }

@@ -2,7 +2,8 @@
 // opens, so the socket cannot be routed to a per-user object at upgrade time. The Session owns the
 // hibernated socket and its state (identity and rate-limit bucket, in the socket attachment so both
 // survive hibernation and eviction), answers frames one at a time in arrival order, and leaves
-// every rule to src/protocol.
+// every rule to src/protocol. While signed in it is registered with the user's Inbox, which can sign
+// it out (logout elsewhere, token theft, user deleted).
 import { DurableObject } from "cloudflare:workers";
 import { getConfig, type Config } from "../config";
 import { getDb } from "../db/client";
@@ -10,7 +11,9 @@ import { fullBucket, take, type Bucket, type BucketLimits } from "../domain/toke
 import type { RequestContext, SessionIdentity } from "../protocol/context";
 import { answerFrame, refusalFrame } from "../protocol/dispatch";
 import { Errors } from "../protocol/errors";
+import type { ServiceDeps } from "../services/context";
 import { touchRecentActivity } from "../services/users";
+import { inboxOf, liveSessions } from "./live-sessions";
 
 interface SessionState {
   identity: SessionIdentity | null;
@@ -84,28 +87,58 @@ export class Session extends DurableObject<Env> {
     await this.onGone(ws);
   }
 
+  /** RPC from the Inbox: signs the socket out if it is still signed in as that user (and device). */
+  async signOutIf(userId: string, deviceId: string | null): Promise<boolean> {
+    const ws = this.ctx.getWebSockets()[0];
+    if (!ws) return false;
+    const state = this.load(ws);
+    const identity = state.identity;
+    if (!identity || identity.userId !== userId || (deviceId !== null && identity.deviceId !== deviceId)) return false;
+    this.setIdentity(ws, null);
+    return true;
+  }
+
   private async answer(ws: WebSocket, text: string): Promise<void> {
     const ctx = this.requestContext(ws);
     this.send(ws, await answerFrame(ctx, text));
   }
 
+  private deps(): ServiceDeps {
+    return { db: getDb(this.env), config: this.config, sessions: liveSessions(this.env), now: Date.now() };
+  }
+
   private requestContext(ws: WebSocket): RequestContext {
-    const state = this.load(ws);
     return {
+      ...this.deps(),
       env: this.env,
-      db: getDb(this.env),
-      config: this.config,
-      now: Date.now(),
-      session: state.identity,
-      signIn: (identity) => {
-        state.identity = identity;
-        ws.serializeAttachment(state);
+      session: this.load(ws).identity,
+      signIn: async (identity) => {
+        const previous = this.setIdentity(ws, identity);
+        if (previous && previous.userId !== identity.userId) await this.detach(previous);
+        await inboxOf(this.env, identity.organizationId, identity.userId).attach(this.sessionId(), identity.deviceId);
       },
-      signOut: () => {
-        state.identity = null;
-        ws.serializeAttachment(state);
+      signOut: async () => {
+        const previous = this.setIdentity(ws, null);
+        if (previous) await this.detach(previous);
       },
     };
+  }
+
+  /** Replaces the socket's identity in its attachment; returns the one it had. */
+  private setIdentity(ws: WebSocket, identity: SessionIdentity | null): SessionIdentity | null {
+    const state = this.load(ws);
+    const previous = state.identity;
+    state.identity = identity;
+    ws.serializeAttachment(state);
+    return previous;
+  }
+
+  private detach(identity: SessionIdentity): Promise<void> {
+    return inboxOf(this.env, identity.organizationId, identity.userId).detach(this.sessionId());
+  }
+
+  private sessionId(): string {
+    return this.ctx.id.toString();
   }
 
   /** The state of this object's socket, restored from its attachment after hibernation or eviction. */
@@ -127,10 +160,10 @@ export class Session extends DurableObject<Env> {
   }
 
   private async onGone(ws: WebSocket): Promise<void> {
-    const identity = this.load(ws).identity;
+    const identity = this.setIdentity(ws, null);
     if (!identity) return;
-    this.state = { identity: null, bucket: this.load(ws).bucket };
-    await touchRecentActivity({ db: getDb(this.env), config: this.config, now: Date.now() }, identity.userId);
+    await this.detach(identity);
+    await touchRecentActivity(this.deps(), identity.userId);
   }
 }
 

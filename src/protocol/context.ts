@@ -11,8 +11,8 @@ export interface SessionIdentity {
 export interface RequestContext extends ServiceDeps {
   env: Env;
   session: SessionIdentity | null;
-  signIn(identity: SessionIdentity): void;
-  signOut(): void;
+  signIn(identity: SessionIdentity): Promise<void>;
+  signOut(): Promise<void>;
 }
 
 export interface AuthedContext extends RequestContext {

@@ -7,7 +7,7 @@ import { Errors, SamaError } from "./errors";
 export async function currentUser(ctx: AuthedContext): Promise<UserRow> {
   const user = await findUser(ctx, ctx.session.organizationId, ctx.session.userId);
   if (!user) {
-    ctx.signOut();
+    await ctx.signOut();
     throw new SamaError(Errors.UNAUTHORIZED);
   }
   return user;

@@ -115,7 +115,7 @@ export async function rotateRefreshToken(deps: ServiceDeps, token: string, devic
   if (!verified) throw new SamaError(Errors.TOKEN_EXPIRED);
   const { user, row } = verified;
   if (row.replacedAt !== null && deps.now - row.replacedAt > deps.config.refreshReuseGraceSeconds * 1000) {
-    await revokeDevice(deps, user.id, deviceId);
+    await revokeDevice(deps, user, deviceId);
     throw new SamaError(Errors.TOKEN_EXPIRED);
   }
   if (row.replacedAt === null) {
@@ -140,7 +140,8 @@ export async function isLiveRefreshToken(deps: ServiceDeps, token: string, userI
   return verified !== null && verified.user.id === userId;
 }
 
-/** Logout: every token of (user, device) stops working at once. */
-export async function revokeDevice({ db }: ServiceDeps, userId: string, deviceId: string): Promise<void> {
-  await db.delete(userTokens).where(and(eq(userTokens.userId, userId), eq(userTokens.deviceId, deviceId)));
+/** Logout: every token of (user, device) stops working, and every live socket of that device is signed out. */
+export async function revokeDevice({ db, sessions }: ServiceDeps, user: Pick<UserRow, "id" | "organizationId">, deviceId: string): Promise<void> {
+  await db.delete(userTokens).where(and(eq(userTokens.userId, user.id), eq(userTokens.deviceId, deviceId)));
+  await sessions.signOut(user.organizationId, user.id, deviceId);
 }

@@ -159,13 +159,14 @@ export async function touchRecentActivity({ db, now }: ServiceDeps, userId: stri
     .where(eq(users.id, userId));
 }
 
-/** Deletes the user with their tokens and block-list rows in both directions (SAMA keeps messages). */
-export async function deleteUser({ db }: ServiceDeps, user: UserRow): Promise<void> {
+/** Deletes the user with their tokens and block-list rows in both directions (SAMA keeps messages), and signs out their sockets. */
+export async function deleteUser({ db, sessions }: ServiceDeps, user: UserRow): Promise<void> {
   await db.batch([
     db.delete(userTokens).where(eq(userTokens.userId, user.id)),
     db.delete(blockedUsers).where(or(eq(blockedUsers.userId, user.id), eq(blockedUsers.blockedUserId, user.id))),
     db.delete(users).where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId))),
   ]);
+  await sessions.signOut(user.organizationId, user.id, null);
 }
 
 export interface UserSearch {

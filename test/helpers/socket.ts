@@ -13,6 +13,12 @@ interface Waiter {
 }
 
 let nextId = 0;
+const openSockets = new Set<TestSocket>();
+
+/** Closes every socket a test opened (registered as an afterEach hook in test/setup). */
+export function closeAllSockets(): void {
+  for (const socket of openSockets) socket.close();
+}
 
 export class TestSocket {
   /** Every frame received, in order. */
@@ -45,7 +51,9 @@ export class TestSocket {
     const ws = res.webSocket;
     if (res.status !== 101 || !ws) throw new Error(`upgrade failed: ${res.status}`);
     ws.accept();
-    return new TestSocket(ws);
+    const socket = new TestSocket(ws);
+    openSockets.add(socket);
+    return socket;
   }
 
   send(frame: unknown): void {
@@ -83,6 +91,7 @@ export class TestSocket {
   }
 
   close(): void {
+    openSockets.delete(this);
     try {
       this.ws.close(1000, "done");
     } catch {

@@ -1,5 +1,6 @@
 // Accounts for tests, made through the public protocol (user_create over a socket, POST /login).
 import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { ORIGIN, TestSocket, type Frame } from "./socket";
 
 let counter = 0;
@@ -99,4 +100,19 @@ export async function createOrganization(name = unique("org")): Promise<string> 
   const org = res.json?.organization as Frame | undefined;
   if (!org) throw new Error(`organization create failed: ${res.status} ${res.text}`);
   return org._id as string;
+}
+
+/** The `connect` answer for an access token on a fresh socket: {success:true} or {error:{status,message}}. */
+export async function connectAnswer(token: string, deviceId: string): Promise<Frame> {
+  const socket = await TestSocket.open();
+  const response = await socket.request("connect", { token, device_id: deviceId });
+  delete response.id;
+  return response;
+}
+
+/** A SAMA-route HTTP error: the status, a text/plain message, and no cookie. */
+export function expectTextError(res: HttpResult, status: number, message: string): void {
+  expect({ status: res.status, text: res.text }).toEqual({ status, text: message });
+  expect(res.headers.get("Content-Type")).toMatch(/^text\/plain/);
+  expect(res.headers.get("Set-Cookie")).toBeNull();
 }

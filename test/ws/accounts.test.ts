@@ -1,17 +1,9 @@
 // Accounts over the socket: user_create, user_login, connect, user_logout, with their SAMA errors.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TestSocket, type Frame } from "../helpers/socket";
 import { connectedSocket, http, loginHttp, signUp, unique } from "../helpers/users";
 
-const sockets: TestSocket[] = [];
-async function open(): Promise<TestSocket> {
-  const socket = await TestSocket.open();
-  sockets.push(socket);
-  return socket;
-}
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
+const open = () => TestSocket.open();
 
 const PASSWORD_FIELDS = /password|salt/i;
 
@@ -131,7 +123,6 @@ describe("connect", () => {
   it("binds the socket to the token's user", async () => {
     const user = await signUp();
     const { socket } = await connectedSocket(user);
-    sockets.push(socket);
     const found = await socket.request("get_users_by_ids", { ids: [user.id] });
     expect((found.users as Frame[]).map((u) => u._id)).toEqual([user.id]);
   });
@@ -140,7 +131,6 @@ describe("connect", () => {
     const alice = await signUp();
     const bob = await signUp();
     const { socket } = await connectedSocket(alice);
-    sockets.push(socket);
     const bobLogin = await loginHttp(bob);
     await socket.request("connect", { token: bobLogin.accessToken, device_id: bobLogin.deviceId });
     // user_search never returns the caller: now bob is the caller.
@@ -185,7 +175,6 @@ describe("user_logout", () => {
   it("revokes the device's tokens and signs the socket out, leaving it open", async () => {
     const user = await signUp();
     const { socket, login } = await connectedSocket(user);
-    sockets.push(socket);
     expect(await socket.request("user_logout", {})).toMatchObject({ success: true });
     expect(await socket.requestError("user_search", { keyword: "x" })).toEqual({ status: 401, message: "Unauthorized." });
     expect(await socket.requestError("user_logout", {})).toEqual({ status: 401, message: "Unauthorized." });
@@ -198,10 +187,20 @@ describe("user_logout", () => {
     expect(await socket.request("ping", {})).toMatchObject({ pong: {} });
   });
 
+  it("signs out the device's other tabs, not the user's other devices", async () => {
+    const user = await signUp();
+    const { socket, login } = await connectedSocket(user);
+    const tab = await open();
+    await tab.request("connect", { token: login.accessToken, device_id: login.deviceId });
+    const { socket: phone } = await connectedSocket(user);
+    await socket.request("user_logout", {});
+    expect(await tab.requestError("get_users_by_ids", { ids: [user.id] })).toEqual({ status: 401, message: "Unauthorized." });
+    expect((await phone.request("get_users_by_ids", { ids: [user.id] })).users).toHaveLength(1);
+  });
+
   it("needs a params object", async () => {
     const user = await signUp();
     const { socket } = await connectedSocket(user);
-    sockets.push(socket);
     expect(await socket.requestError("user_logout", null)).toEqual({ status: 422, message: '"value" must be of type object' });
   });
 });

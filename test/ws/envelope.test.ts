@@ -1,39 +1,36 @@
 // The SAMA envelope: both request forms, id echo, errors as {status, message}, a usable socket after
 // every error.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TestSocket, isRecord } from "../helpers/socket";
-
-let socket: TestSocket;
-afterEach(() => socket?.close());
 
 describe("envelope", () => {
   it("answers ping in the request form, echoing string and number ids verbatim", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     expect(await socket.request("ping", {}, "xyz")).toEqual({ id: "xyz", pong: {} });
     expect(await socket.request("ping", {}, 42)).toEqual({ id: 42, pong: {} });
   });
 
   it("accepts the WebSocket on any path", async () => {
-    socket = await TestSocket.open("/some/deep/path?x=1");
+    const socket = await TestSocket.open("/some/deep/path?x=1");
     expect(await socket.request("ping", {}, "p")).toEqual({ id: "p", pong: {} });
   });
 
   it("answers the top-level form with a response carrying the top-level id", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     const reply = socket.next((f) => isRecord(f.response) && f.response.id === "t1");
     socket.send({ ping: {}, id: "t1" });
     expect(await reply).toEqual({ response: { id: "t1", pong: {} } });
   });
 
   it("tolerates the id before the action (SAMA requires the action first)", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     const reply = socket.next((f) => isRecord(f.response) && f.response.id === "first");
     socket.send('{"request":{"id":"first","ping":{}}}');
     expect(await reply).toEqual({ response: { id: "first", pong: {} } });
   });
 
   it("answers a non-JSON frame with 400 and keeps the socket usable", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     const reply = socket.next((f) => isRecord(f.response) && isRecord(f.response.error));
     socket.send("not json");
     expect(await reply).toEqual({ response: { error: { status: 400, message: "Bad request - invalid data format" } } });
@@ -43,7 +40,7 @@ describe("envelope", () => {
   it.each(["[]", "123", '"text"', "null", "{}", '{"request":5}', '{"request":{}}', '{"request":{"id":"only"}}'])(
     "answers the frame %s with 400",
     async (text) => {
-      socket = await TestSocket.open();
+      const socket = await TestSocket.open();
       const reply = socket.next((f) => isRecord(f.response) && isRecord(f.response.error));
       socket.send(text);
       const frame = await reply;
@@ -52,7 +49,7 @@ describe("envelope", () => {
   );
 
   it("answers an unknown request with 400 Unknown request in both forms", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     expect(await socket.request("no_such_thing", {}, 7)).toEqual({
       id: 7,
       error: { status: 400, message: "Unknown request: no_such_thing" },
@@ -63,21 +60,21 @@ describe("envelope", () => {
   });
 
   it("guards every authenticated request with 401 before validating it", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     expect(await socket.requestError("user_search", { not: "valid" })).toEqual({ status: 401, message: "Unauthorized." });
     expect(await socket.requestError("get_users_by_ids", {})).toEqual({ status: 401, message: "Unauthorized." });
     expect(await socket.requestError("user_logout", {})).toEqual({ status: 401, message: "Unauthorized." });
   });
 
   it("reports errors of the top-level form under the action, with the inner id", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     const reply = socket.next((f) => "user_edit" in f);
     socket.send({ user_edit: { id: "e1", first_name: "x" } });
     expect(await reply).toEqual({ user_edit: { id: "e1", error: { status: 401, message: "Unauthorized." } } });
   });
 
   it("ignores empty frames and decodes binary frames as UTF-8", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     socket.send("");
     const reply = socket.next((f) => isRecord(f.response) && f.response.id === "bin");
     socket.ws.send(new TextEncoder().encode('{"request":{"ping":{},"id":"bin"}}'));
@@ -86,7 +83,7 @@ describe("envelope", () => {
   });
 
   it("refuses a frame over 1 MiB with 413, echoing its id", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     const big = "x".repeat(1024 * 1024);
     const reply = socket.next((f) => isRecord(f.response) && f.response.id === "big");
     socket.send({ request: { user_search: { keyword: big }, id: "big" } });
@@ -95,7 +92,7 @@ describe("envelope", () => {
   });
 
   it("answers the plain-text keep-alive ping without a JSON envelope", async () => {
-    socket = await TestSocket.open();
+    const socket = await TestSocket.open();
     const pong = socket.next((f) => "text" in f);
     socket.ws.send("ping");
     expect(await pong).toEqual({ text: "pong" });

@@ -1,13 +1,8 @@
 // The Session object: per-socket rate limiting, and state that survives hibernation and eviction.
 import { evictAllDurableObjects } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TestSocket, isRecord, type Frame } from "../helpers/socket";
 import { connectedSocket, signUp } from "../helpers/users";
-
-const sockets: TestSocket[] = [];
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.close();
-});
 
 /** Fires `count` pings at once and collects every answer. */
 async function flood(socket: TestSocket, count: number, prefix: string): Promise<Frame[]> {
@@ -23,14 +18,12 @@ const limited = (answers: Frame[]) => answers.filter((a) => isRecord(a.error) &&
 describe("rate limiting", () => {
   it("lets a burst of 150 requests through", async () => {
     const socket = await TestSocket.open();
-    sockets.push(socket);
     const answers = await flood(socket, 150, "b");
     expect(answers.every((a) => isRecord(a.pong))).toBe(true);
   });
 
   it("answers a flood of 500 with 429s, never silently, and keeps the socket working", async () => {
     const socket = await TestSocket.open();
-    sockets.push(socket);
     const answers = await flood(socket, 500, "f");
     expect(answers).toHaveLength(500);
     const refused = limited(answers);
@@ -45,7 +38,6 @@ describe("hibernation and eviction", () => {
   it("keeps the socket signed in and its bucket drained across eviction", async () => {
     const user = await signUp();
     const { socket } = await connectedSocket(user);
-    sockets.push(socket);
     // Drain the bucket (burst 200) before eviction…
     await flood(socket, 210, "d");
     await evictAllDurableObjects();

@@ -22,7 +22,7 @@ export const logout = new Hono<AppEnv>().post("/logout", async (c) => {
   if (cookie === null || !(await isLiveRefreshToken(deps, cookie, user.id, device))) {
     throw new SamaError(Errors.INCORRECT_TOKEN);
   }
-  await revokeDevice(deps, user.id, device);
+  await revokeDevice(deps, user, device);
   await touchRecentActivity(deps, user.id);
   c.header("Set-Cookie", clearedRefreshCookieHeader());
   return c.json({ success: true });

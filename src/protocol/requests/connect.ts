@@ -13,6 +13,6 @@ const schema = z.strictObject({
 export const connect = publicRequest("connect", schema, async (ctx, params) => {
   if (typeof params.token !== "string" || params.token === "") throw new SamaError(Errors.TOKEN_EXPIRED);
   const user = await authenticateAccessToken(ctx, params.token, params.device_id);
-  ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id });
+  await ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id });
   return { success: true };
 });

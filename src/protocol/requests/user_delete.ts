@@ -6,6 +6,6 @@ import { authedRequest } from "../request";
 /** Deletes the signed-in user (tokens and block lists too; messages stay, as in SAMA). */
 export const userDelete = authedRequest("user_delete", anyObject, async (ctx) => {
   await deleteUser(ctx, await currentUser(ctx));
-  ctx.signOut();
+  await ctx.signOut();
   return { success: true };
 });

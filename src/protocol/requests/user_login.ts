@@ -36,6 +36,6 @@ export const userLogin = publicRequest("user_login", schema, async (ctx, params)
           deviceId: params.device_id,
         });
   const access = await issueAccessToken(ctx, user, params.device_id);
-  ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id });
+  await ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id });
   return { user: toPublicUser(user), token: access.token };
 });

@@ -5,8 +5,9 @@ import { authedRequest } from "../request";
 
 /** Revokes every token of this device and signs the socket out; the socket stays open. */
 export const userLogout = authedRequest("user_logout", anyObject, async (ctx) => {
-  await revokeDevice(ctx, ctx.session.userId, ctx.session.deviceId);
+  const { userId, organizationId, deviceId } = ctx.session;
+  await revokeDevice(ctx, { id: userId, organizationId }, deviceId);
   await touchRecentActivity(ctx, ctx.session.userId);
-  ctx.signOut();
+  await ctx.signOut();
   return { success: true };
 });

@@ -1,0 +1,14 @@
+import type { LiveSessions } from "../services/context";
+import { inboxName, type Inbox } from "./inbox";
+
+export function inboxOf(env: Env, organizationId: string, userId: string): DurableObjectStub<Inbox> {
+  return env.INBOX.get(env.INBOX.idFromName(inboxName(organizationId, userId)));
+}
+
+export function liveSessions(env: Env): LiveSessions {
+  return {
+    async signOut(organizationId, userId, deviceId) {
+      await inboxOf(env, organizationId, userId).signOutSessions(userId, deviceId);
+    },
+  };
+}
