@@ -19,6 +19,10 @@ export interface Config {
   loginMaxFailuresPerAccount: number;
   loginLockoutSeconds: number;
   searchPreloadCount: number;
+  conversationPreloadCount: number;
+  messagePreloadCount: number;
+  /** Participants of a group (channels have no cap). */
+  conversationMaxParticipants: number;
 }
 
 function num(value: string | undefined, fallback: number): number {
@@ -58,6 +62,9 @@ export function getConfig(env: Env): Config {
     loginMaxFailuresPerAccount: num(env.LOGIN_MAX_FAILURES_PER_ACCOUNT, 50),
     loginLockoutSeconds: num(env.LOGIN_LOCKOUT_SECONDS, 900),
     searchPreloadCount: num(env.SEARCH_PRELOAD_COUNT, 30),
+    conversationPreloadCount: num(env.CONVERSATION_PRELOAD_COUNT, 30),
+    messagePreloadCount: num(env.MESSAGE_PRELOAD_COUNT, 30),
+    conversationMaxParticipants: num(env.CONVERSATION_MAX_PARTICIPANTS, 50),
   };
   cache.set(env, config);
   return config;

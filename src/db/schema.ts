@@ -91,10 +91,13 @@ export const conversations = sqliteTable(
     imageObject: text("image_object", { mode: "json" }).$type<AvatarObject>(),
     isEncrypted: integer("is_encrypted", { mode: "boolean" }),
     subscribersCount: integer("subscribers_count"),
+    // Private chats only: "<lower id>:<higher id>:<e|p>", unique, so a pair never gets two chats.
+    pairKey: text("pair_key"),
     ...timestamps,
   },
   (t) => [
-    index("conversations_org_pair").on(t.organizationId, t.type, t.ownerId, t.opponentId),
+    uniqueIndex("conversations_org_pair_key").on(t.organizationId, t.pairKey),
+    index("conversations_org_name").on(t.organizationId, t.name),
     index("conversations_org_updated").on(t.organizationId, t.updatedAt),
   ],
 );

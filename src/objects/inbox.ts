@@ -1,12 +1,50 @@
-// Inbox: one Durable Object per user (named "<organization>:<user>"). Today it is the registry of
-// the user's live sessions, so that revoking a device (logout, token theft) or deleting the user
-// signs out every socket concerned at once. Issue #3 grows it into the user's event log,
-// conversation index and presence.
+// Inbox: one Durable Object per user (named "<organization>:<user>"). It knows the user's live
+// sessions (so revocation and deliveries reach them), keeps the user's event log (every packet
+// addressed to the user except typing, each with a per-user `event_seq`), the conversation index
+// that `conversation_list` is served from, and the message → conversation index that requests
+// naming only a message id need.
 import { DurableObject } from "cloudflare:workers";
+import type { Delivery, DeliveryReceipt, IndexPatch } from "../domain/delivery";
 
 export function inboxName(organizationId: string, userId: string): string {
   return `${organizationId}:${userId}`;
 }
+
+export interface ConversationListQuery {
+  limit: number;
+  gt?: number | undefined;
+  lt?: number | undefined;
+  ids?: string[] | undefined;
+}
+
+export interface SyncPage {
+  /** Packets as logged (JSON text), each already carrying its event_seq. */
+  events: Array<{ event_seq: number; packet: string }>;
+  event_seq: number;
+  has_more: boolean;
+  epoch: string;
+}
+
+export interface LogRow {
+  _id: string;
+  user_id: string;
+  packet: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface IndexRow {
+  cid: string;
+  view: string;
+  last_message: string | null;
+  unread: number;
+  updated_at: number;
+  [key: string]: SqlStorageValue;
+}
+
+/** Events older than this are dropped (SAMA's OPERATIONS_LOG_EXPIRES_IN: 14 days). */
+const LOG_RETENTION_MS = 14 * 24 * 3600 * 1000;
+const SYNC_PAGE = 500;
 
 export class Inbox extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -14,23 +52,25 @@ export class Inbox extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS sessions (
-         session_id TEXT PRIMARY KEY,
-         device_id TEXT NOT NULL,
-         attached_at INTEGER NOT NULL
-       )`,
-    );
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, attached_at INTEGER NOT NULL,
+        inactive INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE IF NOT EXISTS events (event_seq INTEGER PRIMARY KEY AUTOINCREMENT, packet TEXT NOT NULL, created_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS events_created ON events(created_at);
+      CREATE TABLE IF NOT EXISTS delivery_keys (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS conversations (cid TEXT PRIMARY KEY, view TEXT NOT NULL, last_message TEXT,
+        unread INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
+      CREATE TABLE IF NOT EXISTS message_index (mid TEXT PRIMARY KEY, cid TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+    `);
   }
+
+  // ---------------------------------------------------------------- sessions
 
   /** A Session signed in as this user on `deviceId`. */
   attach(sessionId: string, deviceId: string): void {
-    this.sql.exec(
-      "INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)",
-      sessionId,
-      deviceId,
-      Date.now(),
-    );
+    this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, Date.now());
   }
 
   /** A Session signed out or closed. */
@@ -45,10 +85,167 @@ export class Inbox extends DurableObject<Env> {
         ? this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions")
         : this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions WHERE device_id = ?", deviceId)
     ).toArray();
-    const results = await Promise.allSettled(
-      rows.map((row) => this.env.SESSION.get(this.env.SESSION.idFromString(row.session_id)).signOutIf(userId, deviceId)),
-    );
+    const results = await Promise.allSettled(rows.map((row) => this.session(row.session_id).signOutIf(userId, deviceId)));
     for (const row of rows) this.detach(row.session_id);
     return results.filter((r) => r.status === "fulfilled" && r.value).length;
+  }
+
+  // ---------------------------------------------------------------- deliveries
+
+  /**
+   * Logs, indexes and forwards packets from one conversation, in order. A delivery whose key was
+   * seen before is skipped (the sender retries until it hears back).
+   */
+  async deliver(userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> {
+    const now = Date.now();
+    const frames: Array<{ frame: string; exclude: string | null; mid: string | null }> = [];
+    for (const d of deliveries) {
+      if (this.sql.exec("INSERT OR IGNORE INTO delivery_keys (key, created_at) VALUES (?, ?)", d.key, now).rowsWritten === 0) continue;
+      if (d.patch) this.applyPatch(d.cid, d.patch);
+      if (d.mid !== null) this.sql.exec("INSERT OR IGNORE INTO message_index (mid, cid) VALUES (?, ?)", d.mid, d.cid);
+      if (d.packet === null) continue;
+      const packet = d.store ? this.append(d.packet, now) : d.packet;
+      frames.push({ frame: JSON.stringify(packet), exclude: d.excludeSession, mid: d.mid });
+    }
+    const delivered = new Set<string>();
+    if (frames.length > 0) {
+      const sessions = this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray();
+      await Promise.all(
+        sessions.map(async ({ session_id }) => {
+          const mine = frames.filter((f) => f.exclude !== session_id);
+          if (mine.length === 0) return;
+          const reached = await this.session(session_id)
+            .push(userId, mine.map((f) => f.frame))
+            .catch(() => false);
+          if (!reached) this.detach(session_id);
+          else for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
+        }),
+      );
+    }
+    this.trim(now);
+    return { delivered: [...delivered] };
+  }
+
+  /** Adds `event_seq` to the packet's body and appends it to the log. */
+  private append(packet: Record<string, unknown>, now: number): Record<string, unknown> {
+    const [key, body] = Object.entries(packet)[0] ?? ["", {}];
+    const seq = this.sql.exec<{ event_seq: number }>("INSERT INTO events (packet, created_at) VALUES ('', ?) RETURNING event_seq", now).one().event_seq;
+    const withSeq = { [key]: { ...(body as Record<string, unknown>), event_seq: seq } };
+    this.sql.exec("UPDATE events SET packet = ? WHERE event_seq = ?", JSON.stringify(withSeq), seq);
+    return withSeq;
+  }
+
+  private applyPatch(cid: string, patch: IndexPatch): void {
+    if (patch.remove) {
+      this.sql.exec("DELETE FROM conversations WHERE cid = ?", cid);
+      return;
+    }
+    if (patch.conversation) {
+      const updatedAt = Date.parse(patch.conversation.updated_at);
+      this.sql.exec(
+        "INSERT INTO conversations (cid, view, updated_at) VALUES (?, ?, ?) ON CONFLICT (cid) DO UPDATE SET view = excluded.view, updated_at = max(updated_at, excluded.updated_at)",
+        cid,
+        JSON.stringify(patch.conversation),
+        updatedAt,
+      );
+    }
+    if (patch.lastMessage !== undefined) {
+      this.sql.exec("UPDATE conversations SET last_message = ? WHERE cid = ?", patch.lastMessage === null ? null : JSON.stringify(patch.lastMessage), cid);
+    }
+    if (patch.updatedAt !== undefined) this.sql.exec("UPDATE conversations SET updated_at = max(updated_at, ?) WHERE cid = ?", patch.updatedAt, cid);
+    if (patch.unreadIncrement) this.sql.exec("UPDATE conversations SET unread = unread + 1 WHERE cid = ?", cid);
+    if (patch.unread !== undefined) this.sql.exec("UPDATE conversations SET unread = ? WHERE cid = ?", patch.unread, cid);
+  }
+
+  /** Drops events and delivery keys past retention; the epoch changes so clients know to reload. */
+  private trim(now: number): void {
+    const cutoff = now - LOG_RETENTION_MS;
+    const dropped = this.sql.exec("DELETE FROM events WHERE created_at < ?", cutoff).rowsWritten;
+    this.sql.exec("DELETE FROM delivery_keys WHERE created_at < ?", cutoff);
+    if (dropped > 0) this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('epoch', ?)", crypto.randomUUID());
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  conversationList(query: ConversationListQuery): Array<Record<string, unknown>> {
+    const where: string[] = [];
+    const args: SqlStorageValue[] = [];
+    if (query.ids) {
+      where.push("cid IN (SELECT value FROM json_each(?))");
+      args.push(JSON.stringify(query.ids));
+    }
+    if (query.gt !== undefined) {
+      where.push("updated_at > ?");
+      args.push(query.gt);
+    }
+    if (query.lt !== undefined) {
+      where.push("updated_at < ?");
+      args.push(query.lt);
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+    // SAMA 0.36.1 lists the newest-created conversations first (ids are time-ordered).
+    const rows = this.sql.exec<IndexRow>(`SELECT * FROM conversations ${clause} ORDER BY cid DESC LIMIT ?`, ...args, query.limit).toArray();
+    return rows.map((row) => {
+      const view = JSON.parse(row.view) as Record<string, unknown>;
+      view.updated_at = new Date(Math.max(row.updated_at, Date.parse(String(view.updated_at)))).toISOString();
+      if (row.last_message !== null) view.last_message = JSON.parse(row.last_message);
+      view.unread_messages_count = row.unread;
+      return view;
+    });
+  }
+
+  /** The conversation a message belongs to, among those delivered to this user. */
+  conversationOfMessage(mid: string): string | null {
+    return this.sql.exec<{ cid: string }>("SELECT cid FROM message_index WHERE mid = ?", mid).toArray()[0]?.cid ?? null;
+  }
+
+  /** Whether the conversation is in this user's index (membership as the Inbox knows it). */
+  hasConversation(cid: string): boolean {
+    return this.sql.exec("SELECT 1 FROM conversations WHERE cid = ?", cid).toArray().length > 0;
+  }
+
+  /** Events after `since` (or from the oldest retained), for a device catching up. */
+  sync(since: number | null): SyncPage {
+    const rows = this.sql
+      .exec<{ event_seq: number; packet: string }>("SELECT event_seq, packet FROM events WHERE event_seq > ? ORDER BY event_seq LIMIT ?", since ?? 0, SYNC_PAGE + 1)
+      .toArray();
+    const page = rows.slice(0, SYNC_PAGE);
+    const latest = this.sql.exec<{ s: number | null }>("SELECT max(event_seq) AS s FROM events").one().s ?? since ?? 0;
+    return {
+      events: page.map((r) => ({ event_seq: r.event_seq, packet: r.packet })),
+      event_seq: latest,
+      has_more: rows.length > SYNC_PAGE,
+      epoch: this.epoch(),
+    };
+  }
+
+  /** SAMA's op_log_list: logged packets in a created_at window, at most 100, oldest first. */
+  operationLog(userId: string, window: { gt?: number | undefined; lt?: number | undefined }): LogRow[] {
+    const rows =
+      window.gt !== undefined
+        ? this.sql.exec<{ event_seq: number; packet: string; created_at: number }>("SELECT * FROM events WHERE created_at > ? ORDER BY event_seq LIMIT 100", window.gt).toArray()
+        : this.sql
+            .exec<{ event_seq: number; packet: string; created_at: number }>("SELECT * FROM events WHERE created_at < ? ORDER BY event_seq DESC LIMIT 100", window.lt ?? 0)
+            .toArray()
+            .reverse();
+    return rows.map((r) => ({
+      _id: String(r.event_seq),
+      user_id: userId,
+      packet: r.packet,
+      created_at: new Date(r.created_at).toISOString(),
+      updated_at: new Date(r.created_at).toISOString(),
+    }));
+  }
+
+  private epoch(): string {
+    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'epoch'").toArray()[0];
+    if (row) return row.v;
+    const epoch = crypto.randomUUID();
+    this.sql.exec("INSERT INTO meta (k, v) VALUES ('epoch', ?)", epoch);
+    return epoch;
+  }
+
+  private session(sessionId: string) {
+    return this.env.SESSION.get(this.env.SESSION.idFromString(sessionId));
   }
 }

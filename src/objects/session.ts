@@ -98,9 +98,17 @@ export class Session extends DurableObject<Env> {
     return true;
   }
 
+  /** RPC from the Inbox: packets for the signed-in user. False when the socket is gone or is someone else's now. */
+  async push(userId: string, frames: string[]): Promise<boolean> {
+    const ws = this.ctx.getWebSockets()[0];
+    if (!ws || this.load(ws).identity?.userId !== userId) return false;
+    for (const frame of frames) this.send(ws, frame);
+    return true;
+  }
+
   private async answer(ws: WebSocket, text: string): Promise<void> {
-    const ctx = this.requestContext(ws);
-    this.send(ws, await answerFrame(ctx, text));
+    const frame = await answerFrame(this.requestContext(ws), text);
+    if (frame !== null) this.send(ws, frame);
   }
 
   private deps(): ServiceDeps {
@@ -111,6 +119,7 @@ export class Session extends DurableObject<Env> {
     return {
       ...this.deps(),
       env: this.env,
+      sessionId: this.sessionId(),
       session: this.load(ws).identity,
       signIn: async (identity) => {
         const previous = this.setIdentity(ws, identity);

@@ -10,6 +10,8 @@ export interface SessionIdentity {
 /** Everything a request handler may use; the Session object builds one per frame. */
 export interface RequestContext extends ServiceDeps {
   env: Env;
+  /** This socket's Session object id: deliveries caused by this socket skip it (it gets the reply). */
+  sessionId: string;
   session: SessionIdentity | null;
   signIn(identity: SessionIdentity): Promise<void>;
   signOut(): Promise<void>;
@@ -21,3 +23,6 @@ export interface AuthedContext extends RequestContext {
 
 /** The payload of a `{"response":{"id":…, …payload}}` frame. */
 export type ResponsePayload = Record<string, unknown>;
+
+/** What a request answers: a response payload, a whole frame (`ask`), or nothing (typing). */
+export type Reply = { response: ResponsePayload } | { frame: Record<string, unknown> } | { none: true };

@@ -5,14 +5,17 @@ import { errorFrame, parseEnvelope, responseFrame } from "./envelope";
 import { Errors, SamaError, unknownRequest, type ErrorBody } from "./errors";
 import { requestHandlers } from "./registry";
 
-export async function answerFrame(ctx: RequestContext, text: string): Promise<string> {
+/** The frame answering `text`, or null when the request succeeds silently (typing). */
+export async function answerFrame(ctx: RequestContext, text: string): Promise<string | null> {
   const envelope = parseEnvelope(text);
   if (!("action" in envelope)) return errorFrame(null, envelope);
   const handler = requestHandlers.get(envelope.action);
   if (!handler) return errorFrame(envelope, unknownRequest(envelope.action));
   if (handler.requiresAuth && !ctx.session) return errorFrame(envelope, Errors.UNAUTHORIZED);
   try {
-    return responseFrame(envelope, await handler.run(ctx, envelope.params));
+    const reply = await handler.run(ctx, envelope.params);
+    if ("response" in reply) return responseFrame(envelope, reply.response);
+    return "frame" in reply ? JSON.stringify(reply.frame) : null;
   } catch (err) {
     if (err instanceof SamaError) return errorFrame(envelope, err.toBody());
     console.error(`request ${envelope.action} failed`, err);

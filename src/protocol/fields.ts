@@ -23,5 +23,17 @@ export const password = z.string(samaMessage(Errors.INCORRECT_PASSWORD)).min(3).
 export const phone = z.string().min(3).max(15);
 export const personName = z.string().min(1).max(20);
 
+export const imageObject = z.strictObject({
+  file_id: z.string().min(1).max(255),
+  file_name: z.string().max(255).optional(),
+  file_blur_hash: z.string().max(255).optional(),
+});
+
+/** A `{gt, lt}` date window (conversation_list, message_list, user_search). */
+export const dateWindow = z.looseObject({ gt: date.optional(), lt: date.optional() });
+
+/** A conversation id that SAMA requires with its own message. */
+export const cid = z.string(samaMessage(Errors.CID_REQUIRED)).min(1);
+
 /** Any params object (SAMA requires `{}` even for requests without parameters). */
 export const anyObject = z.looseObject({});

@@ -1,8 +1,25 @@
 // Every request Parley answers, by SAMA name. A request's code lives in requests/<name>.ts.
 import type { RequestHandler } from "./request";
 import { connect } from "./requests/connect";
+import { conversationCreate } from "./requests/conversation_create";
+import { conversationDelete } from "./requests/conversation_delete";
+import { conversationList } from "./requests/conversation_list";
+import { conversationSearch } from "./requests/conversation_search";
+import { conversationSubscribe, conversationUnsubscribe } from "./requests/conversation_subscribe";
+import { conversationUpdate } from "./requests/conversation_update";
+import { getAdminsByCids, getParticipantsByCids } from "./requests/get_participants_by_cids";
 import { getUsersByIds } from "./requests/get_users_by_ids";
+import { message } from "./requests/message";
+import { messageDelete } from "./requests/message_delete";
+import { messageEdit } from "./requests/message_edit";
+import { messageList } from "./requests/message_list";
+import { messageReactionsList, messageReactionsUpdate } from "./requests/message_reactions";
+import { messageRead } from "./requests/message_read";
+import { opLogList } from "./requests/op_log_list";
 import { ping } from "./requests/ping";
+import { sync } from "./requests/sync";
+import { systemMessage } from "./requests/system_message";
+import { typing } from "./requests/typing";
 import { userCreate } from "./requests/user_create";
 import { userDelete } from "./requests/user_delete";
 import { userEdit } from "./requests/user_edit";
@@ -20,6 +37,26 @@ const handlers: readonly RequestHandler[] = [
   userDelete,
   userSearch,
   getUsersByIds,
+  conversationCreate,
+  conversationUpdate,
+  conversationDelete,
+  conversationList,
+  conversationSearch,
+  conversationSubscribe,
+  conversationUnsubscribe,
+  getParticipantsByCids,
+  getAdminsByCids,
+  message,
+  messageEdit,
+  messageDelete,
+  messageList,
+  messageRead,
+  messageReactionsUpdate,
+  messageReactionsList,
+  typing,
+  systemMessage,
+  opLogList,
+  sync,
 ];
 
 export const requestHandlers: ReadonlyMap<string, RequestHandler> = new Map(handlers.map((h) => [h.name, h]));

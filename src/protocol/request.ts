@@ -1,13 +1,13 @@
 // One definition per SAMA request: its name, whether it needs a signed-in socket, its schema (the
 // single source of validation and types) and its handler.
 import type { z } from "zod";
-import type { AuthedContext, RequestContext, ResponsePayload } from "./context";
+import type { AuthedContext, Reply, RequestContext, ResponsePayload } from "./context";
 import { parseParams } from "./validation";
 
 export interface RequestHandler {
   readonly name: string;
   readonly requiresAuth: boolean;
-  run(ctx: RequestContext, params: unknown): Promise<ResponsePayload>;
+  run(ctx: RequestContext, params: unknown): Promise<Reply>;
 }
 
 /** A request that may be sent before signing in (ping, connect, user_create, user_login). */
@@ -16,7 +16,13 @@ export function publicRequest<S extends z.ZodType>(
   schema: S,
   handle: (ctx: RequestContext, params: z.output<S>) => Promise<ResponsePayload>,
 ): RequestHandler {
-  return { name, requiresAuth: false, run: (ctx, params) => handle(ctx, parseParams(schema, params)) };
+  return { name, requiresAuth: false, run: async (ctx, params) => ({ response: await handle(ctx, parseParams(schema, params)) }) };
+}
+
+function withSession(name: string, ctx: RequestContext): AuthedContext {
+  const session = ctx.session;
+  if (!session) throw new Error(`${name} reached without a session`);
+  return { ...ctx, session };
 }
 
 /** A request that needs a signed-in socket; SAMA's guard answers 401 before validating. */
@@ -28,10 +34,22 @@ export function authedRequest<S extends z.ZodType>(
   return {
     name,
     requiresAuth: true,
-    run: (ctx, params) => {
-      const session = ctx.session;
-      if (!session) throw new Error(`${name} reached without a session`);
-      return handle({ ...ctx, session }, parseParams(schema, params));
+    run: async (ctx, params) => ({ response: await handle(withSession(name, ctx), parseParams(schema, params)) }),
+  };
+}
+
+/** A signed-in request answered with its own frame (`ask`) or with nothing (`typing`). */
+export function authedSend<S extends z.ZodType>(
+  name: string,
+  schema: S,
+  handle: (ctx: AuthedContext, params: z.output<S>) => Promise<Record<string, unknown> | null>,
+): RequestHandler {
+  return {
+    name,
+    requiresAuth: true,
+    run: async (ctx, params) => {
+      const frame = await handle(withSession(name, ctx), parseParams(schema, params));
+      return frame === null ? { none: true } : { frame };
     },
   };
 }

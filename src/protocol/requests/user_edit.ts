@@ -4,7 +4,7 @@ import { toPublicUser } from "../../domain/user-view";
 import { updateUser } from "../../services/users";
 import { currentUser } from "../current-user";
 import { Errors, SamaError } from "../errors";
-import { login, password, personName, phone } from "../fields";
+import { imageObject, login, password, personName, phone } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 
@@ -19,13 +19,7 @@ const schema = z.strictObject({
   login: login.optional(),
   email: z.string().regex(EMAIL).optional(),
   phone: phone.optional(),
-  avatar_object: z
-    .strictObject({
-      file_id: z.string().min(1).max(255),
-      file_name: z.string().max(255).optional(),
-      file_blur_hash: z.string().max(255).optional(),
-    })
-    .optional(),
+  avatar_object: imageObject.optional(),
 });
 
 /** Edits the signed-in user's profile; a new password needs the current one. */

@@ -1,0 +1,95 @@
+// Turns the measurements into comparable rows {scenario, metric, unit, parley, baseline,
+// baseline_name, ratio, note?} and prints them as a table.
+import { round } from "./stats.mjs";
+
+const BASELINES = ["BareRoom", "DurableRoom"];
+const INVERTED_NOTE = "lower is better: ratio = baseline/parley, so higher is still better";
+
+function ratioOf(parley, baseline, better) {
+  if (!Number.isFinite(parley) || !Number.isFinite(baseline)) return null;
+  const [num, den] = better === "higher" ? [parley, baseline] : [baseline, parley];
+  return den > 0 ? round(num / den, 3) : null;
+}
+
+/**
+ * One row per baseline for a metric. `pick(result)` reads the value from a target's result;
+ * a result with `error` (Parley not able to run it) gives null.
+ */
+function metricRows({ scenario, metric, unit, better, results, pick, noteFor = () => null }) {
+  const value = (name) => {
+    const result = results[name];
+    return result && result.error === undefined ? (pick(result) ?? null) : null;
+  };
+  const parley = value("Parley");
+  return BASELINES.map((baselineName) => {
+    const baseline = value(baselineName);
+    const notes = [];
+    if (better === "lower") notes.push(INVERTED_NOTE);
+    if (results.Parley?.error !== undefined) notes.push(`Parley not measured: ${results.Parley.error}`);
+    for (const name of ["Parley", baselineName]) {
+      const note = results[name] && results[name].error === undefined ? noteFor(results[name], name) : null;
+      if (note) notes.push(note);
+    }
+    const row = { scenario, metric, unit, parley, baseline, baseline_name: baselineName, ratio: ratioOf(parley, baseline, better) };
+    if (notes.length) row.note = notes.join("; ");
+    return row;
+  });
+}
+
+/** Why a saturation search stopped, in words. */
+function saturationNote(result, name) {
+  const { steps, saturated } = result.saturation;
+  const last = steps[steps.length - 1];
+  if (!last) return null;
+  if (!saturated) return `${name} never saturated: every step up to ${last.rate} msg/s passed (a lower bound)`;
+  const why = [];
+  if (!last.complete) why.push(`${last.delivered}/${last.expected} delivered within the drain timeout`);
+  if (last.rejected) why.push(`${last.rejected} sends refused ${JSON.stringify(last.statuses)}`);
+  if (last.duplicates) why.push(`${last.duplicates} duplicate deliveries`);
+  if (last.p99 !== null && last.p99 >= 100) why.push(`p99 ${last.p99} ms`);
+  return `${name} failed at ${last.rate} msg/s (${why.join(", ")})`;
+}
+
+export function buildRows({ roundTrip, fanout, settings }) {
+  const rt = "1:1 round trip, idle server, one message in flight";
+  const fixed = `group fan-out: 50 members, 10 senders, fixed 10 msg/s for ${settings.fixedSeconds} s`;
+  const sat = `group fan-out: 50 members, 10 senders, saturation (all delivered, p99 < 100 ms)`;
+  const fixedOf = (r) => r.fixed;
+  return [
+    ...metricRows({ scenario: rt, metric: "p50 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p50 }),
+    ...metricRows({ scenario: rt, metric: "p99 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p99 }),
+    ...metricRows({ scenario: fixed, metric: "delivered", unit: "deliveries/s", better: "higher", results: fanout, pick: (r) => fixedOf(r).deliveries_per_s }),
+    ...metricRows({ scenario: fixed, metric: "p50 send→receive", unit: "ms", better: "lower", results: fanout, pick: (r) => fixedOf(r).p50 }),
+    ...metricRows({ scenario: fixed, metric: "p99 send→receive", unit: "ms", better: "lower", results: fanout, pick: (r) => fixedOf(r).p99 }),
+    ...metricRows({ scenario: fixed, metric: "server CPU (workerd)", unit: "% of one core", better: "lower", results: fanout, pick: (r) => fixedOf(r).server_cpu_pct }),
+    ...metricRows({
+      scenario: sat, metric: "highest offered rate", unit: "msg/s", better: "higher", results: fanout,
+      pick: (r) => r.saturation.best?.rate ?? 0, noteFor: saturationNote,
+    }),
+    ...metricRows({
+      scenario: sat, metric: "deliveries at that rate", unit: "deliveries/s", better: "higher", results: fanout,
+      pick: (r) => r.saturation.best?.deliveries_per_s ?? 0,
+    }),
+  ];
+}
+
+function cell(value) {
+  if (value === null || value === undefined) return "—";
+  return typeof value === "number" ? String(value) : value;
+}
+
+/** A plain-text table of the rows, notes listed underneath. */
+export function formatTable(rows) {
+  const header = ["scenario", "metric", "unit", "Parley", "baseline", "value", "ratio"];
+  const body = rows.map((r) => [r.scenario, r.metric, r.unit, cell(r.parley), r.baseline_name, cell(r.baseline), cell(r.ratio)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((line) => String(line[i]).length)));
+  const line = (cells) => cells.map((c, i) => (i >= 3 && i !== 4 ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join("  ");
+  const notes = [...new Set(rows.map((r) => r.note).filter(Boolean).flatMap((n) => n.split("; ")))];
+  return [
+    line(header),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...body.map(line),
+    "",
+    ...notes.map((n) => `note: ${n}`),
+  ].join("\n");
+}

@@ -1,0 +1,38 @@
+// What a Conversation object hands to a participant's Inbox: the packet to log and forward, and the
+// change to the Inbox's conversation index that goes with it.
+import type { ConversationView } from "./conversation";
+import type { LastMessage } from "./message";
+
+export interface IndexPatch {
+  /** Insert or refresh the conversation in the index. */
+  conversation?: ConversationView;
+  /** Drop the conversation from the index (kicked, left, deleted). */
+  remove?: boolean;
+  lastMessage?: LastMessage | null;
+  /** Unix ms; the conversation's updated_at. */
+  updatedAt?: number;
+  /** Absolute unread count for this recipient. */
+  unread?: number;
+  /** One more unread message for this recipient. */
+  unreadIncrement?: boolean;
+}
+
+export interface Delivery {
+  /** Idempotency key: a retried delivery with the same key is applied once. */
+  key: string;
+  cid: string;
+  /** The packet, e.g. {"message":{…}}; null when only the index changes. */
+  packet: Record<string, unknown> | null;
+  /** False for packets that are never logged (typing). */
+  store: boolean;
+  /** The session that caused the packet gets no copy (it got the reply). */
+  excludeSession: string | null;
+  patch: IndexPatch | null;
+  /** For messages from someone else: the id to index and to report as delivered. */
+  mid: string | null;
+}
+
+export interface DeliveryReceipt {
+  /** Message ids that reached at least one live session of the recipient. */
+  delivered: string[];
+}

@@ -1,0 +1,81 @@
+// Messages as plain data: the stored form, SAMA's wire packets (§1.3) and list views.
+import type { ConversationType } from "./conversation";
+
+export interface Attachment {
+  [key: string]: unknown;
+}
+
+export interface StoredMessage {
+  id: string;
+  seq: number;
+  cid: string;
+  from: string;
+  body: string | null;
+  attachments: Attachment[] | null;
+  x: Record<string, unknown>;
+  /** Unix seconds. */
+  t: number;
+  createdAt: number;
+  updatedAt: number;
+  repliedMessageId: string | null;
+  forwardedMessageId: string | null;
+  encryptedMessageType: number | null;
+  deletedFor: string[];
+}
+
+export type MessageStatus = "sent" | "delivered" | "read";
+
+/** The body of a `message` packet; `seq` is Parley's addition (gap-free per conversation). */
+export function messageBody(m: StoredMessage, cType: ConversationType | null): Record<string, unknown> {
+  const body: Record<string, unknown> = { _id: m.id, cid: m.cid };
+  if (cType !== null) body.c_type = cType;
+  body.from = m.from;
+  body.t = m.t;
+  if (m.body !== null) body.body = m.body;
+  if (m.attachments !== null) body.attachments = m.attachments;
+  body.x = m.x;
+  if (m.encryptedMessageType !== null) body.encrypted_message_type = m.encryptedMessageType;
+  if (m.repliedMessageId !== null) body.replied_message_id = m.repliedMessageId;
+  if (m.forwardedMessageId !== null) body.forwarded_message_id = m.forwardedMessageId;
+  body.updated_at = new Date(m.updatedAt).toISOString();
+  body.created_at = new Date(m.createdAt).toISOString();
+  body.seq = m.seq;
+  return body;
+}
+
+/** `last_message` of a conversation (§1.4). */
+export interface LastMessage {
+  _id: string;
+  from: string;
+  t: number;
+  body?: string;
+  attachments?: Attachment[];
+  status: MessageStatus;
+}
+
+export function lastMessageView(m: StoredMessage, status: MessageStatus): LastMessage {
+  const view: LastMessage = { _id: m.id, from: m.from, t: m.t, status };
+  if (m.body !== null) view.body = m.body;
+  if (m.attachments !== null) view.attachments = m.attachments;
+  return view;
+}
+
+/** Reactions as SAMA lists them on a message: {own:[…], total:{emoji:count}} or {}. */
+export function reactionSummary(rows: ReadonlyArray<{ userId: string; reaction: string }>, viewer: string): Record<string, unknown> {
+  if (rows.length === 0) return {};
+  const total: Record<string, number> = {};
+  const own: string[] = [];
+  for (const row of rows) {
+    total[row.reaction] = (total[row.reaction] ?? 0) + 1;
+    if (row.userId === viewer) own.push(row.reaction);
+  }
+  return { own: own.sort(), total };
+}
+
+/** Reactions by emoji with sorted user ids (message_reactions_list). */
+export function reactionsByEmoji(rows: ReadonlyArray<{ userId: string; reaction: string }>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const row of rows) (out[row.reaction] ??= []).push(row.userId);
+  for (const users of Object.values(out)) users.sort();
+  return out;
+}

@@ -1,0 +1,916 @@
+// Conversation: one Durable Object per conversation, the single writer of its messages. It keeps
+// what the send path needs in its own SQLite (meta, participants and roles, block state, display
+// names), assigns each message its `_id`, gap-free `seq` and `t`, and commits the message together
+// with its fan-out row and its D1 outbox row before acknowledging. Fan-out then carries every
+// packet to the participants' Inboxes in commit order; a row is deleted only once every recipient
+// stored it, and an alarm retries the rest. The outbox is copied to D1 in batches by the same alarm.
+import { DurableObject } from "cloudflare:workers";
+import {
+  conversationView,
+  isManager,
+  mayPost,
+  type ConversationMeta,
+  type ConversationView,
+  type Participant,
+  type Role,
+} from "../domain/conversation";
+import type { Delivery, DeliveryReceipt, IndexPatch } from "../domain/delivery";
+import {
+  lastMessageView,
+  messageBody,
+  reactionsByEmoji,
+  reactionSummary,
+  type Attachment,
+  type MessageStatus,
+  type StoredMessage,
+} from "../domain/message";
+import { nextObjectId } from "../domain/object-id";
+import { Errors, type ErrorBody } from "../protocol/errors";
+import { flushOutbox, type OutboxRow } from "./conversation-outbox";
+import { inboxOf } from "./live-sessions";
+
+/** An answer or a refusal; `needsCards` asks the caller for these users' cards and to call again (private-chat restore). */
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody; needsCards?: string[] };
+
+const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+const fail = (error: ErrorBody): Result<never> => ({ ok: false, error });
+
+/** Who is acting, and through which socket (that socket gets the reply instead of a copy). */
+export interface Actor {
+  userId: string;
+  organizationId: string;
+  sessionId: string | null;
+}
+
+export interface SendInput {
+  clientId: string | null;
+  body: string | null;
+  attachments: Attachment[] | null;
+  x: Record<string, unknown>;
+  repliedMessageId: string | null;
+  forwardedMessageId: string | null;
+  encryptedMessageType: number | null;
+  deletedFor: string[];
+}
+
+export interface Ask {
+  mid?: string;
+  server_mid: string;
+  t: number;
+  modified: null;
+  bot_message: null;
+}
+
+export interface MessageQuery {
+  limit: number;
+  gt?: number | undefined;
+  lt?: number | undefined;
+  ids?: string[] | undefined;
+}
+
+/** A participant change announced with a persisted message: the affected user's public fields. */
+export interface UserCard {
+  userId: string;
+  name: string;
+  view: Record<string, unknown>;
+}
+
+export interface ConversationChange {
+  name?: string | undefined;
+  description?: string | undefined;
+  imageObject?: ConversationMeta["imageObject"] | undefined;
+  add: UserCard[];
+  remove: string[];
+  addAdmins: string[];
+  removeAdmins: string[];
+  /** Users to announce when removed (public fields). */
+  removedCards: UserCard[];
+  maxParticipants: number | null;
+}
+
+export interface Membership {
+  meta: ConversationMeta;
+  participants: Participant[];
+}
+
+interface ParticipantRow {
+  user_id: string;
+  role: string | null;
+  name: string;
+  joined_seq: number;
+  read_seq: number;
+  [key: string]: SqlStorageValue;
+}
+
+interface MessageRow {
+  seq: number;
+  id: string;
+  from_id: string;
+  body: string | null;
+  attachments: string | null;
+  x: string;
+  t: number;
+  created_at: number;
+  updated_at: number;
+  replied_message_id: string | null;
+  forwarded_message_id: string | null;
+  encrypted_message_type: number | null;
+  deleted_for: string;
+  [key: string]: SqlStorageValue;
+}
+
+interface FanoutRow {
+  id: number;
+  packet: string | null;
+  recipients: string;
+  options: string;
+  [key: string]: SqlStorageValue;
+}
+
+/** How a fan-out row is turned into per-recipient deliveries. */
+interface FanoutOptions {
+  store: boolean;
+  excludeSession: string | null;
+  patch: IndexPatch | null;
+  /** For a new message: its id, author and deleted_for, so each recipient's unread count is right. */
+  message?: { mid: string; from: string; deletedFor: string[] };
+  /** Per-recipient absolute unread counts. */
+  unread?: Record<string, number>;
+}
+
+const IDEMPOTENCY_MS = 24 * 3600 * 1000;
+const FANOUT_BATCH = 200;
+const OUTBOX_DELAY_MS = 500;
+const RETRY_DELAY_MS = 2000;
+
+export class Conversation extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private pumping = false;
+  private pumpAgain = false;
+  private alarmAt: number | null | undefined = undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS participants (
+        user_id TEXT PRIMARY KEY, role TEXT, name TEXT NOT NULL,
+        joined_seq INTEGER NOT NULL, read_seq INTEGER NOT NULL DEFAULT 0, added_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS messages (
+        seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, from_id TEXT NOT NULL, body TEXT, attachments TEXT,
+        x TEXT NOT NULL, t INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+        replied_message_id TEXT, forwarded_message_id TEXT, encrypted_message_type INTEGER,
+        deleted_for TEXT NOT NULL DEFAULT '[]');
+      CREATE INDEX IF NOT EXISTS messages_updated ON messages(updated_at);
+      CREATE TABLE IF NOT EXISTS sends (from_id TEXT NOT NULL, client_id TEXT NOT NULL, ask TEXT NOT NULL,
+        created_at INTEGER NOT NULL, PRIMARY KEY (from_id, client_id));
+      CREATE TABLE IF NOT EXISTS statuses (seq INTEGER NOT NULL, user_id TEXT NOT NULL, status TEXT NOT NULL,
+        updated_at INTEGER NOT NULL, PRIMARY KEY (seq, user_id));
+      CREATE TABLE IF NOT EXISTS reactions (seq INTEGER NOT NULL, user_id TEXT NOT NULL, reaction TEXT NOT NULL,
+        created_at INTEGER NOT NULL, PRIMARY KEY (seq, user_id, reaction));
+      CREATE TABLE IF NOT EXISTS fanout (id INTEGER PRIMARY KEY AUTOINCREMENT, packet TEXT,
+        recipients TEXT NOT NULL, options TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL);
+    `);
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Creates the conversation (idempotent) with its first participants. */
+  async setup(meta: ConversationMeta, participants: Participant[], actor: Actor, announce: boolean): Promise<ConversationView> {
+    if (this.readMeta() === null) {
+      this.writeMeta(meta);
+      for (const p of participants) this.insertParticipant(p, meta.createdAt);
+      const view = this.view();
+      const recipients = this.participantIds();
+      const packet = announce ? this.conversationEvent("conversation_created", actor.userId, view) : null;
+      this.enqueue(recipients, packet, { store: true, excludeSession: actor.sessionId, patch: { conversation: view, updatedAt: meta.updatedAt } });
+      this.kick();
+    }
+    return this.view();
+  }
+
+  /** Meta and participants, for requests that read them (participants by cids, admins). */
+  async membership(organizationId: string): Promise<Membership | null> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== organizationId) return null;
+    return { meta, participants: this.readParticipants().map(toParticipant) };
+  }
+
+  /** Re-adds the two members of a private chat who left (on create or message, as SAMA restores). */
+  async restore(actor: Actor, cards: UserCard[]): Promise<ConversationView | null> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId || meta.type !== "u") return null;
+    this.restorePrivate(cards, actor);
+    return this.view();
+  }
+
+  async setBlocked(blocked: boolean): Promise<void> {
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('blocked', ?)", blocked ? "1" : "0");
+  }
+
+  /** conversation_update for groups and channels: fields, participants, admins; SAMA's event order. */
+  async update(actor: Actor, change: ConversationChange): Promise<Result<{ view: ConversationView | null; participants: Participant[] }>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.BAD_REQUEST);
+    const role = this.roleOf(actor.userId);
+    if (meta.type === "u") {
+      if (role === undefined) return fail(Errors.FORBIDDEN);
+    } else if (!isManager(role ?? null)) {
+      return fail(Errors.FORBIDDEN);
+    }
+    const now = Date.now();
+    const existing = new Set(this.participantIds());
+    const adding = change.add.filter((c) => !existing.has(c.userId));
+    const removing = change.remove.filter((id) => existing.has(id));
+    if (change.maxParticipants !== null && existing.size + adding.length - removing.length > change.maxParticipants) {
+      return fail(Errors.PARTICIPANTS_LIMIT);
+    }
+    const fieldsChanged = change.name !== undefined || change.description !== undefined || change.imageObject !== undefined;
+    const imageChanged = change.imageObject !== undefined && JSON.stringify(change.imageObject) !== JSON.stringify(meta.imageObject);
+    meta.name = change.name ?? meta.name;
+    meta.description = change.description ?? meta.description;
+    meta.imageObject = change.imageObject ?? meta.imageObject;
+    meta.updatedAt = now;
+    this.writeMeta(meta);
+    if (meta.type === "u") {
+      this.enqueue(this.participantIds(), this.conversationEvent("conversation_updated", actor.userId, this.view()), {
+        store: true,
+        excludeSession: actor.sessionId,
+        patch: { conversation: this.view(), updatedAt: now },
+      });
+      this.kick();
+      return ok({ view: this.view(), participants: this.readParticipants().map(toParticipant) });
+    }
+
+    for (const card of adding) this.insertParticipant({ userId: card.userId, role: null, name: card.name }, now);
+    for (const id of change.addAdmins) this.sql.exec("UPDATE participants SET role = 'admin' WHERE user_id = ? AND role IS NULL", id);
+    for (const id of change.removeAdmins) this.sql.exec("UPDATE participants SET role = NULL WHERE user_id = ? AND role = 'admin'", id);
+    for (const id of removing) this.sql.exec("DELETE FROM participants WHERE user_id = ?", id);
+    this.ensureOwner(meta);
+
+    if (this.participantIds().length === 0) {
+      this.enqueue(removing, this.conversationEvent("conversation_kicked", actor.userId, this.view()), {
+        store: true,
+        excludeSession: actor.sessionId,
+        patch: { remove: true },
+      });
+      this.markDeleted();
+      this.kick();
+      return ok({ view: null, participants: [] });
+    }
+
+    const view = this.view();
+    const addedIds = adding.map((c) => c.userId);
+    if (addedIds.length > 0) {
+      const welcome = { ...view, last_message: this.lastMessageFor(null), unread_messages_count: 1 };
+      this.enqueue(addedIds, this.conversationEvent("conversation_updated", actor.userId, welcome), {
+        store: true,
+        excludeSession: actor.sessionId,
+        patch: { conversation: view, updatedAt: now, lastMessage: this.lastMessageFor(null) },
+      });
+    }
+    for (const card of adding) this.appendSystemMessage(actor, `${card.name} has been added to the conversation`, { type: "added_participant", user: card.view });
+    for (const card of change.removedCards.filter((c) => removing.includes(c.userId))) {
+      this.appendSystemMessage(actor, `${card.name} has been removed from the conversation`, { type: "removed_participant", user: card.view });
+    }
+    if (removing.length > 0) {
+      this.enqueue(removing, this.conversationEvent("conversation_kicked", actor.userId, view), {
+        store: true,
+        excludeSession: actor.sessionId,
+        patch: { remove: true },
+      });
+    }
+    if (fieldsChanged || adding.length > 0 || removing.length > 0 || change.addAdmins.length > 0 || change.removeAdmins.length > 0) {
+      const others = this.participantIds().filter((id) => !addedIds.includes(id));
+      this.enqueue(others, this.conversationEvent("conversation_updated", actor.userId, view), {
+        store: true,
+        excludeSession: actor.sessionId,
+        patch: { conversation: view, updatedAt: now },
+      });
+    }
+    if (imageChanged) this.appendSystemMessage(actor, "Group chat image was updated", { type: "update_image", conversation: view });
+    this.kick();
+    return ok({ view: this.view(), participants: this.readParticipants().map(toParticipant) });
+  }
+
+  /** conversation_delete: the caller leaves; the last one out deletes the conversation. */
+  async leave(actor: Actor, card: UserCard): Promise<Result<{ deleted: boolean; participants: Participant[]; ownerId: string }>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.BAD_REQUEST);
+    if (this.roleOf(actor.userId) === undefined) return fail(Errors.PARTICIPANT_NOT_FOUND);
+    this.sql.exec("DELETE FROM participants WHERE user_id = ?", actor.userId);
+    this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { remove: true } });
+    if (this.participantIds().length === 0 && meta.type !== "u") {
+      this.markDeleted();
+      this.kick();
+      return ok({ deleted: true, participants: [], ownerId: meta.ownerId });
+    }
+    this.ensureOwner(meta);
+    if (meta.type !== "c") {
+      this.appendSystemMessage(actor, `${card.name} has left the conversation`, { type: "left_participants", user: card.view });
+    }
+    this.kick();
+    return ok({ deleted: false, participants: this.readParticipants().map(toParticipant), ownerId: this.readMeta()?.ownerId ?? meta.ownerId });
+  }
+
+  /** conversation_subscribe / conversation_unsubscribe for channels. */
+  async subscribe(actor: Actor, card: UserCard, join: boolean, maxSubscribers: number | null): Promise<Result<{ deleted: boolean; count: number }>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId || meta.type !== "c") return fail(Errors.BAD_REQUEST);
+    const member = this.roleOf(actor.userId) !== undefined;
+    if (join && !member) {
+      if (maxSubscribers !== null && this.participantIds().length >= maxSubscribers) return fail(Errors.PARTICIPANTS_LIMIT);
+      this.insertParticipant({ userId: card.userId, role: null, name: card.name }, Date.now());
+      this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { conversation: this.view(), lastMessage: this.lastMessageFor(null) } });
+    } else if (!join && member) {
+      this.sql.exec("DELETE FROM participants WHERE user_id = ?", actor.userId);
+      this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { remove: true } });
+      if (this.participantIds().length === 0) {
+        this.markDeleted();
+        this.kick();
+        return ok({ deleted: true, count: 0 });
+      }
+      this.ensureOwner(meta);
+    }
+    this.kick();
+    return ok({ deleted: false, count: this.participantIds().length });
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  async send(actor: Actor, input: SendInput, restoreCards: UserCard[] | null): Promise<Result<Ask>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.CONVERSATION_NOT_FOUND);
+    if (meta.type === "u" && (actor.userId === meta.ownerId || actor.userId === meta.opponentId)) {
+      // Writing to a private chat brings back whichever member had left it (as SAMA restores it).
+      const missing = [meta.ownerId, meta.opponentId ?? ""].filter((id) => id !== "" && this.roleOf(id) === undefined);
+      if (missing.length > 0) {
+        if (restoreCards === null) return { ok: false, error: Errors.FORBIDDEN, needsCards: missing };
+        this.restorePrivate(restoreCards, actor);
+      }
+    }
+    const role = this.roleOf(actor.userId);
+    if (meta.type === "c" && !mayPost(meta.type, role ?? null)) return fail(Errors.FORBIDDEN);
+    if (role === undefined) return fail(Errors.FORBIDDEN);
+    if (meta.type === "u" && this.isBlocked()) return fail(Errors.USER_BLOCKED);
+
+    const now = Date.now();
+    if (input.clientId !== null) {
+      const seen = this.sql
+        .exec<{ ask: string }>("SELECT ask FROM sends WHERE from_id = ? AND client_id = ? AND created_at > ?", actor.userId, input.clientId, now - IDEMPOTENCY_MS)
+        .toArray()[0];
+      if (seen) return ok(JSON.parse(seen.ask) as Ask);
+    }
+    if (input.repliedMessageId !== null) {
+      const replied = this.messageById(input.repliedMessageId);
+      if (!replied || replied.deletedFor.includes(actor.userId)) return fail(Errors.INCORRECT_REPLY_MESSAGE_ID);
+    }
+    const message = this.insertMessage(actor.userId, input, now);
+    const ask: Ask = { ...(input.clientId !== null ? { mid: input.clientId } : {}), server_mid: message.id, t: message.t, modified: null, bot_message: null };
+    if (input.clientId !== null) {
+      this.sql.exec("INSERT OR REPLACE INTO sends (from_id, client_id, ask, created_at) VALUES (?, ?, ?, ?)", actor.userId, input.clientId, JSON.stringify(ask), now);
+    }
+    this.announceMessage(message, actor.sessionId);
+    this.kick();
+    return ok(ask);
+  }
+
+  async listMessages(actor: Actor, query: MessageQuery): Promise<Result<Record<string, unknown>[]>> {
+    const denied = this.checkMember(actor);
+    if (denied) return fail(denied);
+    const where: string[] = ["NOT EXISTS (SELECT 1 FROM json_each(deleted_for) WHERE value = ?)"];
+    const args: SqlStorageValue[] = [actor.userId];
+    if (query.ids) {
+      where.push("id IN (SELECT value FROM json_each(?))");
+      args.push(JSON.stringify(query.ids));
+    }
+    let order = "seq DESC";
+    if (query.gt !== undefined) {
+      where.push("updated_at > ?");
+      args.push(query.gt);
+      order = "seq ASC";
+    } else if (query.lt !== undefined) {
+      where.push("updated_at < ?");
+      args.push(query.lt);
+    }
+    const rows = this.sql.exec<MessageRow>(`SELECT * FROM messages WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`, ...args, query.limit).toArray();
+    const meta = this.readMeta()!;
+    return ok(
+      rows.map((row) => {
+        const m = toMessage(row, meta.id);
+        const body = messageBody(m, meta.type);
+        if (m.from === actor.userId) body.status = this.statusOf(m.seq);
+        body.reactions = reactionSummary(this.reactionRows(m.seq), actor.userId);
+        return body;
+      }),
+    );
+  }
+
+  async markRead(actor: Actor, ids: string[] | null): Promise<Result<true>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.CONVERSATION_NOT_FOUND);
+    if (meta.type === "c") return fail(Errors.FORBIDDEN);
+    const me = this.participantRow(actor.userId);
+    if (!me) return fail(Errors.FORBIDDEN);
+    const rows =
+      ids === null
+        ? this.sql.exec<MessageRow>("SELECT * FROM messages WHERE seq > ? AND from_id != ? ORDER BY seq LIMIT 100", me.read_seq, actor.userId).toArray()
+        : this.sql
+            .exec<MessageRow>("SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?)) AND from_id != ? ORDER BY seq LIMIT 100", JSON.stringify(ids), actor.userId)
+            .toArray();
+    const now = Date.now();
+    const byAuthor = new Map<string, string[]>();
+    for (const row of rows) {
+      this.sql.exec("INSERT OR REPLACE INTO statuses (seq, user_id, status, updated_at) VALUES (?, ?, 'read', ?)", row.seq, actor.userId, now);
+      this.outbox("status", { cid: meta.id, mid: row.id, user_id: actor.userId, status: "read", at: now });
+      const list = byAuthor.get(row.from_id) ?? [];
+      list.push(row.id);
+      byAuthor.set(row.from_id, list);
+    }
+    const maxSeq = rows.reduce((max, row) => Math.max(max, row.seq), me.read_seq);
+    this.sql.exec("UPDATE participants SET read_seq = ? WHERE user_id = ?", maxSeq, actor.userId);
+    for (const [author, mids] of byAuthor) {
+      this.enqueue([author], { message_read: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: null });
+    }
+    this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: null, unread: { [actor.userId]: this.unreadCount(actor.userId, maxSeq) } });
+    this.kick();
+    return ok(true);
+  }
+
+  async editMessage(actor: Actor, mid: string, body: string): Promise<Result<true>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId || this.roleOf(actor.userId) === undefined) return fail(Errors.MESSAGE_ID_NOT_FOUND);
+    const message = this.messageById(mid);
+    if (!message || message.deletedFor.includes(actor.userId)) return fail(Errors.MESSAGE_ID_NOT_FOUND);
+    if (message.from !== actor.userId) return fail(Errors.FORBIDDEN);
+    const now = Date.now();
+    this.sql.exec("UPDATE messages SET body = ?, updated_at = ? WHERE seq = ?", body, now, message.seq);
+    const edited = { ...message, body, updatedAt: now };
+    this.outbox("message", { ...edited, organizationId: meta.organizationId });
+    const last = this.lastMessageFor(null);
+    this.enqueue(this.participantIds(), { message_edit: { id: mid, cid: meta.id, c_type: meta.type, from: actor.userId, body } }, {
+      store: true,
+      excludeSession: actor.sessionId,
+      patch: last && last._id === mid ? { lastMessage: last } : null,
+    });
+    this.kick();
+    return ok(true);
+  }
+
+  async deleteMessages(actor: Actor, ids: string[], type: "all" | "myself"): Promise<Result<true>> {
+    const denied = this.checkMember(actor);
+    if (denied) return fail(denied);
+    const meta = this.readMeta()!;
+    const rows = this.sql.exec<MessageRow>("SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids)).toArray();
+    if (rows.length === 0) return ok(true);
+    if (type === "myself") {
+      for (const row of rows) {
+        const deletedFor = new Set(JSON.parse(row.deleted_for) as string[]).add(actor.userId);
+        this.sql.exec("UPDATE messages SET deleted_for = ? WHERE seq = ?", JSON.stringify([...deletedFor]), row.seq);
+        this.outbox("message", { ...toMessage({ ...row, deleted_for: JSON.stringify([...deletedFor]) }, meta.id), organizationId: meta.organizationId });
+      }
+      const me = this.participantRow(actor.userId)!;
+      this.enqueue([actor.userId], null, {
+        store: false,
+        excludeSession: null,
+        patch: { lastMessage: this.lastMessageFor(actor.userId) },
+        unread: { [actor.userId]: this.unreadCount(actor.userId, me.read_seq) },
+      });
+      this.kick();
+      return ok(true);
+    }
+    const manager = isManager(this.roleOf(actor.userId) ?? null);
+    if (!manager && rows.some((row) => row.from_id !== actor.userId)) return fail(Errors.FORBIDDEN);
+    for (const row of rows) {
+      this.sql.exec("DELETE FROM messages WHERE seq = ?", row.seq);
+      this.sql.exec("DELETE FROM statuses WHERE seq = ?", row.seq);
+      this.sql.exec("DELETE FROM reactions WHERE seq = ?", row.seq);
+    }
+    this.outbox("delete", { cid: meta.id, ids: rows.map((r) => r.id) });
+    const unread: Record<string, number> = {};
+    for (const p of this.readParticipants()) unread[p.user_id] = this.unreadCount(p.user_id, p.read_seq);
+    this.enqueue(this.participantIds(), { message_delete: { ids: rows.map((r) => r.id), cid: meta.id, c_type: meta.type, from: actor.userId, type: "all" } }, {
+      store: true,
+      excludeSession: actor.sessionId,
+      patch: { lastMessage: this.lastMessageFor(null) },
+      unread,
+    });
+    this.kick();
+    return ok(true);
+  }
+
+  async react(actor: Actor, mid: string, add: string | null, remove: string | null): Promise<Result<true>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId || this.roleOf(actor.userId) === undefined) return fail(Errors.MESSAGE_ID_NOT_FOUND);
+    const message = this.messageById(mid);
+    if (!message || message.deletedFor.includes(actor.userId)) return fail(Errors.MESSAGE_ID_NOT_FOUND);
+    const now = Date.now();
+    const change: Record<string, string> = {};
+    if (add !== null && this.sql.exec("INSERT OR IGNORE INTO reactions (seq, user_id, reaction, created_at) VALUES (?, ?, ?, ?)", message.seq, actor.userId, add, now).rowsWritten > 0) {
+      change.add = add;
+      this.outbox("reaction", { cid: meta.id, mid, user_id: actor.userId, reaction: add, at: now, op: "add" });
+    }
+    if (remove !== null && this.sql.exec("DELETE FROM reactions WHERE seq = ? AND user_id = ? AND reaction = ?", message.seq, actor.userId, remove).rowsWritten > 0) {
+      change.remove = remove;
+      this.outbox("reaction", { cid: meta.id, mid, user_id: actor.userId, reaction: remove, at: now, op: "remove" });
+    }
+    if (Object.keys(change).length > 0 && meta.type !== "c") {
+      this.enqueue(this.participantIds(), { message_reactions_update: { mid, cid: meta.id, c_type: meta.type, from: actor.userId, ...change } }, {
+        store: true,
+        excludeSession: actor.sessionId,
+        patch: null,
+      });
+    }
+    this.kick();
+    return ok(true);
+  }
+
+  async reactions(actor: Actor, mid: string): Promise<Result<Record<string, string[]>>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId || this.roleOf(actor.userId) === undefined) return fail(Errors.MESSAGE_ID_NOT_FOUND);
+    const message = this.messageById(mid);
+    if (!message || message.deletedFor.includes(actor.userId)) return fail(Errors.MESSAGE_ID_NOT_FOUND);
+    return ok(reactionsByEmoji(this.reactionRows(message.seq)));
+  }
+
+  /** typing: delivered live only, never logged, never retried. */
+  async typing(actor: Actor, status: string | null): Promise<Result<true>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.CONVERSATION_NOT_FOUND);
+    const role = this.roleOf(actor.userId);
+    if (meta.type === "c" || role === undefined) return fail(Errors.FORBIDDEN);
+    if (meta.type === "u" && this.isBlocked()) return fail(Errors.USER_BLOCKED);
+    const packet = { typing: { cid: meta.id, c_type: meta.type, from: actor.userId, t: Math.round(Date.now() / 1000), ...(status !== null ? { status } : {}) } };
+    const key = `${meta.id}:typing:${crypto.randomUUID()}`;
+    await Promise.allSettled(
+      this.participantIds().map((userId) =>
+        inboxOf(this.env, meta.organizationId, userId).deliver(userId, [
+          { key, cid: meta.id, packet, store: false, excludeSession: actor.sessionId, patch: null, mid: null },
+        ]),
+      ),
+    );
+    return ok(true);
+  }
+
+  /** A user-sent system_message to the conversation: logged and forwarded, never persisted as a message. */
+  async systemMessage(actor: Actor, clientId: string, x: Record<string, unknown>): Promise<Result<{ mid: string; t: number }>> {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.CONVERSATION_NOT_FOUND);
+    if (this.roleOf(actor.userId) === undefined) return fail(Errors.FORBIDDEN);
+    const t = Math.ceil(Date.now() / 1000);
+    this.enqueue(this.participantIds(), { system_message: { _id: clientId, from: actor.userId, t, x, cid: meta.id } }, {
+      store: true,
+      excludeSession: actor.sessionId,
+      patch: null,
+    });
+    this.kick();
+    return ok({ mid: clientId, t });
+  }
+
+  /** Recipients' Inboxes report messages that reached a live device: the first report makes it "delivered". */
+  private markDelivered(userId: string, mids: string[]): void {
+    const meta = this.readMeta();
+    if (!meta || mids.length === 0) return;
+    const now = Date.now();
+    const byAuthor = new Map<string, string[]>();
+    for (const mid of mids) {
+      const message = this.messageById(mid);
+      if (!message || message.from === userId) continue;
+      const firstDelivery = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM statuses WHERE seq = ?", message.seq).one().n === 0;
+      this.sql.exec("INSERT OR IGNORE INTO statuses (seq, user_id, status, updated_at) VALUES (?, ?, 'delivered', ?)", message.seq, userId, now);
+      this.outbox("status", { cid: meta.id, mid, user_id: userId, status: "delivered", at: now });
+      if (firstDelivery) byAuthor.set(message.from, [...(byAuthor.get(message.from) ?? []), mid]);
+    }
+    for (const [author, ids] of byAuthor) {
+      this.enqueue([author], { message_delivered: { ids, cid: meta.id, from: userId } }, { store: true, excludeSession: null, patch: null });
+    }
+  }
+
+  // ---------------------------------------------------------------- fan-out and outbox
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    await flushOutbox(this.env.DB, this.sql);
+    await this.pump();
+    const pending = this.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM fanout) AS n").one().n;
+    if (pending > 0) await this.scheduleAlarm(RETRY_DELAY_MS);
+  }
+
+  /** After a commit: start delivering now, and make sure the alarm will retry and copy to D1. */
+  private kick(): void {
+    void this.pump();
+    void this.scheduleAlarm(OUTBOX_DELAY_MS);
+  }
+
+  private async scheduleAlarm(delayMs: number): Promise<void> {
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    const at = Date.now() + delayMs;
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Delivers pending fan-out rows in commit order; each recipient gets its packets in one call. */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      for (;;) {
+        this.pumpAgain = false;
+        const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout ORDER BY id LIMIT ?", FANOUT_BATCH).toArray();
+        if (rows.length === 0) break;
+        const meta = this.readMeta();
+        const orgId = meta?.organizationId ?? "";
+        const cid = meta?.id ?? "";
+        const perRecipient = new Map<string, Delivery[]>();
+        for (const row of rows) {
+          const options = JSON.parse(row.options) as FanoutOptions;
+          const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
+          for (const userId of JSON.parse(row.recipients) as string[]) {
+            const list = perRecipient.get(userId) ?? [];
+            list.push(toDelivery(`${cid}:${row.id}`, cid, packet, options, userId));
+            perRecipient.set(userId, list);
+          }
+        }
+        const recipients = [...perRecipient.keys()];
+        const results = await Promise.allSettled(
+          recipients.map((userId) => inboxOf(this.env, orgId, userId).deliver(userId, perRecipient.get(userId)!)),
+        );
+        const failed = new Set<string>();
+        results.forEach((result, i) => {
+          const userId = recipients[i]!;
+          if (result.status === "fulfilled") this.markDelivered(userId, (result.value as DeliveryReceipt).delivered);
+          else {
+            failed.add(userId);
+            console.error("fan-out to inbox failed", userId, result.reason);
+          }
+        });
+        for (const row of rows) {
+          const remaining = (JSON.parse(row.recipients) as string[]).filter((id) => failed.has(id));
+          if (remaining.length === 0) this.sql.exec("DELETE FROM fanout WHERE id = ?", row.id);
+          else this.sql.exec("UPDATE fanout SET recipients = ? WHERE id = ?", JSON.stringify(remaining), row.id);
+        }
+        if (failed.size > 0) {
+          await this.scheduleAlarm(RETRY_DELAY_MS);
+          break;
+        }
+        if (rows.length < FANOUT_BATCH && !this.pumpAgain) break;
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private enqueue(recipients: string[], packet: Record<string, unknown> | null, options: FanoutOptions): void {
+    if (recipients.length === 0) return;
+    this.sql.exec(
+      "INSERT INTO fanout (packet, recipients, options) VALUES (?, ?, ?)",
+      packet === null ? null : JSON.stringify(packet),
+      JSON.stringify(recipients),
+      JSON.stringify(options),
+    );
+  }
+
+  private outbox(kind: OutboxRow["kind"], payload: unknown): void {
+    this.sql.exec("INSERT INTO outbox (kind, payload) VALUES (?, ?)", kind, JSON.stringify(payload));
+  }
+
+  // ---------------------------------------------------------------- storage helpers
+
+  private readMeta(): ConversationMeta | null {
+    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'conversation'").toArray()[0];
+    return row ? (JSON.parse(row.v) as ConversationMeta) : null;
+  }
+
+  private writeMeta(meta: ConversationMeta): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('conversation', ?)", JSON.stringify(meta));
+  }
+
+  private markDeleted(): void {
+    this.sql.exec("DELETE FROM meta WHERE k = 'conversation'");
+  }
+
+  private isBlocked(): boolean {
+    return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'blocked'").toArray()[0]?.v === "1";
+  }
+
+  private view(): ConversationView {
+    return conversationView(this.readMeta()!, this.participantIds().length);
+  }
+
+  private readParticipants(): ParticipantRow[] {
+    return this.sql.exec<ParticipantRow>("SELECT * FROM participants ORDER BY added_at, user_id").toArray();
+  }
+
+  private participantIds(): string[] {
+    return this.readParticipants().map((p) => p.user_id);
+  }
+
+  private participantRow(userId: string): ParticipantRow | null {
+    return this.sql.exec<ParticipantRow>("SELECT * FROM participants WHERE user_id = ?", userId).toArray()[0] ?? null;
+  }
+
+  /** The participant's role, or undefined when not a participant. */
+  private roleOf(userId: string): Role | undefined {
+    const row = this.participantRow(userId);
+    return row ? ((row.role as Role) ?? null) : undefined;
+  }
+
+  private checkMember(actor: Actor): ErrorBody | null {
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== actor.organizationId) return Errors.CONVERSATION_NOT_FOUND;
+    return this.roleOf(actor.userId) === undefined ? Errors.FORBIDDEN : null;
+  }
+
+  private insertParticipant(p: Participant, at: number): void {
+    const seq = this.lastSeq();
+    this.sql.exec(
+      "INSERT OR IGNORE INTO participants (user_id, role, name, joined_seq, read_seq, added_at) VALUES (?, ?, ?, ?, ?, ?)",
+      p.userId,
+      p.role,
+      p.name,
+      seq,
+      seq,
+      at,
+    );
+  }
+
+  /** Ownership passes to the longest-standing participant when the owner is gone. */
+  private ensureOwner(meta: ConversationMeta): void {
+    if (this.roleOf(meta.ownerId) !== undefined) return;
+    const next = this.readParticipants()[0];
+    if (!next) return;
+    this.sql.exec("UPDATE participants SET role = 'owner' WHERE user_id = ?", next.user_id);
+    this.writeMeta({ ...(this.readMeta() ?? meta), ownerId: next.user_id });
+  }
+
+  private restorePrivate(cards: UserCard[], actor: Actor): void {
+    const meta = this.readMeta()!;
+    const missing = cards.filter((c) => (c.userId === meta.ownerId || c.userId === meta.opponentId) && this.roleOf(c.userId) === undefined);
+    if (missing.length === 0) return;
+    for (const card of missing) this.insertParticipant({ userId: card.userId, role: card.userId === meta.ownerId ? "owner" : null, name: card.name }, Date.now());
+    const view = this.view();
+    this.enqueue(missing.map((c) => c.userId), this.conversationEvent("conversation_created", actor.userId, view), {
+      store: true,
+      excludeSession: actor.sessionId,
+      patch: { conversation: view, lastMessage: this.lastMessageFor(null) },
+    });
+  }
+
+  private lastSeq(): number {
+    return Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'seq'").toArray()[0]?.v ?? 0);
+  }
+
+  private insertMessage(from: string, input: SendInput, now: number): StoredMessage {
+    const meta = this.readMeta()!;
+    const seq = this.lastSeq() + 1;
+    const lastId = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'last_id'").toArray()[0]?.v ?? null;
+    const message: StoredMessage = {
+      id: nextObjectId(lastId, now),
+      seq,
+      cid: meta.id,
+      from,
+      body: input.body,
+      attachments: input.attachments,
+      x: input.x,
+      t: Math.ceil(now / 1000),
+      createdAt: now,
+      updatedAt: now,
+      repliedMessageId: input.repliedMessageId,
+      forwardedMessageId: input.forwardedMessageId,
+      encryptedMessageType: input.encryptedMessageType,
+      deletedFor: input.deletedFor,
+    };
+    this.sql.exec(
+      `INSERT INTO messages (seq, id, from_id, body, attachments, x, t, created_at, updated_at, replied_message_id,
+         forwarded_message_id, encrypted_message_type, deleted_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      seq,
+      message.id,
+      from,
+      message.body,
+      message.attachments === null ? null : JSON.stringify(message.attachments),
+      JSON.stringify(message.x),
+      message.t,
+      now,
+      now,
+      message.repliedMessageId,
+      message.forwardedMessageId,
+      message.encryptedMessageType,
+      JSON.stringify(message.deletedFor),
+    );
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('seq', ?), ('last_id', ?)", String(seq), message.id);
+    this.writeMeta({ ...meta, updatedAt: now });
+    this.outbox("message", { ...message, organizationId: meta.organizationId });
+    return message;
+  }
+
+  /** Fan-out of a new message to every participant (the sender's other sessions get carbons). */
+  private announceMessage(message: StoredMessage, excludeSession: string | null): void {
+    const meta = this.readMeta()!;
+    this.enqueue(this.participantIds(), { message: messageBody(message, meta.type) }, {
+      store: true,
+      excludeSession,
+      patch: { lastMessage: lastMessageView(message, "sent"), updatedAt: message.createdAt },
+      message: { mid: message.id, from: message.from, deletedFor: message.deletedFor },
+    });
+  }
+
+  /** A persisted message announcing a participant or image change (counted as unread, listed). */
+  private appendSystemMessage(actor: Actor, body: string, x: Record<string, unknown>): void {
+    const message = this.insertMessage(
+      actor.userId,
+      { clientId: null, body, attachments: null, x, repliedMessageId: null, forwardedMessageId: null, encryptedMessageType: null, deletedFor: [] },
+      Date.now(),
+    );
+    this.announceMessage(message, actor.sessionId);
+  }
+
+  private conversationEvent(event: string, actorId: string, view: ConversationView): Record<string, unknown> {
+    return { system_message: { _id: view._id, from: actorId, t: Math.ceil(Date.now() / 1000), x: { [event]: view }, cid: view._id } };
+  }
+
+  private messageById(mid: string): StoredMessage | null {
+    const row = this.sql.exec<MessageRow>("SELECT * FROM messages WHERE id = ?", mid).toArray()[0];
+    return row ? toMessage(row, this.readMeta()?.id ?? "") : null;
+  }
+
+  private statusOf(seq: number): MessageStatus {
+    const rows = this.sql.exec<{ status: string }>("SELECT DISTINCT status FROM statuses WHERE seq = ?", seq).toArray();
+    if (rows.some((r) => r.status === "read")) return "read";
+    return rows.some((r) => r.status === "delivered") ? "delivered" : "sent";
+  }
+
+  private reactionRows(seq: number): Array<{ userId: string; reaction: string }> {
+    return this.sql
+      .exec<{ user_id: string; reaction: string }>("SELECT user_id, reaction FROM reactions WHERE seq = ? ORDER BY created_at", seq)
+      .toArray()
+      .map((r) => ({ userId: r.user_id, reaction: r.reaction }));
+  }
+
+  /** The newest message `viewer` can see (all viewers when null). */
+  private lastMessageFor(viewer: string | null) {
+    const row =
+      viewer === null
+        ? this.sql.exec<MessageRow>("SELECT * FROM messages ORDER BY seq DESC LIMIT 1").toArray()[0]
+        : this.sql
+            .exec<MessageRow>("SELECT * FROM messages WHERE NOT EXISTS (SELECT 1 FROM json_each(deleted_for) WHERE value = ?) ORDER BY seq DESC LIMIT 1", viewer)
+            .toArray()[0];
+    return row ? lastMessageView(toMessage(row, this.readMeta()?.id ?? ""), this.statusOf(row.seq)) : null;
+  }
+
+  private unreadCount(userId: string, readSeq: number): number {
+    return this.sql
+      .exec<{ n: number }>(
+        "SELECT count(*) AS n FROM messages WHERE seq > ? AND from_id != ? AND NOT EXISTS (SELECT 1 FROM json_each(deleted_for) WHERE value = ?)",
+        readSeq,
+        userId,
+        userId,
+      )
+      .one().n;
+  }
+}
+
+function toParticipant(row: ParticipantRow): Participant {
+  return { userId: row.user_id, role: (row.role as Role) ?? null, name: row.name };
+}
+
+function toMessage(row: MessageRow, cid: string): StoredMessage {
+  return {
+    id: row.id,
+    seq: row.seq,
+    cid,
+    from: row.from_id,
+    body: row.body,
+    attachments: row.attachments === null ? null : (JSON.parse(row.attachments) as Attachment[]),
+    x: JSON.parse(row.x) as Record<string, unknown>,
+    t: row.t,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    repliedMessageId: row.replied_message_id,
+    forwardedMessageId: row.forwarded_message_id,
+    encryptedMessageType: row.encrypted_message_type,
+    deletedFor: JSON.parse(row.deleted_for) as string[],
+  };
+}
+
+function toDelivery(key: string, cid: string, packet: Record<string, unknown> | null, options: FanoutOptions, userId: string): Delivery {
+  let patch = options.patch;
+  const message = options.message;
+  if (message && message.from !== userId && !message.deletedFor.includes(userId)) patch = { ...patch, unreadIncrement: true };
+  const unread = options.unread?.[userId];
+  if (unread !== undefined) patch = { ...patch, unread };
+  return {
+    key,
+    cid,
+    packet,
+    store: options.store,
+    excludeSession: options.excludeSession,
+    patch,
+    mid: message && message.from !== userId ? message.mid : null,
+  };
+}

@@ -1,0 +1,84 @@
+import { z } from "zod";
+import { pairKey, type ConversationMeta, type ConversationType, type Participant } from "../../domain/conversation";
+import { newObjectId } from "../../domain/object-id";
+import { actorOf, conversationStub, findPrivateConversationId, insertConversation, userCards } from "../../services/conversations";
+import type { AuthedContext } from "../context";
+import { Errors, SamaError } from "../errors";
+import { imageObject } from "../fields";
+import { authedRequest } from "../request";
+import { samaMessage } from "../validation";
+
+const schema = z
+  .strictObject({
+    type: z.enum(["u", "g", "c"], {
+      error: (issue) => (issue.input === undefined ? Errors.CONVERSATION_TYPE_MISSED.message : Errors.INCORRECT_TYPE.message),
+    }),
+    name: z.string(samaMessage(Errors.CONVERSATION_NAME_MISSED)).max(255).optional(),
+    description: z.string().max(255).optional(),
+    participants: z.array(z.string(), samaMessage(Errors.USER_SELECTED)).optional(),
+    opponent_id: z.string().optional(),
+    owner_id: z.string().optional(), // ignored: the owner is always the caller
+    image_object: imageObject.optional(),
+    is_encrypted: z.boolean().optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.type !== "u" && (p.name === undefined || p.name.trim() === "")) ctx.addIssue({ code: "custom", message: Errors.CONVERSATION_NAME_MISSED.message });
+    else if (p.type !== "c" && (p.participants === undefined || p.participants.length === 0)) ctx.addIssue({ code: "custom", message: Errors.USER_SELECTED.message });
+  });
+
+type Params = z.output<typeof schema>;
+
+async function createPrivate(ctx: AuthedContext, params: Params, others: string[]) {
+  const me = ctx.session.userId;
+  if (others.length > 1) throw new SamaError(Errors.TOO_MANY_USERS_IN_PRIVATE);
+  const opponentId = params.opponent_id ?? others[0];
+  if (opponentId === undefined || opponentId === me) throw new SamaError(Errors.INCORRECT_USER);
+  const cards = await userCards(ctx, ctx.session.organizationId, [me, opponentId]);
+  if (cards.length !== 2) throw new SamaError(Errors.INCORRECT_USER);
+  const isEncrypted = params.is_encrypted ?? false;
+  const existing = await findPrivateConversationId(ctx, ctx.session.organizationId, pairKey(me, opponentId, isEncrypted));
+  if (existing) return restore(ctx, existing, cards);
+  const meta = newMeta(ctx, params, "u", opponentId);
+  const participants: Participant[] = cards.map((c) => ({ userId: c.userId, role: c.userId === me ? "owner" : null, name: c.name }));
+  const cid = await insertConversation(ctx, meta, participants);
+  if (cid !== meta.id) return restore(ctx, cid, cards);
+  // SAMA (0.29+) announces no private chat on creation; both Inboxes still index it.
+  return { conversation: await conversationStub(ctx.env, cid).setup(meta, participants, actorOf(ctx), false) };
+}
+
+async function restore(ctx: AuthedContext, cid: string, cards: Awaited<ReturnType<typeof userCards>>) {
+  const view = await conversationStub(ctx.env, cid).restore(actorOf(ctx), cards);
+  if (!view) throw new SamaError(Errors.CONVERSATION_NOT_FOUND);
+  return { conversation: view };
+}
+
+function newMeta(ctx: AuthedContext, params: Params, type: ConversationType, opponentId: string | null): ConversationMeta {
+  return {
+    id: newObjectId(ctx.now),
+    organizationId: ctx.session.organizationId,
+    type,
+    name: params.name ?? null,
+    description: params.description ?? null,
+    ownerId: ctx.session.userId,
+    opponentId,
+    imageObject: params.image_object ?? null,
+    isEncrypted: params.is_encrypted ?? false,
+    createdAt: ctx.now,
+    updatedAt: ctx.now,
+  };
+}
+
+/** Creates a private chat (idempotent per pair), a group or a channel; the caller owns it. */
+export const conversationCreate = authedRequest("conversation_create", schema, async (ctx, params) => {
+  const me = ctx.session.userId;
+  const others = [...new Set(params.participants ?? [])].filter((id) => id !== me);
+  if (params.type === "u") return createPrivate(ctx, params, others);
+  if (params.type === "g" && others.length + 1 > ctx.config.conversationMaxParticipants) throw new SamaError(Errors.TOO_MANY_USERS_IN_GROUP);
+  const cards = await userCards(ctx, ctx.session.organizationId, [me, ...others]);
+  const members = cards.filter((c) => c.userId !== me);
+  if (params.type === "g" && members.length === 0) throw new SamaError(Errors.PARTICIPANTS_NOT_PROVIDED);
+  const meta = newMeta(ctx, params, params.type, null);
+  const participants: Participant[] = cards.map((c) => ({ userId: c.userId, role: c.userId === me ? "owner" : null, name: c.name }));
+  await insertConversation(ctx, meta, participants);
+  return { conversation: await conversationStub(ctx.env, meta.id).setup(meta, participants, actorOf(ctx), true) };
+});

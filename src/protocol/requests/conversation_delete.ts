@@ -1,0 +1,20 @@
+import { z } from "zod";
+import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
+import { Errors } from "../errors";
+import { authedRequest } from "../request";
+
+const schema = z.strictObject({ id: z.string() });
+
+/** Leaves the conversation; the last participant out deletes it (messages stay, as in SAMA). */
+export const conversationDelete = authedRequest("conversation_delete", schema, async (ctx, params) => {
+  const conversation = conversationFor(ctx, params.id, Errors.BAD_REQUEST);
+  const org = ctx.session.organizationId;
+  const [card] = await userCards(ctx, org, [ctx.session.userId]);
+  const result = unwrap(await conversation.leave(actorOf(ctx), card ?? { userId: ctx.session.userId, name: "", view: {} }));
+  if (result.deleted) await deleteFromDirectory(ctx, params.id);
+  else {
+    const after = await conversation.membership(org);
+    if (after) await syncDirectory(ctx, after.meta, after.participants);
+  }
+  return { success: true };
+});

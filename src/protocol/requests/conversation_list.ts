@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { inboxOf } from "../../objects/live-sessions";
+import { dateWindow } from "../fields";
+import { authedRequest } from "../request";
+
+const schema = z.strictObject({
+  limit: z.number().int().min(1).optional(),
+  updated_at: dateWindow.optional(),
+  ids: z.array(z.string()).max(10).optional(),
+});
+
+/** The caller's conversations with last message and unread count, served from their Inbox. */
+export const conversationList = authedRequest("conversation_list", schema, async (ctx, params) => {
+  const max = ctx.config.conversationPreloadCount;
+  const conversations = await inboxOf(ctx.env, ctx.session.organizationId, ctx.session.userId).conversationList({
+    limit: Math.min(params.limit ?? max, max),
+    gt: params.updated_at?.gt,
+    lt: params.updated_at?.lt,
+    ids: params.ids,
+  });
+  return { conversations };
+});

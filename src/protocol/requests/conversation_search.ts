@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { searchConversationIds } from "../../services/conversations";
+import { date } from "../fields";
+import { authedRequest } from "../request";
+
+const schema = z.strictObject({
+  name: z.string().min(1).max(255),
+  limit: z.number().int().min(1).max(100).optional(),
+  updated_at: z.looseObject({ gt: date.optional() }).optional(),
+});
+
+/** Ids of the organization's conversations by name: public discovery, used to find channels. */
+export const conversationSearch = authedRequest("conversation_search", schema, async (ctx, params) => {
+  const max = ctx.config.conversationPreloadCount;
+  const ids = await searchConversationIds(ctx, ctx.session.organizationId, params.name, Math.min(params.limit ?? max, max), params.updated_at?.gt);
+  return { conversations: ids };
+});

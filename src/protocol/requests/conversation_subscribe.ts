@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
+import type { AuthedContext } from "../context";
+import { Errors } from "../errors";
+import { authedRequest } from "../request";
+
+const schema = z.strictObject({ cid: z.string() });
+
+async function setSubscription(ctx: AuthedContext, cid: string, join: boolean) {
+  const channel = conversationFor(ctx, cid, Errors.BAD_REQUEST);
+  const org = ctx.session.organizationId;
+  const [card] = await userCards(ctx, org, [ctx.session.userId]);
+  const result = unwrap(await channel.subscribe(actorOf(ctx), card ?? { userId: ctx.session.userId, name: "", view: {} }, join, null));
+  if (result.deleted) await deleteFromDirectory(ctx, cid);
+  else {
+    const after = await channel.membership(org);
+    if (after) await syncDirectory(ctx, after.meta, after.participants);
+  }
+  return { success: true };
+}
+
+/** Joins a channel (channels have no subscriber cap). */
+export const conversationSubscribe = authedRequest("conversation_subscribe", schema, (ctx, params) => setSubscription(ctx, params.cid, true));
+
+/** Leaves a channel; the last subscriber out deletes it. */
+export const conversationUnsubscribe = authedRequest("conversation_unsubscribe", schema, (ctx, params) => setSubscription(ctx, params.cid, false));

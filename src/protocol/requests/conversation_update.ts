@@ -1,0 +1,47 @@
+import { z } from "zod";
+import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
+import { Errors } from "../errors";
+import { imageObject } from "../fields";
+import { authedRequest } from "../request";
+
+const changeList = z.looseObject({ add: z.array(z.string()).optional(), remove: z.array(z.string()).optional() });
+
+const schema = z.strictObject({
+  id: z.string(),
+  name: z.string().min(1).max(255).optional(),
+  description: z.string().max(255).optional(),
+  participants: changeList.optional(),
+  admins: changeList.optional(),
+  image_object: imageObject.optional(),
+});
+
+/** Renames, re-describes, changes the image, participants and admins; owner or admins only (groups, channels). */
+export const conversationUpdate = authedRequest("conversation_update", schema, async (ctx, params) => {
+  const conversation = conversationFor(ctx, params.id, Errors.BAD_REQUEST);
+  const org = ctx.session.organizationId;
+  const addAdmins = params.admins?.add ?? [];
+  const add = [...new Set([...(params.participants?.add ?? []), ...addAdmins])];
+  const remove = [...new Set(params.participants?.remove ?? [])];
+  const [addCards, removedCards] = await Promise.all([userCards(ctx, org, add), userCards(ctx, org, remove)]);
+  const before = await conversation.membership(org);
+  const result = unwrap(
+    await conversation.update(actorOf(ctx), {
+      name: params.name,
+      description: params.description,
+      imageObject: params.image_object,
+      add: addCards,
+      remove,
+      addAdmins: addAdmins.filter((id) => addCards.some((c) => c.userId === id)),
+      removeAdmins: params.admins?.remove ?? [],
+      removedCards,
+      maxParticipants: before?.meta.type === "g" ? ctx.config.conversationMaxParticipants : null,
+    }),
+  );
+  if (result.view === null) {
+    await deleteFromDirectory(ctx, params.id);
+    return { deleted: true };
+  }
+  const after = await conversation.membership(org);
+  if (after) await syncDirectory(ctx, after.meta, after.participants);
+  return { conversation: result.view };
+});

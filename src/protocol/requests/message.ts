@@ -1,0 +1,59 @@
+import { z } from "zod";
+import { actorOf, conversationFor, unwrap, userCards } from "../../services/conversations";
+import { Errors } from "../errors";
+import { cid } from "../fields";
+import { authedSend } from "../request";
+import { samaMessage } from "../validation";
+
+export const MAX_BODY = 65536;
+
+const bodyOrAttachments = samaMessage(Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY);
+
+const attachment = z.looseObject({
+  file_id: z.string().optional(),
+  file_url: z.string().optional(),
+  file_name: z.string().max(255).optional(),
+  file_blur_hash: z.string().max(255).optional(),
+  file_content_type: z.string().max(255).optional(),
+  file_size: z.number().max(104857601).optional(),
+  file_width: z.number().max(10000).optional(),
+  file_height: z.number().max(10000).optional(),
+});
+
+const schema = z
+  .strictObject({
+    id: z.string(samaMessage(Errors.INCORRECT_MESSAGE_ID)).min(1).optional(),
+    cid,
+    body: z.string(bodyOrAttachments).max(MAX_BODY).optional(),
+    attachments: z.array(attachment, bodyOrAttachments).min(1).optional(),
+    x: z.looseObject({}).optional(),
+    replied_message_id: z.string().optional(),
+    forwarded_message_id: z.string().optional(),
+    deleted_for: z.array(z.string()).max(100).optional(),
+    encrypted_message_type: z.number().int().optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.body === undefined && p.attachments === undefined) {
+      ctx.addIssue({ code: "custom", message: '"value" must contain at least one of [body, attachments]' });
+    }
+  });
+
+/** Sends a message; answered with `ask` once it is stored. A repeated client id returns the first `ask`. */
+export const message = authedSend("message", schema, async (ctx, params) => {
+  const conversation = conversationFor(ctx, params.cid);
+  const input = {
+    clientId: params.id ?? null,
+    body: params.body ?? null,
+    attachments: params.attachments ?? null,
+    x: params.x ?? {},
+    repliedMessageId: params.replied_message_id ?? null,
+    forwardedMessageId: params.forwarded_message_id ?? null,
+    encryptedMessageType: params.encrypted_message_type ?? null,
+    deletedFor: params.deleted_for ?? [],
+  };
+  let result = await conversation.send(actorOf(ctx), input, null);
+  if (!result.ok && result.needsCards) {
+    result = await conversation.send(actorOf(ctx), input, await userCards(ctx, ctx.session.organizationId, result.needsCards));
+  }
+  return { ask: unwrap(result) };
+});

@@ -1,0 +1,25 @@
+import { z } from "zod";
+import { actorOf, conversationFor, unwrap } from "../../services/conversations";
+import { cid, dateWindow } from "../fields";
+import { authedRequest } from "../request";
+
+const schema = z.strictObject({
+  cid,
+  limit: z.number().int().min(1).optional(),
+  updated_at: dateWindow.optional(),
+  ids: z.array(z.string()).max(100).optional(),
+});
+
+/** A page of messages, newest first (oldest first after `updated_at.gt`), with status and reactions. */
+export const messageList = authedRequest("message_list", schema, async (ctx, params) => {
+  const max = ctx.config.messagePreloadCount;
+  const messages = unwrap(
+    await conversationFor(ctx, params.cid).listMessages(actorOf(ctx), {
+      limit: Math.min(params.limit ?? max, max),
+      gt: params.updated_at?.gt,
+      lt: params.updated_at?.lt,
+      ids: params.ids,
+    }),
+  );
+  return { messages };
+});

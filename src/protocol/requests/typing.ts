@@ -1,0 +1,12 @@
+import { z } from "zod";
+import { actorOf, conversationFor, unwrap } from "../../services/conversations";
+import { cid } from "../fields";
+import { authedSend } from "../request";
+
+const schema = z.strictObject({ cid, status: z.string().max(20).optional() });
+
+/** Typing indicator: forwarded live to the other participants, never stored; no reply on success. */
+export const typing = authedSend("typing", schema, async (ctx, params) => {
+  unwrap(await conversationFor(ctx, params.cid).typing(actorOf(ctx), params.status ?? null));
+  return null;
+});
