@@ -70,6 +70,18 @@ export const userTokens = sqliteTable(
   ],
 );
 
+// Who is online: a row per user with at least one signed-in socket, kept by the user's Inbox on
+// every online/offline transition (online_list and user_last_activity read it).
+export const presence = sqliteTable(
+  "presence",
+  {
+    userId: text("user_id").primaryKey(),
+    organizationId: text("organization_id").notNull(),
+    onlineSince: integer("online_since").notNull(),
+  },
+  (t) => [index("presence_org_since").on(t.organizationId, t.onlineSince)],
+);
+
 // Failed password logins, keyed by account or by account+device (never by IP).
 export const authFailures = sqliteTable("auth_failures", {
   key: text("key").primaryKey(),

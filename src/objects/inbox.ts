@@ -1,8 +1,9 @@
 // Inbox: one Durable Object per user (named "<organization>:<user>"). It knows the user's live
-// sessions (so revocation and deliveries reach them), keeps the user's event log (every packet
-// addressed to the user except typing, each with a per-user `event_seq`), the conversation index
-// that `conversation_list` is served from, and the message → conversation index that requests
-// naming only a message id need.
+// sessions (so revocation and deliveries reach them, and presence is device-aware: the user is
+// offline when the last socket goes, not before), keeps the user's event log (every packet
+// addressed to the user except typing and last_activity, each with a per-user `event_seq`), the
+// conversation index that `conversation_list` is served from, the message → conversation index
+// that requests naming only a message id need, and last-activity subscriptions.
 import { DurableObject } from "cloudflare:workers";
 import type { Delivery, DeliveryReceipt, IndexPatch } from "../domain/delivery";
 
@@ -45,6 +46,13 @@ interface IndexRow {
 /** Events older than this are dropped (SAMA's OPERATIONS_LOG_EXPIRES_IN: 14 days). */
 const LOG_RETENTION_MS = 14 * 24 * 3600 * 1000;
 const SYNC_PAGE = 500;
+/** How often an online user's sessions are checked for sockets that vanished without a close event. */
+const LIVENESS_MS = 5 * 60 * 1000;
+
+export interface Owner {
+  userId: string;
+  organizationId: string;
+}
 
 export class Inbox extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -63,19 +71,124 @@ export class Inbox extends DurableObject<Env> {
       CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
       CREATE TABLE IF NOT EXISTS message_index (mid TEXT PRIMARY KEY, cid TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS subscribers (user_id TEXT PRIMARY KEY);
     `);
   }
 
   // ---------------------------------------------------------------- sessions
 
-  /** A Session signed in as this user on `deviceId`. */
-  attach(sessionId: string, deviceId: string): void {
+  /** A Session signed in as this user on `deviceId`; the first one brings the user online. */
+  async attach(owner: Owner, sessionId: string, deviceId: string): Promise<void> {
+    this.setMeta("owner", JSON.stringify(owner));
+    const wasOnline = this.sessionCount() > 0;
     this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, Date.now());
+    if (!wasOnline) await this.wentOnline(owner);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + LIVENESS_MS);
   }
 
-  /** A Session signed out or closed. */
-  detach(sessionId: string): void {
-    this.sql.exec("DELETE FROM sessions WHERE session_id = ?", sessionId);
+  /** A Session signed out or closed; the last one takes the user offline. */
+  async detach(sessionId: string): Promise<void> {
+    const removed = this.sql.exec("DELETE FROM sessions WHERE session_id = ?", sessionId).rowsWritten > 0;
+    if (removed && this.sessionCount() === 0) await this.wentOffline();
+  }
+
+  /** activity_status: an inactive (backgrounded) device still gets packets, and pushes too (issue #4). */
+  setInactive(sessionId: string, inactive: boolean): void {
+    this.sql.exec("UPDATE sessions SET inactive = ? WHERE session_id = ?", inactive ? 1 : 0, sessionId);
+  }
+
+  /** Sessions whose socket vanished without a close event (a runtime restart) are dropped here. */
+  override async alarm(): Promise<void> {
+    const owner = this.owner();
+    const rows = this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray();
+    await Promise.all(
+      rows.map(async ({ session_id }) => {
+        const alive = owner !== null && (await this.session(session_id).isSignedInAs(owner.userId).catch(() => false));
+        if (!alive) await this.detach(session_id);
+      }),
+    );
+    this.trim(Date.now());
+    if (this.sessionCount() > 0) await this.ctx.storage.setAlarm(Date.now() + LIVENESS_MS);
+  }
+
+  private sessionCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions").one().n;
+  }
+
+  // ---------------------------------------------------------------- presence
+
+  private async wentOnline(owner: Owner): Promise<void> {
+    await this.env.DB.prepare("INSERT OR REPLACE INTO presence (user_id, organization_id, online_since) VALUES (?, ?, ?)")
+      .bind(owner.userId, owner.organizationId, Date.now())
+      .run();
+    await this.broadcastActivity(owner, 0);
+  }
+
+  private async wentOffline(): Promise<void> {
+    const owner = this.owner();
+    if (!owner) return;
+    const seconds = Math.floor(Date.now() / 1000);
+    await this.env.DB.batch([
+      this.env.DB.prepare("DELETE FROM presence WHERE user_id = ?").bind(owner.userId),
+      this.env.DB.prepare("UPDATE users SET recent_activity = ? WHERE id = ?").bind(seconds, owner.userId),
+    ]);
+    await this.broadcastActivity(owner, seconds);
+    // An observer that goes offline stops watching (SAMA clears the subscription).
+    await this.unsubscribe();
+  }
+
+  /** `last_activity` to every subscriber's live sessions (never logged). */
+  private async broadcastActivity(owner: Owner, value: number): Promise<void> {
+    const packet = { last_activity: { [owner.userId]: value } };
+    const subscribers = this.sql.exec<{ user_id: string }>("SELECT user_id FROM subscribers").toArray();
+    const key = `activity:${owner.userId}:${crypto.randomUUID()}`;
+    await Promise.allSettled(
+      subscribers.map(({ user_id }) =>
+        this.inbox(owner.organizationId, user_id).deliver(user_id, [{ key, cid: "", packet, store: false, excludeSession: null, patch: null, mid: null }]),
+      ),
+    );
+  }
+
+  addSubscriber(userId: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO subscribers (user_id) VALUES (?)", userId);
+  }
+
+  removeSubscriber(userId: string): void {
+    this.sql.exec("DELETE FROM subscribers WHERE user_id = ?", userId);
+  }
+
+  /** This user now watches `target` (one target at a time, as in SAMA). */
+  async subscribeTo(owner: Owner, target: string): Promise<void> {
+    this.setMeta("owner", JSON.stringify(owner));
+    const previous = this.getMeta("watching");
+    if (previous !== null && previous !== target) await this.inbox(owner.organizationId, previous).removeSubscriber(owner.userId);
+    this.setMeta("watching", target);
+    await this.inbox(owner.organizationId, target).addSubscriber(owner.userId);
+  }
+
+  async unsubscribe(): Promise<void> {
+    const owner = this.owner();
+    const previous = this.getMeta("watching");
+    if (owner === null || previous === null) return;
+    this.sql.exec("DELETE FROM meta WHERE k = 'watching'");
+    await this.inbox(owner.organizationId, previous).removeSubscriber(owner.userId);
+  }
+
+  private owner(): Owner | null {
+    const raw = this.getMeta("owner");
+    return raw === null ? null : (JSON.parse(raw) as Owner);
+  }
+
+  private getMeta(k: string): string | null {
+    return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", k).toArray()[0]?.v ?? null;
+  }
+
+  private setMeta(k: string, v: string): void {
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", k, v);
+  }
+
+  private inbox(organizationId: string, userId: string): DurableObjectStub<Inbox> {
+    return this.env.INBOX.get(this.env.INBOX.idFromName(inboxName(organizationId, userId)));
   }
 
   /** Signs out every live session of the user on `deviceId`, or on every device when it is null. */
@@ -86,7 +199,7 @@ export class Inbox extends DurableObject<Env> {
         : this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions WHERE device_id = ?", deviceId)
     ).toArray();
     const results = await Promise.allSettled(rows.map((row) => this.session(row.session_id).signOutIf(userId, deviceId)));
-    for (const row of rows) this.detach(row.session_id);
+    for (const row of rows) await this.detach(row.session_id);
     return results.filter((r) => r.status === "fulfilled" && r.value).length;
   }
 
@@ -117,7 +230,7 @@ export class Inbox extends DurableObject<Env> {
           const reached = await this.session(session_id)
             .push(userId, mine.map((f) => f.frame))
             .catch(() => false);
-          if (!reached) this.detach(session_id);
+          if (!reached) await this.detach(session_id);
           else for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
         }),
       );
@@ -162,7 +275,7 @@ export class Inbox extends DurableObject<Env> {
     const cutoff = now - LOG_RETENTION_MS;
     const dropped = this.sql.exec("DELETE FROM events WHERE created_at < ?", cutoff).rowsWritten;
     this.sql.exec("DELETE FROM delivery_keys WHERE created_at < ?", cutoff);
-    if (dropped > 0) this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('epoch', ?)", crypto.randomUUID());
+    if (dropped > 0) this.setMeta("epoch", crypto.randomUUID());
   }
 
   // ---------------------------------------------------------------- reads
@@ -238,10 +351,10 @@ export class Inbox extends DurableObject<Env> {
   }
 
   private epoch(): string {
-    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'epoch'").toArray()[0];
-    if (row) return row.v;
+    const current = this.getMeta("epoch");
+    if (current !== null) return current;
     const epoch = crypto.randomUUID();
-    this.sql.exec("INSERT INTO meta (k, v) VALUES ('epoch', ?)", epoch);
+    this.setMeta("epoch", epoch);
     return epoch;
   }
 

@@ -12,7 +12,6 @@ import type { RequestContext, SessionIdentity } from "../protocol/context";
 import { answerFrame, refusalFrame } from "../protocol/dispatch";
 import { Errors } from "../protocol/errors";
 import type { ServiceDeps } from "../services/context";
-import { touchRecentActivity } from "../services/users";
 import { inboxOf, liveSessions } from "./live-sessions";
 
 interface SessionState {
@@ -98,6 +97,12 @@ export class Session extends DurableObject<Env> {
     return true;
   }
 
+  /** RPC from the Inbox's liveness check. */
+  async isSignedInAs(userId: string): Promise<boolean> {
+    const ws = this.ctx.getWebSockets()[0];
+    return ws !== undefined && this.load(ws).identity?.userId === userId;
+  }
+
   /** RPC from the Inbox: packets for the signed-in user. False when the socket is gone or is someone else's now. */
   async push(userId: string, frames: string[]): Promise<boolean> {
     const ws = this.ctx.getWebSockets()[0];
@@ -124,7 +129,8 @@ export class Session extends DurableObject<Env> {
       signIn: async (identity) => {
         const previous = this.setIdentity(ws, identity);
         if (previous && previous.userId !== identity.userId) await this.detach(previous);
-        await inboxOf(this.env, identity.organizationId, identity.userId).attach(this.sessionId(), identity.deviceId);
+        const owner = { userId: identity.userId, organizationId: identity.organizationId };
+        await inboxOf(this.env, identity.organizationId, identity.userId).attach(owner, this.sessionId(), identity.deviceId);
       },
       signOut: async () => {
         const previous = this.setIdentity(ws, null);
@@ -170,9 +176,7 @@ export class Session extends DurableObject<Env> {
 
   private async onGone(ws: WebSocket): Promise<void> {
     const identity = this.setIdentity(ws, null);
-    if (!identity) return;
-    await this.detach(identity);
-    await touchRecentActivity(this.deps(), identity.userId);
+    if (identity) await this.detach(identity);
   }
 }
 

@@ -58,6 +58,7 @@ export const Errors = {
   TOO_MANY_REQUESTS: e(429, "Too many requests."),
   TOO_MANY_LOGIN_ATTEMPTS: e(429, "Too many failed login attempts. Try again later."),
   FRAME_TOO_LARGE: e(413, "Request is too large."),
+  CANNOT_BLOCK_SELF: e(422, "Can't block self user."),
   ORG_NAME_TAKEN: e(422, "An organization with this name already exists."),
 } as const satisfies Record<string, ErrorBody>;
 

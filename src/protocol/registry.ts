@@ -1,5 +1,9 @@
 // Every request Parley answers, by SAMA name. A request's code lives in requests/<name>.ts.
 import type { RequestHandler } from "./request";
+import { activityStatus } from "./requests/activity_status";
+import { blockListEnable, blockUser, listBlockedUsers, unblockUser } from "./requests/block_list";
+import { onlineList } from "./requests/online_list";
+import { userLastActivity, userLastActivitySubscribe, userLastActivityUnsubscribe } from "./requests/user_last_activity";
 import { connect } from "./requests/connect";
 import { conversationCreate } from "./requests/conversation_create";
 import { conversationDelete } from "./requests/conversation_delete";
@@ -57,6 +61,15 @@ const handlers: readonly RequestHandler[] = [
   systemMessage,
   opLogList,
   sync,
+  userLastActivitySubscribe,
+  userLastActivityUnsubscribe,
+  userLastActivity,
+  onlineList,
+  activityStatus,
+  blockUser,
+  unblockUser,
+  listBlockedUsers,
+  blockListEnable,
 ];
 
 export const requestHandlers: ReadonlyMap<string, RequestHandler> = new Map(handlers.map((h) => [h.name, h]));

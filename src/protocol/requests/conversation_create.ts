@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { pairKey, type ConversationMeta, type ConversationType, type Participant } from "../../domain/conversation";
 import { newObjectId } from "../../domain/object-id";
+import { isBlockedPair } from "../../services/blocks";
 import { actorOf, conversationStub, findPrivateConversationId, insertConversation, userCards } from "../../services/conversations";
 import type { AuthedContext } from "../context";
 import { Errors, SamaError } from "../errors";
@@ -43,7 +44,10 @@ async function createPrivate(ctx: AuthedContext, params: Params, others: string[
   const cid = await insertConversation(ctx, meta, participants);
   if (cid !== meta.id) return restore(ctx, cid, cards);
   // SAMA (0.29+) announces no private chat on creation; both Inboxes still index it.
-  return { conversation: await conversationStub(ctx.env, cid).setup(meta, participants, actorOf(ctx), false) };
+  const stub = conversationStub(ctx.env, cid);
+  const view = await stub.setup(meta, participants, actorOf(ctx), false);
+  if (await isBlockedPair(ctx, me, opponentId)) await stub.setBlocked(true);
+  return { conversation: view };
 }
 
 async function restore(ctx: AuthedContext, cid: string, cards: Awaited<ReturnType<typeof userCards>>) {

@@ -1,13 +1,11 @@
 import { revokeDevice } from "../../services/auth";
-import { touchRecentActivity } from "../../services/users";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
 
-/** Revokes every token of this device and signs the socket out; the socket stays open. */
+/** Revokes every token of this device and signs its sockets out (this one stays open); the last socket out takes the user offline. */
 export const userLogout = authedRequest("user_logout", anyObject, async (ctx) => {
   const { userId, organizationId, deviceId } = ctx.session;
   await revokeDevice(ctx, { id: userId, organizationId }, deviceId);
-  await touchRecentActivity(ctx, ctx.session.userId);
   await ctx.signOut();
   return { success: true };
 });

@@ -1,0 +1,37 @@
+import { z } from "zod";
+import { block, blockedIds, setBlockListEnabled, unblock } from "../../services/blocks";
+import { usersByIds } from "../../services/users";
+import type { AuthedContext } from "../context";
+import { Errors, SamaError } from "../errors";
+import { anyObject } from "../fields";
+import { authedRequest } from "../request";
+import { samaMessage } from "../validation";
+
+const badFormat = samaMessage(Errors.INVALID_DATA_FORMAT);
+const ids = z.strictObject({ ids: z.array(z.union([z.string(), z.number()], badFormat), badFormat).min(1, badFormat).max(50) });
+
+/** The organization's users among the given ids (ids of others are ignored, never revealed). */
+async function knownUsers(ctx: AuthedContext, raw: Array<string | number>): Promise<string[]> {
+  const wanted = raw.map(String);
+  if (wanted.includes(ctx.session.userId)) throw new SamaError(Errors.CANNOT_BLOCK_SELF);
+  return (await usersByIds(ctx, ctx.session.organizationId, wanted)).map((u) => u.id);
+}
+
+/** Blocks users: while blocked (either way), a private chat between the two takes no messages or typing. */
+export const blockUser = authedRequest("block_user", ids, async (ctx, params) => {
+  await block(ctx, await knownUsers(ctx, params.ids));
+  return { success: true };
+});
+
+export const unblockUser = authedRequest("unblock_user", ids, async (ctx, params) => {
+  await unblock(ctx, params.ids.map(String));
+  return { success: true };
+});
+
+export const listBlockedUsers = authedRequest("list_blocked_users", anyObject, async (ctx) => ({ users: await blockedIds(ctx, ctx.session.userId) }));
+
+/** Turns all of the caller's blocks off (or back on) without forgetting them. */
+export const blockListEnable = authedRequest("block_list_enable", z.strictObject({ enable: z.boolean() }), async (ctx, params) => {
+  await setBlockListEnabled(ctx, params.enable);
+  return { success: true };
+});

@@ -1,0 +1,28 @@
+import { z } from "zod";
+import { inboxOf } from "../../objects/live-sessions";
+import { lastActivity } from "../../services/presence";
+import { findUser } from "../../services/users";
+import { Errors, SamaError } from "../errors";
+import { anyObject } from "../fields";
+import { authedRequest } from "../request";
+import { samaMessage } from "../validation";
+
+/** `0` for online users, else last-seen Unix seconds; only users of the caller's organization appear. */
+export const userLastActivity = authedRequest("user_last_activity", z.strictObject({ ids: z.array(z.string()).max(100) }), async (ctx, params) => ({
+  last_activity: await lastActivity(ctx, ctx.session.organizationId, params.ids),
+}));
+
+const subscribeSchema = z.strictObject({ id: z.string(samaMessage(Errors.USER_ID_MISSED)).min(1) });
+
+/** Watches one user's online/offline changes (a new subscription replaces the previous one). */
+export const userLastActivitySubscribe = authedRequest("user_last_activity_subscribe", subscribeSchema, async (ctx, params) => {
+  const org = ctx.session.organizationId;
+  if (!(await findUser(ctx, org, params.id))) throw new SamaError(Errors.INCORRECT_USER);
+  await inboxOf(ctx.env, org, ctx.session.userId).subscribeTo({ userId: ctx.session.userId, organizationId: org }, params.id);
+  return { last_activity: await lastActivity(ctx, org, [params.id]) };
+});
+
+export const userLastActivityUnsubscribe = authedRequest("user_last_activity_unsubscribe", anyObject, async (ctx) => {
+  await inboxOf(ctx.env, ctx.session.organizationId, ctx.session.userId).unsubscribe();
+  return { success: true };
+});

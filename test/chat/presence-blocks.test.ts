@@ -1,0 +1,163 @@
+// Presence (device-aware last activity, subscriptions, online_list, activity_status) and block lists.
+import { describe, expect, it } from "vitest";
+import { TestSocket, type Frame } from "../helpers/socket";
+import { connectedSocket, createOrganization, signUp } from "../helpers/users";
+
+const isActivityOf = (uid: string) => (f: Frame) => typeof f.last_activity === "object" && f.last_activity !== null && uid in f.last_activity;
+
+async function privateChat(socket: TestSocket, otherId: string): Promise<string> {
+  const response = await socket.request("conversation_create", { type: "u", participants: [otherId] });
+  return (response.conversation as Frame)._id as string;
+}
+
+describe("last activity", () => {
+  it("reports 0 while any device is online and broadcasts offline only when the last socket closes", async () => {
+    const watcher = await signUp();
+    const target = await signUp();
+    const { socket: w } = await connectedSocket(watcher);
+    // Offline: last-seen seconds.
+    const before = await w.request("user_last_activity_subscribe", { id: target.id });
+    expect((before.last_activity as Record<string, number>)[target.id]).toBeGreaterThan(1_700_000_000);
+
+    const online = w.next(isActivityOf(target.id));
+    const { socket: phone } = await connectedSocket(target);
+    expect(await online).toEqual({ last_activity: { [target.id]: 0 } });
+    const { socket: laptop } = await connectedSocket(target);
+    expect((await w.request("user_last_activity", { ids: [target.id] })).last_activity).toEqual({ [target.id]: 0 });
+
+    phone.close();
+    // Still online through the laptop: no offline broadcast, still 0.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(w.frames.filter(isActivityOf(target.id))).toHaveLength(1);
+    expect((await w.request("user_last_activity", { ids: [target.id] })).last_activity).toEqual({ [target.id]: 0 });
+
+    const offline = w.next(isActivityOf(target.id));
+    laptop.close();
+    const seen = ((await offline).last_activity as Record<string, number>)[target.id]!;
+    expect(seen).toBeGreaterThan(0);
+    expect(Math.abs(seen - Date.now() / 1000)).toBeLessThan(5);
+  });
+
+  it("keeps one subscription per observer and stops after unsubscribe", async () => {
+    const watcher = await signUp();
+    const first = await signUp();
+    const second = await signUp();
+    const { socket: w } = await connectedSocket(watcher);
+    await w.request("user_last_activity_subscribe", { id: first.id });
+    await w.request("user_last_activity_subscribe", { id: second.id });
+    await connectedSocket(first);
+    const secondOnline = w.next(isActivityOf(second.id));
+    await connectedSocket(second);
+    await secondOnline;
+    expect(w.frames.filter(isActivityOf(first.id))).toHaveLength(0);
+    expect(await w.request("user_last_activity_unsubscribe", {})).toMatchObject({ success: true });
+  });
+
+  it("refuses unknown users and users of other organizations", async () => {
+    const org = await createOrganization();
+    const stranger = await signUp({ organizationId: org });
+    const { socket } = await connectedSocket(await signUp());
+    expect(await socket.requestError("user_last_activity_subscribe", { id: stranger.id })).toEqual({ status: 422, message: "The specified user is incorrect." });
+    expect(await socket.requestError("user_last_activity_subscribe", {})).toEqual({ status: 422, message: "User ID missed." });
+    expect((await socket.request("user_last_activity", { ids: [stranger.id] })).last_activity).toEqual({});
+    expect(await socket.requestError("user_last_activity", {})).toEqual({ status: 422, message: '"ids" is required' });
+  });
+});
+
+describe("online_list", () => {
+  it("counts and lists online users of the organization without secrets", async () => {
+    const org = await createOrganization();
+    const a = await signUp({ organizationId: org });
+    const b = await signUp({ organizationId: org });
+    await signUp({ organizationId: org }); // offline
+    const { socket } = await connectedSocket(a);
+    await connectedSocket(b);
+    expect(await socket.request("online_list", { count: true })).toMatchObject({ count: 2 });
+    const ids = (await socket.request("online_list", { idsOnly: true })).users as string[];
+    expect(ids.sort()).toEqual([a.id, b.id].sort());
+    const full = await socket.request("online_list", { limit: 1, offset: 1 });
+    expect(full.users).toHaveLength(1);
+    expect(JSON.stringify(full)).not.toMatch(/password|salt/i);
+    expect(await socket.requestError("online_list", { limit: 101 })).toEqual({ status: 422, message: '"limit" must be less than or equal to 100' });
+  });
+});
+
+describe("activity_status", () => {
+  it("accepts the background flag and keeps delivering", async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const { socket: a } = await connectedSocket(alice);
+    const { socket: b } = await connectedSocket(bob);
+    expect(await b.request("activity_status", { isInactive: true })).toMatchObject({ success: true });
+    const cid = await privateChat(a, bob.id);
+    const got = b.next((f) => typeof f.message === "object");
+    a.send({ message: { id: "m", cid, body: "still there?" } });
+    expect(((await got).message as Frame).body).toBe("still there?");
+    expect(await b.requestError("activity_status", { isInactive: "yes" })).toEqual({ status: 422, message: '"isInactive" must be a boolean' });
+  });
+});
+
+describe("block list", () => {
+  it("stops messages and typing in a private chat in both directions while enabled", async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const { socket: a } = await connectedSocket(alice);
+    const { socket: b } = await connectedSocket(bob);
+    const cid = await privateChat(a, bob.id);
+    const blocked = { status: 422, message: "Communication is not possible - you are in a block list of the recipient." };
+
+    expect(await a.request("block_user", { ids: [bob.id] })).toMatchObject({ success: true });
+    expect(await a.request("block_user", { ids: [bob.id] })).toMatchObject({ success: true }); // twice is fine
+    expect((await a.request("list_blocked_users", {})).users).toEqual([bob.id]);
+
+    const refused = b.next((f) => typeof f.message === "object" && (f.message as Frame).id === "b1");
+    b.send({ message: { id: "b1", cid, body: "hey" } });
+    expect(((await refused).message as Frame).error).toEqual(blocked);
+    const typingRefused = b.next((f) => typeof f.typing === "object");
+    b.send({ typing: { cid, status: "start" } });
+    expect(((await typingRefused).typing as Frame).error).toEqual(blocked);
+
+    // Turning the list off lifts the block without forgetting it.
+    await a.request("block_list_enable", { enable: false });
+    const ask = b.next((f) => typeof f.ask === "object");
+    b.send({ message: { id: "b2", cid, body: "hey again" } });
+    expect(((await ask).ask as Frame).mid).toBe("b2");
+    await a.request("block_list_enable", { enable: true });
+    const again = b.next((f) => typeof f.message === "object" && (f.message as Frame).id === "b3");
+    b.send({ message: { id: "b3", cid, body: "and now?" } });
+    expect(((await again).message as Frame).error).toEqual(blocked);
+
+    await a.request("unblock_user", { ids: [bob.id] });
+    expect((await a.request("list_blocked_users", {})).users).toEqual([]);
+    const after = b.next((f) => typeof f.ask === "object" && (f.ask as Frame).mid === "b4");
+    b.send({ message: { id: "b4", cid, body: "friends" } });
+    await after;
+  });
+
+  it("applies to a private chat created after the block, and not to groups", async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const carol = await signUp();
+    const { socket: a } = await connectedSocket(alice);
+    const { socket: b } = await connectedSocket(bob);
+    await b.request("block_user", { ids: [alice.id] });
+    const cid = await privateChat(a, bob.id);
+    const refused = a.next((f) => typeof f.message === "object" && (f.message as Frame).id === "a1");
+    a.send({ message: { id: "a1", cid, body: "hi" } });
+    expect(((await refused).message as Frame).error).toMatchObject({ status: 422 });
+    const group = await a.request("conversation_create", { type: "g", name: "g", participants: [bob.id, carol.id] });
+    const gid = (group.conversation as Frame)._id as string;
+    const ask = a.next((f) => typeof f.ask === "object" && (f.ask as Frame).mid === "a2");
+    a.send({ message: { id: "a2", cid: gid, body: "group is fine" } });
+    await ask;
+  });
+
+  it("validates ids and refuses blocking oneself", async () => {
+    const me = await signUp();
+    const { socket } = await connectedSocket(me);
+    expect(await socket.requestError("block_user", { ids: [me.id] })).toEqual({ status: 422, message: "Can't block self user." });
+    expect(await socket.requestError("block_user", {})).toEqual({ status: 400, message: "Bad request - invalid data format" });
+    expect(await socket.requestError("block_user", { ids: [{}] })).toEqual({ status: 400, message: "Bad request - invalid data format" });
+    expect(await socket.requestError("block_list_enable", {})).toEqual({ status: 422, message: '"enable" is required' });
+  });
+});
