@@ -10,6 +10,8 @@ const testSecrets = {
   CORS_ORIGINS: "https://app.example.test",
   // One second instead of thirty, so reuse of a rotated refresh token can be tested without waiting.
   REFRESH_REUSE_GRACE_SECONDS: "1",
+  // Lets the chaos test hold a Conversation's fan-out half-way, then evict objects.
+  TEST_HOOKS: "1",
 };
 
 export default defineConfig(async () => {

@@ -147,6 +147,8 @@ export class Conversation extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private pumping = false;
   private pumpAgain = false;
+  /** Test-only (TEST_HOOKS=1): fan-out stops after the first recipient, so a test can evict objects mid-way. */
+  private holdAfterFirstRecipient = false;
   private alarmAt: number | null | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -590,6 +592,11 @@ export class Conversation extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- fan-out and outbox
 
+  async testHoldFanout(hold: boolean): Promise<void> {
+    if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
+    this.holdAfterFirstRecipient = hold;
+  }
+
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     await flushOutbox(this.env.DB, this.sql);
@@ -638,6 +645,10 @@ export class Conversation extends DurableObject<Env> {
           }
         }
         const recipients = [...perRecipient.keys()];
+        if (this.holdAfterFirstRecipient && recipients[0] !== undefined) {
+          await inboxOf(this.env, orgId, recipients[0]).deliver(recipients[0], perRecipient.get(recipients[0])!);
+          await new Promise(() => undefined); // held until the test evicts this object
+        }
         const results = await Promise.allSettled(
           recipients.map((userId) => inboxOf(this.env, orgId, userId).deliver(userId, perRecipient.get(userId)!)),
         );

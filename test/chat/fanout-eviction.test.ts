@@ -1,0 +1,57 @@
+// An acknowledged message reaches every recipient's log even when the Conversation object and an
+// Inbox are evicted in the middle of the fan-out (the fan-out row survives; the alarm retries; the
+// Inbox applies each delivery once).
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { type Frame } from "../helpers/socket";
+import { connectedSocket, signUp, type TestUser } from "../helpers/users";
+
+function inbox(user: TestUser) {
+  return env.INBOX.get(env.INBOX.idFromName(`${user.organizationId}:${user.id}`));
+}
+
+async function loggedMessageIds(socket: Awaited<ReturnType<typeof connectedSocket>>["socket"]): Promise<string[]> {
+  const page = await socket.request("sync", {});
+  return (page.events as Array<{ packet: Frame }>)
+    .map((e) => e.packet.message as Frame | undefined)
+    .filter((m): m is Frame => m !== undefined)
+    .map((m) => m._id as string);
+}
+
+describe("fan-out under eviction", () => {
+  it("delivers every acknowledged message exactly once after objects are evicted mid-fan-out", async () => {
+    const [sender, ...others] = await Promise.all([signUp(), signUp(), signUp(), signUp()]);
+    const { socket } = await connectedSocket(sender!);
+    const group = await socket.request("conversation_create", { type: "g", name: "chaos", participants: others.map((u) => u.id) });
+    const cid = (group.conversation as Frame)._id as string;
+    const conversation = env.CONVERSATION.get(env.CONVERSATION.idFromName(cid));
+
+    const sent: string[] = [];
+    const send = async (id: string) => {
+      const ask = socket.next((f) => typeof f.ask === "object" && (f.ask as Frame).mid === id);
+      socket.send({ message: { id, cid, body: id } });
+      sent.push(((await ask).ask as Frame).server_mid as string);
+    };
+    await send("before");
+    await conversation.testHoldFanout(true);
+    await send("held-1");
+    await send("held-2");
+    // The fan-out reached at most the first recipient…
+    const reached = await Promise.all(
+      [sender!, ...others].map(async (u) => (await inbox(u!).sync(null)).events.some((e) => e.packet.includes(sent[1]!))),
+    );
+    expect(reached.filter(Boolean).length).toBeLessThanOrEqual(1);
+    // …now lose both the writer and a reader.
+    await evictDurableObject(conversation);
+    await evictDurableObject(inbox(others[1]!));
+    // A fresh instance has no hold: the alarm (retry) finishes the job.
+    await runDurableObjectAlarm(conversation);
+    await send("after");
+
+    for (const user of others) {
+      const { socket: reader } = await connectedSocket(user!);
+      expect(await loggedMessageIds(reader)).toEqual(sent);
+    }
+  });
+});
