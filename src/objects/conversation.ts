@@ -571,19 +571,29 @@ export class Conversation extends DurableObject<Env> {
     return ok({ mid: clientId, t });
   }
 
-  /** Recipients' Inboxes report messages that reached a live device: the first report makes it "delivered". */
+  /**
+   * Recipients' Inboxes report messages that reached a live device. Only the first report per
+   * message is recorded (that is when the author's status turns "delivered"), so a group of 50
+   * costs one status row per message, not 49.
+   */
   private markDelivered(userId: string, mids: string[]): void {
     const meta = this.readMeta();
     if (!meta || mids.length === 0) return;
     const now = Date.now();
     const byAuthor = new Map<string, string[]>();
     for (const mid of mids) {
-      const message = this.messageById(mid);
-      if (!message || message.from === userId) continue;
-      const firstDelivery = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM statuses WHERE seq = ?", message.seq).one().n === 0;
-      this.sql.exec("INSERT OR IGNORE INTO statuses (seq, user_id, status, updated_at) VALUES (?, ?, 'delivered', ?)", message.seq, userId, now);
+      const row = this.sql.exec<{ seq: number; from_id: string }>("SELECT seq, from_id FROM messages WHERE id = ?", mid).toArray()[0];
+      if (!row || row.from_id === userId) continue;
+      const first = this.sql.exec(
+        "INSERT INTO statuses (seq, user_id, status, updated_at) SELECT ?, ?, 'delivered', ? WHERE NOT EXISTS (SELECT 1 FROM statuses WHERE seq = ?)",
+        row.seq,
+        userId,
+        now,
+        row.seq,
+      ).rowsWritten;
+      if (first === 0) continue;
       this.outbox("status", { cid: meta.id, mid, user_id: userId, status: "delivered", at: now });
-      if (firstDelivery) byAuthor.set(message.from, [...(byAuthor.get(message.from) ?? []), mid]);
+      byAuthor.set(row.from_id, [...(byAuthor.get(row.from_id) ?? []), mid]);
     }
     for (const [author, ids] of byAuthor) {
       this.enqueue([author], { message_delivered: { ids, cid: meta.id, from: userId } }, { store: true, excludeSession: null, patch: null });

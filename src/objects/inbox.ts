@@ -56,6 +56,7 @@ export interface Owner {
 
 export class Inbox extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private lastTrim = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -66,6 +67,7 @@ export class Inbox extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS events (event_seq INTEGER PRIMARY KEY AUTOINCREMENT, packet TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS events_created ON events(created_at);
       CREATE TABLE IF NOT EXISTS delivery_keys (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
+      CREATE INDEX IF NOT EXISTS delivery_keys_created ON delivery_keys(created_at);
       CREATE TABLE IF NOT EXISTS conversations (cid TEXT PRIMARY KEY, view TEXT NOT NULL, last_message TEXT,
         unread INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
@@ -270,8 +272,10 @@ export class Inbox extends DurableObject<Env> {
     if (patch.unread !== undefined) this.sql.exec("UPDATE conversations SET unread = ? WHERE cid = ?", patch.unread, cid);
   }
 
-  /** Drops events and delivery keys past retention; the epoch changes so clients know to reload. */
+  /** Drops events and delivery keys past retention (at most hourly); the epoch changes so clients know to reload. */
   private trim(now: number): void {
+    if (now - this.lastTrim < 3600 * 1000) return;
+    this.lastTrim = now;
     const cutoff = now - LOG_RETENTION_MS;
     const dropped = this.sql.exec("DELETE FROM events WHERE created_at < ?", cutoff).rowsWritten;
     this.sql.exec("DELETE FROM delivery_keys WHERE created_at < ?", cutoff);
