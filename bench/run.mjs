@@ -3,12 +3,12 @@
 // (`npm run dev`) — drives them over real WebSockets from this process, stops them, prints a table
 // and writes bench/results.json. See bench/README.md for what each scenario measures.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, release, tmpdir } from "node:os";
+import { cpus, loadavg, release, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildRows, formatTable } from "./lib/report.mjs";
 import { createParleyUsers, openBaselineRoom, openParleyRoom } from "./lib/rooms.mjs";
-import { describeStep, offeredLoad, roundTrip, saturation, waitIdle, warmUp } from "./lib/scenarios.mjs";
+import { describeStep, offeredLoad, passes, roundTrip, saturation, waitIdle, warmUp } from "./lib/scenarios.mjs";
 import { freePort, killAllServersNow, startServer, stopAllServers } from "./lib/servers.mjs";
 import { now, round, sleep } from "./lib/stats.mjs";
 
@@ -21,12 +21,13 @@ const FIXED_RATE = 10;
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const SETTINGS = quick
-  ? { roundTrips: 50, warmup: 5, fixedSeconds: 4, steps: [50, 100, 200, 400, 800], stepSeconds: 1, drainMs: 1_000 }
-  : { roundTrips: 200, warmup: 10, fixedSeconds: 10, steps: [10, 20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], stepSeconds: 3, drainMs: 2_000 };
+  ? { roundTrips: 50, warmup: 5, fixedSeconds: 4, steps: [50, 200, 400, 800], stepSeconds: 1, drainMs: 1_000, idleMaxMs: 2_000 }
+  : { roundTrips: 200, warmup: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], stepSeconds: 3, drainMs: 2_000, idleMaxMs: 10_000 };
 // A stuck run must still end and free its servers.
 const WATCHDOG_MS = quick ? 120_000 : 30 * 60_000;
 
 const runStart = now();
+const loadBefore = loadavg().map((x) => round(x, 2));
 /** Log lines carry the elapsed time, so a slow phase is easy to spot. */
 const log = (line) => {
   const lead = line.startsWith("\n") ? "\n" : "";
@@ -90,21 +91,29 @@ function targets(baselines, parley, parleyUsers) {
   ];
 }
 
+const settle = (server) => waitIdle(server, { maxMs: SETTINGS.idleMaxMs });
+
 /**
  * Runs `fn(room)` in a fresh room of `target`, then closes it and lets the server settle.
  * A baseline failure is a broken benchmark and aborts; a Parley failure (e.g. a request it does not
  * support yet) becomes `{error}` so its rows are reported as null with the reason.
  */
 async function inRoom(target, roomSpec, fn) {
-  await waitIdle(target.server);
+  await settle(target.server);
   let room;
   try {
+    const opening = now();
     room = await target.open(roomSpec);
+    if (roomSpec.size > 2) log(`${target.name}: ${roomSpec.size} sockets connected, conversation ready in ${round((now() - opening) / 1000, 1)} s`);
     return await fn(room);
   } catch (err) {
     if (target.name !== "Parley") throw err;
-    log(`  Parley: not measured — ${err.message}`);
-    return { error: err.message };
+    const server = target.server;
+    // wrangler dev restarts on edits to src/ or wrangler.toml; a dead or restarting server shows here.
+    const state = server.exited ? ` (the dev server exited: ${JSON.stringify(server.exited)})` : "";
+    log(`Parley: not measured — ${err.message}${state}`);
+    if (err.name !== "ParleyRefused") log(`last lines of Parley's dev server:\n${server.logTail().split("\n").slice(-12).join("\n")}`);
+    return { error: `${err.message}${state}` };
   } finally {
     room?.close();
     await sleep(300);
@@ -125,16 +134,19 @@ async function runRoundTrips(all) {
 }
 
 async function runFanout(all) {
-  log(`\n(b) group fan-out: ${GROUP_SIZE} sockets, ${GROUP_SENDERS} senders; fixed ${FIXED_RATE} msg/s for ${SETTINGS.fixedSeconds} s, then steps ${SETTINGS.steps.join(", ")} msg/s × ${SETTINGS.stepSeconds} s`);
+  log(`\n(b) group fan-out: ${GROUP_SIZE} sockets, ${GROUP_SENDERS} senders; fixed ${FIXED_RATE} msg/s for ${SETTINGS.fixedSeconds} s, then (if that passes) steps ${SETTINGS.steps.join(", ")} msg/s × ${SETTINGS.stepSeconds} s`);
   const results = {};
   for (const target of all) {
     results[target.name] = await inRoom(target, { size: GROUP_SIZE, senders: GROUP_SENDERS, type: "g", label: "fanout" }, async (room) => {
+      const warming = now();
       await warmUp(room);
-      await waitIdle(target.server);
+      log(`${target.name}: warm-up (one message per sender) delivered in ${round((now() - warming) / 1000, 1)} s`);
+      await settle(target.server);
       const fixed = await offeredLoad(room, target.server, { rate: FIXED_RATE, seconds: SETTINGS.fixedSeconds, drainMs: SETTINGS.drainMs });
-      log(describeStep(target.name, fixed));
-      await waitIdle(target.server);
-      const sat = await saturation(room, target.server, { steps: SETTINGS.steps, stepSeconds: SETTINGS.stepSeconds, drainMs: SETTINGS.drainMs, log });
+      log(describeStep(target.name, { ...fixed, pass: passes(fixed) }));
+      const sat = await saturation(room, target.server, {
+        first: fixed, steps: SETTINGS.steps, stepSeconds: SETTINGS.stepSeconds, drainMs: SETTINGS.drainMs, idleMaxMs: SETTINGS.idleMaxMs, log,
+      });
       return { fixed, saturation: sat };
     });
   }
@@ -157,6 +169,7 @@ async function prepareParleyUsers(parley) {
 async function main() {
   const started = now();
   log(`Parley benchmark (${quick ? "quick" : "full"}) on ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}`);
+  if (loadBefore[0] > 0.5) log(`warning: load average ${loadBefore[0]} before start — other work on this machine will skew the numbers`);
   // The baselines keep their SQLite in a throw-away directory; Parley uses its usual .wrangler/state.
   const persistDir = mkdtempSync(join(tmpdir(), "parley-bench-baselines-"));
   try {
@@ -166,7 +179,6 @@ async function main() {
     const all = targets(baselines, parley, parleyUsers);
     const roundTripResults = await runRoundTrips(all);
     const fanoutResults = await runFanout(all);
-    await stopAllServers();
     return { roundTrip: roundTripResults, fanout: fanoutResults, seconds: round((now() - started) / 1000, 1) };
   } finally {
     await stopAllServers();
@@ -182,12 +194,15 @@ function report({ roundTrip, fanout, seconds }) {
     command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`,
     quick,
     seconds,
+    // Other work on the machine (tests, other dev servers) skews the numbers: keep the evidence.
+    load_average_1_5_15: { before: loadBefore, after: loadavg().map((x) => round(x, 2)) },
     settings: { ...SETTINGS, groupSize: GROUP_SIZE, groupSenders: GROUP_SENDERS, fixedRate: FIXED_RATE },
     rows,
     details: { roundTrip, fanout },
   };
   writeFileSync(RESULTS_FILE, JSON.stringify(results, null, 2) + "\n");
-  log(`\n${formatTable(rows)}\n\nfinished in ${seconds} s; wrote ${RESULTS_FILE}`);
+  console.log(`\n${formatTable(rows)}\n`);
+  log(`finished in ${seconds} s; wrote ${RESULTS_FILE}`);
 }
 
 process.on("exit", killAllServersNow);

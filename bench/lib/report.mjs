@@ -36,6 +36,16 @@ function metricRows({ scenario, metric, unit, better, results, pick, noteFor = (
   });
 }
 
+/** What went missing in the fixed-load phase, if anything. */
+function fixedNote(result, name) {
+  const { fixed } = result;
+  const problems = [];
+  if (!fixed.complete) problems.push(`${fixed.delivered}/${fixed.expected} delivered within the drain timeout`);
+  if (fixed.rejected) problems.push(`${fixed.rejected} sends refused ${JSON.stringify(fixed.statuses)}`);
+  if (fixed.duplicates) problems.push(`${fixed.duplicates} duplicate deliveries`);
+  return problems.length ? `${name} at ${fixed.rate} msg/s: ${problems.join(", ")}` : null;
+}
+
 /** Why a saturation search stopped, in words. */
 function saturationNote(result, name) {
   const { steps, saturated } = result.saturation;
@@ -47,7 +57,7 @@ function saturationNote(result, name) {
   if (last.rejected) why.push(`${last.rejected} sends refused ${JSON.stringify(last.statuses)}`);
   if (last.duplicates) why.push(`${last.duplicates} duplicate deliveries`);
   if (last.p99 !== null && last.p99 >= 100) why.push(`p99 ${last.p99} ms`);
-  return `${name} failed at ${last.rate} msg/s (${why.join(", ")})`;
+  return `${name} failed at ${last.rate} msg/s${why.length ? ` (${why.join(", ")})` : ""}`;
 }
 
 export function buildRows({ roundTrip, fanout, settings }) {
@@ -58,7 +68,7 @@ export function buildRows({ roundTrip, fanout, settings }) {
   return [
     ...metricRows({ scenario: rt, metric: "p50 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p50 }),
     ...metricRows({ scenario: rt, metric: "p99 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p99 }),
-    ...metricRows({ scenario: fixed, metric: "delivered", unit: "deliveries/s", better: "higher", results: fanout, pick: (r) => fixedOf(r).deliveries_per_s }),
+    ...metricRows({ scenario: fixed, metric: "delivered", unit: "deliveries/s", better: "higher", results: fanout, pick: (r) => fixedOf(r).deliveries_per_s, noteFor: fixedNote }),
     ...metricRows({ scenario: fixed, metric: "p50 send→receive", unit: "ms", better: "lower", results: fanout, pick: (r) => fixedOf(r).p50 }),
     ...metricRows({ scenario: fixed, metric: "p99 send→receive", unit: "ms", better: "lower", results: fanout, pick: (r) => fixedOf(r).p99 }),
     ...metricRows({ scenario: fixed, metric: "server CPU (workerd)", unit: "% of one core", better: "lower", results: fanout, pick: (r) => fixedOf(r).server_cpu_pct }),

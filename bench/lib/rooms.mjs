@@ -69,7 +69,9 @@ export async function openBaselineRoom({ baseUrl, kind, roomName, size, senders 
 // Parley: SAMA over WebSocket (user_create, POST /login, connect, conversation_create, message).
 
 /** Thrown when Parley answers a setup request with an error (e.g. a request it does not know yet). */
-export class ParleyRefused extends Error {}
+export class ParleyRefused extends Error {
+  name = "ParleyRefused";
+}
 
 /** A socket that matches SAMA `response` frames to requests by id and hands other frames on. */
 class SamaClient {

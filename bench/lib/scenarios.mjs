@@ -146,23 +146,30 @@ export async function offeredLoad(room, server, { rate, seconds, drainMs }) {
   };
 }
 
+/** A load step passes when every owed delivery arrived, none was refused or doubled, and p99 < limit. */
+export function passes(step, p99LimitMs = 100) {
+  return step.complete && step.rejected === 0 && step.duplicates === 0 && step.p99 !== null && step.p99 < p99LimitMs;
+}
+
 /**
- * Steps the offered rate up and stops at the first step that loses or refuses a delivery within
- * the drain timeout or whose p99 reaches `p99LimitMs`. `best` is the last step that passed.
+ * Steps the offered rate up and stops at the first step that fails `passes`. The fixed-load phase
+ * (`first`, already measured at the lowest rate) counts as the first step, so a target that fails
+ * it is not pushed harder. `best` is the last step that passed.
  */
-export async function saturation(room, server, { steps, stepSeconds, drainMs, p99LimitMs = 100, log }) {
-  const results = [];
-  let best = null;
-  for (const rate of steps) {
+export async function saturation(room, server, { first, steps, stepSeconds, drainMs, idleMaxMs, log }) {
+  first.pass = passes(first);
+  const results = [first];
+  let best = first.pass ? first : null;
+  for (const rate of first.pass ? steps : []) {
+    await waitIdle(server, { maxMs: idleMaxMs });
     const step = await offeredLoad(room, server, { rate, seconds: stepSeconds, drainMs });
-    step.pass = step.complete && step.rejected === 0 && step.duplicates === 0 && step.p99 !== null && step.p99 < p99LimitMs;
+    step.pass = passes(step);
     results.push(step);
     log(describeStep(room.name, step));
     if (!step.pass) break;
     best = step;
-    await waitIdle(server);
   }
-  const saturated = results.length > 0 && !results[results.length - 1].pass;
+  const saturated = !results[results.length - 1].pass;
   return { steps: results, best, saturated };
 }
 

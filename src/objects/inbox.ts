@@ -229,11 +229,15 @@ export class Inbox extends DurableObject<Env> {
         sessions.map(async ({ session_id }) => {
           const mine = frames.filter((f) => f.exclude !== session_id);
           if (mine.length === 0) return;
+          // A failed call is not proof the socket is gone (the liveness alarm decides that); "false" is.
           const reached = await this.session(session_id)
             .push(userId, mine.map((f) => f.frame))
-            .catch(() => false);
-          if (!reached) await this.detach(session_id);
-          else for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
+            .catch((err: unknown) => {
+              console.error("push to session failed", err);
+              return null;
+            });
+          if (reached === false) await this.detach(session_id);
+          else if (reached) for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
         }),
       );
     }
