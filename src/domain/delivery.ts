@@ -28,7 +28,7 @@ export interface Delivery {
   /** The session that caused the packet gets no copy (it got the reply). */
   excludeSession: string | null;
   patch: IndexPatch | null;
-  /** For messages from someone else: the id to index and to report as delivered. */
+  /** For messages: the id to index, and to report as delivered (the author's own reports are ignored). */
   mid: string | null;
 }
 

@@ -145,8 +145,7 @@ const RETRY_DELAY_MS = 2000;
 
 export class Conversation extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private pumping = false;
-  private pumpAgain = false;
+  private pumpRun: Promise<void> | null = null;
   /** Test-only (TEST_HOOKS=1): fan-out stops after the first recipient, so a test can evict objects mid-way. */
   private holdAfterFirstRecipient = false;
   private alarmAt: number | null | undefined = undefined;
@@ -188,7 +187,7 @@ export class Conversation extends DurableObject<Env> {
       const recipients = this.participantIds();
       const packet = announce ? this.conversationEvent("conversation_created", actor.userId, view) : null;
       this.enqueue(recipients, packet, { store: true, excludeSession: actor.sessionId, patch: { conversation: view, updatedAt: meta.updatedAt } });
-      this.kick();
+      await this.settle();
     }
     return this.view();
   }
@@ -205,6 +204,7 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId || meta.type !== "u") return null;
     this.restorePrivate(cards, actor);
+    await this.settle();
     return this.view();
   }
 
@@ -242,7 +242,7 @@ export class Conversation extends DurableObject<Env> {
         excludeSession: actor.sessionId,
         patch: { conversation: this.view(), updatedAt: now },
       });
-      this.kick();
+      await this.settle();
       return ok({ view: this.view(), participants: this.readParticipants().map(toParticipant) });
     }
 
@@ -259,7 +259,7 @@ export class Conversation extends DurableObject<Env> {
         patch: { remove: true },
       });
       this.markDeleted();
-      this.kick();
+      await this.settle();
       return ok({ view: null, participants: [] });
     }
 
@@ -293,7 +293,7 @@ export class Conversation extends DurableObject<Env> {
       });
     }
     if (imageChanged) this.appendSystemMessage(actor, "Group chat image was updated", { type: "update_image", conversation: view });
-    this.kick();
+    await this.settle();
     return ok({ view: this.view(), participants: this.readParticipants().map(toParticipant) });
   }
 
@@ -306,14 +306,14 @@ export class Conversation extends DurableObject<Env> {
     this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { remove: true } });
     if (this.participantIds().length === 0 && meta.type !== "u") {
       this.markDeleted();
-      this.kick();
+      await this.settle();
       return ok({ deleted: true, participants: [], ownerId: meta.ownerId });
     }
     this.ensureOwner(meta);
     if (meta.type !== "c") {
       this.appendSystemMessage(actor, `${card.name} has left the conversation`, { type: "left_participants", user: card.view });
     }
-    this.kick();
+    await this.settle();
     return ok({ deleted: false, participants: this.readParticipants().map(toParticipant), ownerId: this.readMeta()?.ownerId ?? meta.ownerId });
   }
 
@@ -331,12 +331,12 @@ export class Conversation extends DurableObject<Env> {
       this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { remove: true } });
       if (this.participantIds().length === 0) {
         this.markDeleted();
-        this.kick();
+        await this.settle();
         return ok({ deleted: true, count: 0 });
       }
       this.ensureOwner(meta);
     }
-    this.kick();
+    await this.settle();
     return ok({ deleted: false, count: this.participantIds().length });
   }
 
@@ -437,7 +437,7 @@ export class Conversation extends DurableObject<Env> {
       this.enqueue([author], { message_read: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: null });
     }
     this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: null, unread: { [actor.userId]: this.unreadCount(actor.userId, maxSeq) } });
-    this.kick();
+    await this.settle();
     return ok(true);
   }
 
@@ -457,7 +457,7 @@ export class Conversation extends DurableObject<Env> {
       excludeSession: actor.sessionId,
       patch: last && last._id === mid ? { lastMessage: last } : null,
     });
-    this.kick();
+    await this.settle();
     return ok(true);
   }
 
@@ -480,7 +480,7 @@ export class Conversation extends DurableObject<Env> {
         patch: { lastMessage: this.lastMessageFor(actor.userId) },
         unread: { [actor.userId]: this.unreadCount(actor.userId, me.read_seq) },
       });
-      this.kick();
+      await this.settle();
       return ok(true);
     }
     const manager = isManager(this.roleOf(actor.userId) ?? null);
@@ -499,7 +499,7 @@ export class Conversation extends DurableObject<Env> {
       patch: { lastMessage: this.lastMessageFor(null) },
       unread,
     });
-    this.kick();
+    await this.settle();
     return ok(true);
   }
 
@@ -525,7 +525,7 @@ export class Conversation extends DurableObject<Env> {
         patch: null,
       });
     }
-    this.kick();
+    await this.settle();
     return ok(true);
   }
 
@@ -567,7 +567,7 @@ export class Conversation extends DurableObject<Env> {
       excludeSession: actor.sessionId,
       patch: null,
     });
-    this.kick();
+    await this.settle();
     return ok({ mid: clientId, t });
   }
 
@@ -621,6 +621,15 @@ export class Conversation extends DurableObject<Env> {
     void this.scheduleAlarm(OUTBOX_DELAY_MS);
   }
 
+  /**
+   * Like kick(), but waits until the fan-out has been attempted: for requests whose caller reads the
+   * result right away (conversation_list after a create, unread after message_read).
+   */
+  private async settle(): Promise<void> {
+    void this.scheduleAlarm(OUTBOX_DELAY_MS);
+    await this.pump();
+  }
+
   private async scheduleAlarm(delayMs: number): Promise<void> {
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     const at = Date.now() + delayMs;
@@ -629,61 +638,59 @@ export class Conversation extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(at);
   }
 
-  /** Delivers pending fan-out rows in commit order; each recipient gets its packets in one call. */
-  private async pump(): Promise<void> {
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    try {
-      for (;;) {
-        this.pumpAgain = false;
-        const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout ORDER BY id LIMIT ?", FANOUT_BATCH).toArray();
-        if (rows.length === 0) break;
-        const meta = this.readMeta();
-        const orgId = meta?.organizationId ?? "";
-        const cid = meta?.id ?? "";
-        const perRecipient = new Map<string, Delivery[]>();
-        for (const row of rows) {
-          const options = JSON.parse(row.options) as FanoutOptions;
-          const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
-          for (const userId of JSON.parse(row.recipients) as string[]) {
-            const list = perRecipient.get(userId) ?? [];
-            list.push(toDelivery(`${cid}:${row.id}`, cid, packet, options, userId));
-            perRecipient.set(userId, list);
-          }
+  /** Delivers pending fan-out rows in commit order; resolves when no row is left to try now. */
+  private pump(): Promise<void> {
+    if (this.pumpRun) return this.pumpRun; // the running pass re-reads the table until it is empty
+    this.pumpRun = this.runPump().finally(() => {
+      this.pumpRun = null;
+    });
+    return this.pumpRun;
+  }
+
+  /** One pass over the fan-out table; each recipient gets all its pending packets in one call. */
+  private async runPump(): Promise<void> {
+    for (;;) {
+      const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout ORDER BY id LIMIT ?", FANOUT_BATCH).toArray();
+      if (rows.length === 0) break;
+      const meta = this.readMeta();
+      const orgId = meta?.organizationId ?? "";
+      const cid = meta?.id ?? "";
+      const perRecipient = new Map<string, Delivery[]>();
+      for (const row of rows) {
+        const options = JSON.parse(row.options) as FanoutOptions;
+        const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
+        for (const userId of JSON.parse(row.recipients) as string[]) {
+          const list = perRecipient.get(userId) ?? [];
+          list.push(toDelivery(`${cid}:${row.id}`, cid, packet, options, userId));
+          perRecipient.set(userId, list);
         }
-        const recipients = [...perRecipient.keys()];
-        if (this.holdAfterFirstRecipient && recipients[0] !== undefined) {
-          await inboxOf(this.env, orgId, recipients[0]).deliver(recipients[0], perRecipient.get(recipients[0])!);
-          await new Promise(() => undefined); // held until the test evicts this object
-        }
-        const results = await Promise.allSettled(
-          recipients.map((userId) => inboxOf(this.env, orgId, userId).deliver(userId, perRecipient.get(userId)!)),
-        );
-        const failed = new Set<string>();
-        results.forEach((result, i) => {
-          const userId = recipients[i]!;
-          if (result.status === "fulfilled") this.markDelivered(userId, (result.value as DeliveryReceipt).delivered);
-          else {
-            failed.add(userId);
-            console.error("fan-out to inbox failed", userId, result.reason);
-          }
-        });
-        for (const row of rows) {
-          const remaining = (JSON.parse(row.recipients) as string[]).filter((id) => failed.has(id));
-          if (remaining.length === 0) this.sql.exec("DELETE FROM fanout WHERE id = ?", row.id);
-          else this.sql.exec("UPDATE fanout SET recipients = ? WHERE id = ?", JSON.stringify(remaining), row.id);
-        }
-        if (failed.size > 0) {
-          await this.scheduleAlarm(RETRY_DELAY_MS);
-          break;
-        }
-        if (rows.length < FANOUT_BATCH && !this.pumpAgain) break;
       }
-    } finally {
-      this.pumping = false;
+      const recipients = [...perRecipient.keys()];
+      if (this.holdAfterFirstRecipient && recipients[0] !== undefined) {
+        await inboxOf(this.env, orgId, recipients[0]).deliver(recipients[0], perRecipient.get(recipients[0])!);
+        await new Promise(() => undefined); // held until the test evicts this object
+      }
+      const results = await Promise.allSettled(
+        recipients.map((userId) => inboxOf(this.env, orgId, userId).deliver(userId, perRecipient.get(userId)!)),
+      );
+      const failed = new Set<string>();
+      results.forEach((result, i) => {
+        const userId = recipients[i]!;
+        if (result.status === "fulfilled") this.markDelivered(userId, (result.value as DeliveryReceipt).delivered);
+        else {
+          failed.add(userId);
+          console.error("fan-out to inbox failed", userId, result.reason);
+        }
+      });
+      for (const row of rows) {
+        const remaining = (JSON.parse(row.recipients) as string[]).filter((id) => failed.has(id));
+        if (remaining.length === 0) this.sql.exec("DELETE FROM fanout WHERE id = ?", row.id);
+        else this.sql.exec("UPDATE fanout SET recipients = ? WHERE id = ?", JSON.stringify(remaining), row.id);
+      }
+      if (failed.size > 0) {
+        await this.scheduleAlarm(RETRY_DELAY_MS);
+        break;
+      }
     }
   }
 
@@ -932,6 +939,7 @@ function toDelivery(key: string, cid: string, packet: Record<string, unknown> | 
     store: options.store,
     excludeSession: options.excludeSession,
     patch,
-    mid: message && message.from !== userId ? message.mid : null,
+    // Every recipient indexes the message (the author too: edits and reactions find it by id).
+    mid: message ? message.mid : null,
   };
 }

@@ -9,16 +9,22 @@ export const MAX_BODY = 65536;
 
 const bodyOrAttachments = samaMessage(Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY);
 
-const attachment = z.looseObject({
-  file_id: z.string().optional(),
-  file_url: z.string().optional(),
-  file_name: z.string().max(255).optional(),
-  file_blur_hash: z.string().max(255).optional(),
-  file_content_type: z.string().max(255).optional(),
-  file_size: z.number().max(104857601).optional(),
-  file_width: z.number().max(10000).optional(),
-  file_height: z.number().max(10000).optional(),
-});
+// Every problem inside an attachment is reported with SAMA's one message for attachments.
+const text = (max: number) => z.string(bodyOrAttachments).max(max).optional();
+const size = (max: number) => z.number(bodyOrAttachments).max(max).optional();
+const attachment = z.looseObject(
+  {
+    file_id: text(255),
+    file_url: text(2048),
+    file_name: text(255),
+    file_blur_hash: text(255),
+    file_content_type: text(255),
+    file_size: size(104857601),
+    file_width: size(10000),
+    file_height: size(10000),
+  },
+  bodyOrAttachments,
+);
 
 const schema = z
   .strictObject({
