@@ -326,6 +326,7 @@ export class Conversation extends DurableObject<Env> {
       if (maxSubscribers !== null && this.participantIds().length >= maxSubscribers) return fail(Errors.PARTICIPANTS_LIMIT);
       this.insertParticipant({ userId: card.userId, role: null, name: card.name }, Date.now());
       this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { conversation: this.view(), lastMessage: this.lastMessageFor(null) } });
+      this.refreshManagersView();
     } else if (!join && member) {
       this.sql.exec("DELETE FROM participants WHERE user_id = ?", actor.userId);
       this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { remove: true } });
@@ -335,6 +336,7 @@ export class Conversation extends DurableObject<Env> {
         return ok({ deleted: true, count: 0 });
       }
       this.ensureOwner(meta);
+      this.refreshManagersView();
     }
     await this.settle();
     return ok({ deleted: false, count: this.participantIds().length });
@@ -434,7 +436,7 @@ export class Conversation extends DurableObject<Env> {
     const maxSeq = rows.reduce((max, row) => Math.max(max, row.seq), me.read_seq);
     this.sql.exec("UPDATE participants SET read_seq = ? WHERE user_id = ?", maxSeq, actor.userId);
     for (const [author, mids] of byAuthor) {
-      this.enqueue([author], { message_read: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: null });
+      this.enqueue([author], { message_read: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: this.statusPatch(mids) });
     }
     this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: null, unread: { [actor.userId]: this.unreadCount(actor.userId, maxSeq) } });
     await this.settle();
@@ -596,7 +598,7 @@ export class Conversation extends DurableObject<Env> {
       byAuthor.set(row.from_id, [...(byAuthor.get(row.from_id) ?? []), mid]);
     }
     for (const [author, ids] of byAuthor) {
-      this.enqueue([author], { message_delivered: { ids, cid: meta.id, from: userId } }, { store: true, excludeSession: null, patch: null });
+      this.enqueue([author], { message_delivered: { ids, cid: meta.id, from: userId } }, { store: true, excludeSession: null, patch: this.statusPatch(ids) });
     }
   }
 
@@ -652,9 +654,11 @@ export class Conversation extends DurableObject<Env> {
     for (;;) {
       const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout ORDER BY id LIMIT ?", FANOUT_BATCH).toArray();
       if (rows.length === 0) break;
-      const meta = this.readMeta();
-      const orgId = meta?.organizationId ?? "";
-      const cid = meta?.id ?? "";
+      // Read even after deletion: the last packets (kicked, removed) still have to go out.
+      const meta = this.storedMeta();
+      if (!meta) break;
+      const orgId = meta.organizationId;
+      const cid = meta.id;
       const perRecipient = new Map<string, Delivery[]>();
       for (const row of rows) {
         const options = JSON.parse(row.options) as FanoutOptions;
@@ -710,7 +714,14 @@ export class Conversation extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- storage helpers
 
+  /** The live conversation; null if it never existed or was deleted. */
   private readMeta(): ConversationMeta | null {
+    if (this.sql.exec("SELECT 1 FROM meta WHERE k = 'deleted'").toArray().length > 0) return null;
+    return this.storedMeta();
+  }
+
+  /** The conversation's meta, deleted or not. */
+  private storedMeta(): ConversationMeta | null {
     const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'conversation'").toArray()[0];
     return row ? (JSON.parse(row.v) as ConversationMeta) : null;
   }
@@ -719,8 +730,9 @@ export class Conversation extends DurableObject<Env> {
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('conversation', ?)", JSON.stringify(meta));
   }
 
+  /** A tombstone: requests see no conversation, the pending fan-out still knows where to go. */
   private markDeleted(): void {
-    this.sql.exec("DELETE FROM meta WHERE k = 'conversation'");
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('deleted', '1')");
   }
 
   private isBlocked(): boolean {
@@ -790,6 +802,21 @@ export class Conversation extends DurableObject<Env> {
     });
   }
 
+  /**
+   * A channel's subscribers_count changes with every join and leave: owner and admins see it at
+   * once; subscribers get the fresh view with the next post (one RPC per join, not one per subscriber).
+   */
+  private refreshManagersView(): void {
+    const managers = this.readParticipants().filter((p) => isManager((p.role as Role) ?? null)).map((p) => p.user_id);
+    this.enqueue(managers, null, { store: false, excludeSession: null, patch: { conversation: this.view() } });
+  }
+
+  /** When one of `mids` is the conversation's last message, its new status for the author's list. */
+  private statusPatch(mids: string[]): IndexPatch | null {
+    const last = this.lastMessageFor(null);
+    return last && mids.includes(last._id) ? { lastMessage: last } : null;
+  }
+
   private lastSeq(): number {
     return Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'seq'").toArray()[0]?.v ?? 0);
   }
@@ -843,7 +870,11 @@ export class Conversation extends DurableObject<Env> {
     this.enqueue(this.participantIds(), { message: messageBody(message, meta.type) }, {
       store: true,
       excludeSession,
-      patch: { lastMessage: lastMessageView(message, "sent"), updatedAt: message.createdAt },
+      patch: {
+        lastMessage: lastMessageView(message, "sent"),
+        updatedAt: message.createdAt,
+        ...(meta.type === "c" ? { conversation: this.view() } : {}),
+      },
       message: { mid: message.id, from: message.from, deletedFor: message.deletedFor },
     });
   }
