@@ -21,8 +21,8 @@ const FIXED_RATE = 10;
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const SETTINGS = quick
-  ? { roundTrips: 50, warmup: 5, fixedSeconds: 4, steps: [50, 200, 400, 800], stepSeconds: 1, drainMs: 1_000, idleMaxMs: 2_000 }
-  : { roundTrips: 200, warmup: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], stepSeconds: 3, drainMs: 2_000, idleMaxMs: 10_000 };
+  ? { roundTrips: 50, warmup: 5, fixedSeconds: 4, steps: [50, 200, 400, 800], lowerSteps: [5, 2, 1], stepSeconds: 1, drainMs: 1_000, idleMaxMs: 2_000, retries: 0 }
+  : { roundTrips: 200, warmup: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], lowerSteps: [5, 2, 1], stepSeconds: 3, drainMs: 2_000, idleMaxMs: 10_000, retries: 1 };
 // A stuck run must still end and free its servers.
 const WATCHDOG_MS = quick ? 120_000 : 30 * 60_000;
 
@@ -145,7 +145,7 @@ async function runFanout(all) {
       const fixed = await offeredLoad(room, target.server, { rate: FIXED_RATE, seconds: SETTINGS.fixedSeconds, drainMs: SETTINGS.drainMs });
       log(describeStep(target.name, { ...fixed, pass: passes(fixed) }));
       const sat = await saturation(room, target.server, {
-        first: fixed, steps: SETTINGS.steps, stepSeconds: SETTINGS.stepSeconds, drainMs: SETTINGS.drainMs, idleMaxMs: SETTINGS.idleMaxMs, log,
+        first: fixed, steps: SETTINGS.steps, lowerSteps: SETTINGS.lowerSteps, stepSeconds: SETTINGS.stepSeconds, drainMs: SETTINGS.drainMs, idleMaxMs: SETTINGS.idleMaxMs, retries: SETTINGS.retries, log,
       });
       return { fixed, saturation: sat };
     });

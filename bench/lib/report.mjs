@@ -36,6 +36,14 @@ function metricRows({ scenario, metric, unit, better, results, pick, noteFor = (
   });
 }
 
+/** Round-trip messages that never arrived or were refused, if any. */
+function roundTripNote(result, name) {
+  const problems = [];
+  if (result.lost) problems.push(`${result.lost} of ${result.messages} messages not received within 5 s`);
+  if (result.rejected) problems.push(`${result.rejected} refused`);
+  return problems.length ? `${name}: ${problems.join(", ")} (left out of the percentiles)` : null;
+}
+
 /** What went missing in the fixed-load phase, if anything. */
 function fixedNote(result, name) {
   const { fixed } = result;
@@ -48,16 +56,16 @@ function fixedNote(result, name) {
 
 /** Why a saturation search stopped, in words. */
 function saturationNote(result, name) {
-  const { steps, saturated } = result.saturation;
-  const last = steps[steps.length - 1];
-  if (!last) return null;
-  if (!saturated) return `${name} never saturated: every step up to ${last.rate} msg/s passed (a lower bound)`;
+  const { steps, best, stoppedAt } = result.saturation;
+  if (!stoppedAt) return `${name} never saturated: every step up to ${steps[steps.length - 1].rate} msg/s passed (a lower bound)`;
   const why = [];
-  if (!last.complete) why.push(`${last.delivered}/${last.expected} delivered within the drain timeout`);
-  if (last.rejected) why.push(`${last.rejected} sends refused ${JSON.stringify(last.statuses)}`);
-  if (last.duplicates) why.push(`${last.duplicates} duplicate deliveries`);
-  if (last.p99 !== null && last.p99 >= 100) why.push(`p99 ${last.p99} ms`);
-  return `${name} failed at ${last.rate} msg/s${why.length ? ` (${why.join(", ")})` : ""}`;
+  if (!stoppedAt.complete) why.push(`${stoppedAt.delivered}/${stoppedAt.expected} delivered within the drain timeout`);
+  if (stoppedAt.rejected) why.push(`${stoppedAt.rejected} sends refused ${JSON.stringify(stoppedAt.statuses)}`);
+  if (stoppedAt.duplicates) why.push(`${stoppedAt.duplicates} duplicate deliveries`);
+  if (stoppedAt.p99 !== null && stoppedAt.p99 >= 100) why.push(`p99 ${stoppedAt.p99} ms`);
+  // steps[0] is the fixed-load phase; a best below it came from the lower steps.
+  const fallback = !best ? " — no rate passed, not even the lower steps" : best.rate < steps[0].rate ? ` — passed at the lower rate ${best.rate} msg/s` : "";
+  return `${name} failed at ${stoppedAt.rate} msg/s${why.length ? ` (${why.join(", ")})` : ""}${fallback}`;
 }
 
 export function buildRows({ roundTrip, fanout, settings }) {
@@ -66,8 +74,8 @@ export function buildRows({ roundTrip, fanout, settings }) {
   const sat = `group fan-out: 50 members, 10 senders, saturation (all delivered, p99 < 100 ms)`;
   const fixedOf = (r) => r.fixed;
   return [
-    ...metricRows({ scenario: rt, metric: "p50 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p50 }),
-    ...metricRows({ scenario: rt, metric: "p99 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p99 }),
+    ...metricRows({ scenario: rt, metric: "p50 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p50, noteFor: roundTripNote }),
+    ...metricRows({ scenario: rt, metric: "p99 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p99, noteFor: roundTripNote }),
     ...metricRows({ scenario: fixed, metric: "delivered", unit: "deliveries/s", better: "higher", results: fanout, pick: (r) => fixedOf(r).deliveries_per_s, noteFor: fixedNote }),
     ...metricRows({ scenario: fixed, metric: "p50 send→receive", unit: "ms", better: "lower", results: fanout, pick: (r) => fixedOf(r).p50 }),
     ...metricRows({ scenario: fixed, metric: "p99 send→receive", unit: "ms", better: "lower", results: fanout, pick: (r) => fixedOf(r).p99 }),

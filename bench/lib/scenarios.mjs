@@ -153,30 +153,50 @@ export function passes(step, p99LimitMs = 100) {
 
 /**
  * Steps the offered rate up and stops at the first step that fails `passes`. The fixed-load phase
- * (`first`, already measured at the lowest rate) counts as the first step, so a target that fails
- * it is not pushed harder. `best` is the last step that passed.
+ * (`first`, already measured) counts as the first step. A failed step is run again up to `retries`
+ * times before it counts: one scheduling hiccup from another process on a 2-core machine is enough
+ * to push a p99 over 100 ms. If even the first step fails, the `lowerSteps` rates are tried from
+ * the top down, so a slow target still gets a number that later runs can be compared with.
+ * `best` is the highest rate that passed; `stoppedAt` is the failed step that ended the way up.
  */
-export async function saturation(room, server, { first, steps, stepSeconds, drainMs, idleMaxMs, log }) {
+export async function saturation(room, server, { first, steps, lowerSteps = [], stepSeconds, drainMs, idleMaxMs, retries = 0, log }) {
   first.pass = passes(first);
   const results = [first];
-  let best = first.pass ? first : null;
-  for (const rate of first.pass ? steps : []) {
+  const attempt = async (rate, retry) => {
     await waitIdle(server, { maxMs: idleMaxMs });
     const step = await offeredLoad(room, server, { rate, seconds: stepSeconds, drainMs });
     step.pass = passes(step);
+    if (retry) step.retry = true;
     results.push(step);
     log(describeStep(room.name, step));
-    if (!step.pass) break;
+    return step;
+  };
+  const withRetries = async (step) => {
+    for (let k = 0; !step.pass && k < retries; k++) step = await attempt(step.rate, true);
+    return step;
+  };
+  let best = null;
+  let step = await withRetries(first);
+  for (let i = 0; step.pass; i++) {
     best = step;
+    if (i === steps.length) break;
+    step = await withRetries(await attempt(steps[i], false));
   }
-  const saturated = !results[results.length - 1].pass;
-  return { steps: results, best, saturated };
+  const stoppedAt = step.pass ? null : step;
+  for (const rate of best ? [] : lowerSteps) {
+    const lower = await withRetries(await attempt(rate, false));
+    if (lower.pass) {
+      best = lower;
+      break;
+    }
+  }
+  return { steps: results, best, stoppedAt, saturated: stoppedAt !== null };
 }
 
 export function describeStep(name, step) {
   const refused = step.rejected ? `, refused ${step.rejected} ${JSON.stringify(step.statuses)}` : "";
   const dup = step.duplicates ? `, ${step.duplicates} duplicates` : "";
-  const verdict = step.pass === undefined ? "" : step.pass ? " → pass" : " → FAIL";
+  const verdict = (step.pass === undefined ? "" : step.pass ? " → pass" : " → FAIL") + (step.retry ? " (retry)" : "");
   return (
     `  ${name.padEnd(11)} ${String(step.rate).padStart(5)} msg/s × ${step.seconds} s: ` +
     `delivered ${step.delivered}/${step.expected}${refused}${dup}, ` +
