@@ -18,8 +18,12 @@ export interface IndexPatch {
 }
 
 export interface Delivery {
-  /** Idempotency key: a retried delivery with the same key is applied once. */
-  key: string;
+  /**
+   * The fan-out row id, increasing within the conversation: a retried delivery (seq at or below
+   * the last one applied for this conversation) is skipped. Null for live-only packets that are
+   * never retried (typing, last_activity, system messages to listed users).
+   */
+  seq: number | null;
   cid: string;
   /** The packet, e.g. {"message":{…}}; null when only the index changes. */
   packet: Record<string, unknown> | null;

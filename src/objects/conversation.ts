@@ -146,6 +146,15 @@ const RETRY_DELAY_MS = 2000;
 export class Conversation extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private pumpRun: Promise<void> | null = null;
+  // In-memory copies of what every send and every delivery report reads (this object is the only
+  // writer, so they stay true); rebuilt from SQLite after eviction.
+  private metaCache: ConversationMeta | null | undefined = undefined;
+  private deleted: boolean | undefined = undefined;
+  private participantsCache: ParticipantRow[] | null = null;
+  private seqCache: number | undefined = undefined;
+  private lastIdCache: string | null | undefined = undefined;
+  /** Recent messages (id → seq, author) and which of them already count as delivered. */
+  private readonly recent = new Map<string, { seq: number; from: string; delivered: boolean }>();
   /** Test-only (TEST_HOOKS=1): fan-out stops after the first recipient, so a test can evict objects mid-way. */
   private holdAfterFirstRecipient = false;
   private alarmAt: number | null | undefined = undefined;
@@ -247,9 +256,9 @@ export class Conversation extends DurableObject<Env> {
     }
 
     for (const card of adding) this.insertParticipant({ userId: card.userId, role: null, name: card.name }, now);
-    for (const id of change.addAdmins) this.sql.exec("UPDATE participants SET role = 'admin' WHERE user_id = ? AND role IS NULL", id);
-    for (const id of change.removeAdmins) this.sql.exec("UPDATE participants SET role = NULL WHERE user_id = ? AND role = 'admin'", id);
-    for (const id of removing) this.sql.exec("DELETE FROM participants WHERE user_id = ?", id);
+    for (const id of change.addAdmins) this.writeParticipants("UPDATE participants SET role = 'admin' WHERE user_id = ? AND role IS NULL", id);
+    for (const id of change.removeAdmins) this.writeParticipants("UPDATE participants SET role = NULL WHERE user_id = ? AND role = 'admin'", id);
+    for (const id of removing) this.writeParticipants("DELETE FROM participants WHERE user_id = ?", id);
     this.ensureOwner(meta);
 
     if (this.participantIds().length === 0) {
@@ -302,7 +311,7 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.BAD_REQUEST);
     if (this.roleOf(actor.userId) === undefined) return fail(Errors.PARTICIPANT_NOT_FOUND);
-    this.sql.exec("DELETE FROM participants WHERE user_id = ?", actor.userId);
+    this.writeParticipants("DELETE FROM participants WHERE user_id = ?", actor.userId);
     this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { remove: true } });
     if (this.participantIds().length === 0 && meta.type !== "u") {
       this.markDeleted();
@@ -328,7 +337,7 @@ export class Conversation extends DurableObject<Env> {
       this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { conversation: this.view(), lastMessage: this.lastMessageFor(null) } });
       this.refreshManagersView();
     } else if (!join && member) {
-      this.sql.exec("DELETE FROM participants WHERE user_id = ?", actor.userId);
+      this.writeParticipants("DELETE FROM participants WHERE user_id = ?", actor.userId);
       this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { remove: true } });
       if (this.participantIds().length === 0) {
         this.markDeleted();
@@ -434,7 +443,7 @@ export class Conversation extends DurableObject<Env> {
       byAuthor.set(row.from_id, list);
     }
     const maxSeq = rows.reduce((max, row) => Math.max(max, row.seq), me.read_seq);
-    this.sql.exec("UPDATE participants SET read_seq = ? WHERE user_id = ?", maxSeq, actor.userId);
+    this.writeParticipants("UPDATE participants SET read_seq = ? WHERE user_id = ?", maxSeq, actor.userId);
     for (const [author, mids] of byAuthor) {
       this.enqueue([author], { message_read: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: this.statusPatch(mids) });
     }
@@ -488,6 +497,7 @@ export class Conversation extends DurableObject<Env> {
     const manager = isManager(this.roleOf(actor.userId) ?? null);
     if (!manager && rows.some((row) => row.from_id !== actor.userId)) return fail(Errors.FORBIDDEN);
     for (const row of rows) {
+      this.recent.delete(row.id);
       this.sql.exec("DELETE FROM messages WHERE seq = ?", row.seq);
       this.sql.exec("DELETE FROM statuses WHERE seq = ?", row.seq);
       this.sql.exec("DELETE FROM reactions WHERE seq = ?", row.seq);
@@ -547,11 +557,10 @@ export class Conversation extends DurableObject<Env> {
     if (meta.type === "c" || role === undefined) return fail(Errors.FORBIDDEN);
     if (meta.type === "u" && this.isBlocked()) return fail(Errors.USER_BLOCKED);
     const packet = { typing: { cid: meta.id, c_type: meta.type, from: actor.userId, t: Math.round(Date.now() / 1000), ...(status !== null ? { status } : {}) } };
-    const key = `${meta.id}:typing:${crypto.randomUUID()}`;
     await Promise.allSettled(
       this.participantIds().map((userId) =>
         inboxOf(this.env, meta.organizationId, userId).deliver(userId, [
-          { key, cid: meta.id, packet, store: false, excludeSession: actor.sessionId, patch: null, mid: null },
+          { seq: null, cid: meta.id, packet, store: false, excludeSession: actor.sessionId, patch: null, mid: null },
         ]),
       ),
     );
@@ -584,8 +593,13 @@ export class Conversation extends DurableObject<Env> {
     const now = Date.now();
     const byAuthor = new Map<string, string[]>();
     for (const mid of mids) {
-      const row = this.sql.exec<{ seq: number; from_id: string }>("SELECT seq, from_id FROM messages WHERE id = ?", mid).toArray()[0];
+      const known = this.recent.get(mid);
+      if (known?.delivered) continue;
+      const row = known
+        ? { seq: known.seq, from_id: known.from }
+        : this.sql.exec<{ seq: number; from_id: string }>("SELECT seq, from_id FROM messages WHERE id = ?", mid).toArray()[0];
       if (!row || row.from_id === userId) continue;
+      if (known) known.delivered = true;
       const first = this.sql.exec(
         "INSERT INTO statuses (seq, user_id, status, updated_at) SELECT ?, ?, 'delivered', ? WHERE NOT EXISTS (SELECT 1 FROM statuses WHERE seq = ?)",
         row.seq,
@@ -665,7 +679,7 @@ export class Conversation extends DurableObject<Env> {
         const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
         for (const userId of JSON.parse(row.recipients) as string[]) {
           const list = perRecipient.get(userId) ?? [];
-          list.push(toDelivery(`${cid}:${row.id}`, cid, packet, options, userId));
+          list.push(toDelivery(row.id, cid, packet, options, userId));
           perRecipient.set(userId, list);
         }
       }
@@ -716,23 +730,33 @@ export class Conversation extends DurableObject<Env> {
 
   /** The live conversation; null if it never existed or was deleted. */
   private readMeta(): ConversationMeta | null {
-    if (this.sql.exec("SELECT 1 FROM meta WHERE k = 'deleted'").toArray().length > 0) return null;
-    return this.storedMeta();
+    this.deleted ??= this.sql.exec("SELECT 1 FROM meta WHERE k = 'deleted'").toArray().length > 0;
+    return this.deleted ? null : this.storedMeta();
   }
 
-  /** The conversation's meta, deleted or not. */
+  /** The conversation's meta, deleted or not (a copy: callers may change it before writeMeta). */
   private storedMeta(): ConversationMeta | null {
-    const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'conversation'").toArray()[0];
-    return row ? (JSON.parse(row.v) as ConversationMeta) : null;
+    if (this.metaCache === undefined) {
+      const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'conversation'").toArray()[0];
+      this.metaCache = row ? (JSON.parse(row.v) as ConversationMeta) : null;
+    }
+    return this.metaCache === null ? null : { ...this.metaCache };
   }
 
   private writeMeta(meta: ConversationMeta): void {
+    this.metaCache = { ...meta };
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('conversation', ?)", JSON.stringify(meta));
   }
 
   /** A tombstone: requests see no conversation, the pending fan-out still knows where to go. */
   private markDeleted(): void {
+    this.deleted = true;
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('deleted', '1')");
+  }
+
+  private writeParticipants(query: string, ...args: SqlStorageValue[]): void {
+    this.participantsCache = null;
+    this.sql.exec(query, ...args);
   }
 
   private isBlocked(): boolean {
@@ -744,7 +768,8 @@ export class Conversation extends DurableObject<Env> {
   }
 
   private readParticipants(): ParticipantRow[] {
-    return this.sql.exec<ParticipantRow>("SELECT * FROM participants ORDER BY added_at, user_id").toArray();
+    this.participantsCache ??= this.sql.exec<ParticipantRow>("SELECT * FROM participants ORDER BY added_at, user_id").toArray();
+    return this.participantsCache;
   }
 
   private participantIds(): string[] {
@@ -752,7 +777,7 @@ export class Conversation extends DurableObject<Env> {
   }
 
   private participantRow(userId: string): ParticipantRow | null {
-    return this.sql.exec<ParticipantRow>("SELECT * FROM participants WHERE user_id = ?", userId).toArray()[0] ?? null;
+    return this.readParticipants().find((p) => p.user_id === userId) ?? null;
   }
 
   /** The participant's role, or undefined when not a participant. */
@@ -769,7 +794,7 @@ export class Conversation extends DurableObject<Env> {
 
   private insertParticipant(p: Participant, at: number): void {
     const seq = this.lastSeq();
-    this.sql.exec(
+    this.writeParticipants(
       "INSERT OR IGNORE INTO participants (user_id, role, name, joined_seq, read_seq, added_at) VALUES (?, ?, ?, ?, ?, ?)",
       p.userId,
       p.role,
@@ -785,7 +810,7 @@ export class Conversation extends DurableObject<Env> {
     if (this.roleOf(meta.ownerId) !== undefined) return;
     const next = this.readParticipants()[0];
     if (!next) return;
-    this.sql.exec("UPDATE participants SET role = 'owner' WHERE user_id = ?", next.user_id);
+    this.writeParticipants("UPDATE participants SET role = 'owner' WHERE user_id = ?", next.user_id);
     this.writeMeta({ ...(this.readMeta() ?? meta), ownerId: next.user_id });
   }
 
@@ -811,6 +836,11 @@ export class Conversation extends DurableObject<Env> {
     this.enqueue(managers, null, { store: false, excludeSession: null, patch: { conversation: this.view() } });
   }
 
+  private remember(id: string, seq: number, from: string): void {
+    this.recent.set(id, { seq, from, delivered: false });
+    if (this.recent.size > 2000) this.recent.delete(this.recent.keys().next().value!);
+  }
+
   /** When one of `mids` is the conversation's last message, its new status for the author's list. */
   private statusPatch(mids: string[]): IndexPatch | null {
     const last = this.lastMessageFor(null);
@@ -818,13 +848,15 @@ export class Conversation extends DurableObject<Env> {
   }
 
   private lastSeq(): number {
-    return Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'seq'").toArray()[0]?.v ?? 0);
+    this.seqCache ??= Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'seq'").toArray()[0]?.v ?? 0);
+    return this.seqCache;
   }
 
   private insertMessage(from: string, input: SendInput, now: number): StoredMessage {
     const meta = this.readMeta()!;
     const seq = this.lastSeq() + 1;
-    const lastId = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'last_id'").toArray()[0]?.v ?? null;
+    this.lastIdCache ??= this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'last_id'").toArray()[0]?.v ?? null;
+    const lastId = this.lastIdCache;
     const message: StoredMessage = {
       id: nextObjectId(lastId, now),
       seq,
@@ -859,6 +891,9 @@ export class Conversation extends DurableObject<Env> {
       JSON.stringify(message.deletedFor),
     );
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('seq', ?), ('last_id', ?)", String(seq), message.id);
+    this.seqCache = seq;
+    this.lastIdCache = message.id;
+    this.remember(message.id, seq, from);
     this.writeMeta({ ...meta, updatedAt: now });
     this.outbox("message", { ...message, organizationId: meta.organizationId });
     return message;
@@ -957,14 +992,14 @@ function toMessage(row: MessageRow, cid: string): StoredMessage {
   };
 }
 
-function toDelivery(key: string, cid: string, packet: Record<string, unknown> | null, options: FanoutOptions, userId: string): Delivery {
+function toDelivery(seq: number, cid: string, packet: Record<string, unknown> | null, options: FanoutOptions, userId: string): Delivery {
   let patch = options.patch;
   const message = options.message;
   if (message && message.from !== userId && !message.deletedFor.includes(userId)) patch = { ...patch, unreadIncrement: true };
   const unread = options.unread?.[userId];
   if (unread !== undefined) patch = { ...patch, unread };
   return {
-    key,
+    seq,
     cid,
     packet,
     store: options.store,

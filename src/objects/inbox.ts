@@ -57,6 +57,10 @@ export interface Owner {
 export class Inbox extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private lastTrim = 0;
+  // In-memory copies of what every delivery reads; rebuilt from SQLite after eviction.
+  private sessionCache: string[] | null = null;
+  private lastEventSeq: number | null = null;
+  private readonly appliedCache = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -66,8 +70,7 @@ export class Inbox extends DurableObject<Env> {
         inactive INTEGER NOT NULL DEFAULT 0);
       CREATE TABLE IF NOT EXISTS events (event_seq INTEGER PRIMARY KEY AUTOINCREMENT, packet TEXT NOT NULL, created_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS events_created ON events(created_at);
-      CREATE TABLE IF NOT EXISTS delivery_keys (key TEXT PRIMARY KEY, created_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS delivery_keys_created ON delivery_keys(created_at);
+      CREATE TABLE IF NOT EXISTS applied (cid TEXT PRIMARY KEY, seq INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS conversations (cid TEXT PRIMARY KEY, view TEXT NOT NULL, last_message TEXT,
         unread INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
       CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
@@ -83,6 +86,7 @@ export class Inbox extends DurableObject<Env> {
   async attach(owner: Owner, sessionId: string, deviceId: string): Promise<void> {
     this.setMeta("owner", JSON.stringify(owner));
     const wasOnline = this.sessionCount() > 0;
+    this.sessionCache = null;
     this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, Date.now());
     if (!wasOnline) await this.wentOnline(owner);
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + LIVENESS_MS);
@@ -90,6 +94,7 @@ export class Inbox extends DurableObject<Env> {
 
   /** A Session signed out or closed; the last one takes the user offline. */
   async detach(sessionId: string): Promise<void> {
+    this.sessionCache = null;
     const removed = this.sql.exec("DELETE FROM sessions WHERE session_id = ?", sessionId).rowsWritten > 0;
     if (removed && this.sessionCount() === 0) await this.wentOffline();
   }
@@ -143,10 +148,9 @@ export class Inbox extends DurableObject<Env> {
   private async broadcastActivity(owner: Owner, value: number): Promise<void> {
     const packet = { last_activity: { [owner.userId]: value } };
     const subscribers = this.sql.exec<{ user_id: string }>("SELECT user_id FROM subscribers").toArray();
-    const key = `activity:${owner.userId}:${crypto.randomUUID()}`;
     await Promise.allSettled(
       subscribers.map(({ user_id }) =>
-        this.inbox(owner.organizationId, user_id).deliver(user_id, [{ key, cid: "", packet, store: false, excludeSession: null, patch: null, mid: null }]),
+        this.inbox(owner.organizationId, user_id).deliver(user_id, [{ seq: null, cid: "", packet, store: false, excludeSession: null, patch: null, mid: null }]),
       ),
     );
   }
@@ -208,35 +212,54 @@ export class Inbox extends DurableObject<Env> {
   // ---------------------------------------------------------------- deliveries
 
   /**
-   * Logs, indexes and forwards packets from one conversation, in order. A delivery whose key was
-   * seen before is skipped (the sender retries until it hears back).
+   * Logs, indexes and forwards packets from one conversation, in order, with a handful of
+   * statements per call however many packets it carries (a recipient that fell behind gets its
+   * backlog in one call). A retried delivery is recognised by its fan-out seq and skipped.
    */
   async deliver(userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> {
     const now = Date.now();
     const frames: Array<{ frame: string; exclude: string | null; mid: string | null }> = [];
+    const events: SqlStorageValue[] = [];
+    const indexed: SqlStorageValue[] = [];
+    const applied = new Map<string, number>();
     for (const d of deliveries) {
-      if (this.sql.exec("INSERT OR IGNORE INTO delivery_keys (key, created_at) VALUES (?, ?)", d.key, now).rowsWritten === 0) continue;
+      if (d.seq !== null) {
+        if (d.seq <= (applied.get(d.cid) ?? this.appliedSeq(d.cid))) continue;
+        applied.set(d.cid, d.seq);
+      }
       if (d.patch) this.applyPatch(d.cid, d.patch);
-      if (d.mid !== null) this.sql.exec("INSERT OR IGNORE INTO message_index (mid, cid) VALUES (?, ?)", d.mid, d.cid);
+      if (d.mid !== null) indexed.push(d.mid, d.cid);
       if (d.packet === null) continue;
-      const packet = d.store ? this.append(d.packet, now) : d.packet;
-      frames.push({ frame: JSON.stringify(packet), exclude: d.excludeSession, mid: d.mid });
+      let frame: string;
+      if (d.store) {
+        const seq = this.takeEventSeq();
+        frame = JSON.stringify(withEventSeq(d.packet, seq));
+        events.push(seq, frame, now);
+      } else {
+        frame = JSON.stringify(d.packet);
+      }
+      frames.push({ frame, exclude: d.excludeSession, mid: d.mid });
+    }
+    insertRows(this.sql, "INSERT INTO events (event_seq, packet, created_at) VALUES", 3, events);
+    insertRows(this.sql, "INSERT OR IGNORE INTO message_index (mid, cid) VALUES", 2, indexed);
+    for (const [cid, seq] of applied) {
+      this.appliedCache.set(cid, seq);
+      this.sql.exec("INSERT OR REPLACE INTO applied (cid, seq) VALUES (?, ?)", cid, seq);
     }
     const delivered = new Set<string>();
     if (frames.length > 0) {
-      const sessions = this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray();
       await Promise.all(
-        sessions.map(async ({ session_id }) => {
-          const mine = frames.filter((f) => f.exclude !== session_id);
+        this.sessionIds().map(async (sessionId) => {
+          const mine = frames.filter((f) => f.exclude !== sessionId);
           if (mine.length === 0) return;
           // A failed call is not proof the socket is gone (the liveness alarm decides that); "false" is.
-          const reached = await this.session(session_id)
+          const reached = await this.session(sessionId)
             .push(userId, mine.map((f) => f.frame))
             .catch((err: unknown) => {
               console.error("push to session failed", err);
               return null;
             });
-          if (reached === false) await this.detach(session_id);
+          if (reached === false) await this.detach(sessionId);
           else if (reached) for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
         }),
       );
@@ -245,13 +268,28 @@ export class Inbox extends DurableObject<Env> {
     return { delivered: [...delivered] };
   }
 
-  /** Adds `event_seq` to the packet's body and appends it to the log. */
-  private append(packet: Record<string, unknown>, now: number): Record<string, unknown> {
-    const [key, body] = Object.entries(packet)[0] ?? ["", {}];
-    const seq = this.sql.exec<{ event_seq: number }>("INSERT INTO events (packet, created_at) VALUES ('', ?) RETURNING event_seq", now).one().event_seq;
-    const withSeq = { [key]: { ...(body as Record<string, unknown>), event_seq: seq } };
-    this.sql.exec("UPDATE events SET packet = ? WHERE event_seq = ?", JSON.stringify(withSeq), seq);
-    return withSeq;
+  /** The last fan-out seq applied for a conversation (kept in memory, persisted in `applied`). */
+  private appliedSeq(cid: string): number {
+    let seq = this.appliedCache.get(cid);
+    if (seq === undefined) {
+      seq = this.sql.exec<{ seq: number }>("SELECT seq FROM applied WHERE cid = ?", cid).toArray()[0]?.seq ?? 0;
+      this.appliedCache.set(cid, seq);
+    }
+    return seq;
+  }
+
+  /** The next event_seq; AUTOINCREMENT's counter never goes back, even after the log is trimmed. */
+  private takeEventSeq(): number {
+    if (this.lastEventSeq === null) {
+      this.lastEventSeq = this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'").toArray()[0]?.seq ?? 0;
+    }
+    this.lastEventSeq += 1;
+    return this.lastEventSeq;
+  }
+
+  private sessionIds(): string[] {
+    this.sessionCache ??= this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray().map((r) => r.session_id);
+    return this.sessionCache;
   }
 
   private applyPatch(cid: string, patch: IndexPatch): void {
@@ -260,29 +298,38 @@ export class Inbox extends DurableObject<Env> {
       return;
     }
     if (patch.conversation) {
-      const updatedAt = Date.parse(patch.conversation.updated_at);
       this.sql.exec(
         "INSERT INTO conversations (cid, view, updated_at) VALUES (?, ?, ?) ON CONFLICT (cid) DO UPDATE SET view = excluded.view, updated_at = max(updated_at, excluded.updated_at)",
         cid,
         JSON.stringify(patch.conversation),
-        updatedAt,
+        Date.parse(patch.conversation.updated_at),
       );
     }
+    const sets: string[] = [];
+    const args: SqlStorageValue[] = [];
     if (patch.lastMessage !== undefined) {
-      this.sql.exec("UPDATE conversations SET last_message = ? WHERE cid = ?", patch.lastMessage === null ? null : JSON.stringify(patch.lastMessage), cid);
+      sets.push("last_message = ?");
+      args.push(patch.lastMessage === null ? null : JSON.stringify(patch.lastMessage));
     }
-    if (patch.updatedAt !== undefined) this.sql.exec("UPDATE conversations SET updated_at = max(updated_at, ?) WHERE cid = ?", patch.updatedAt, cid);
-    if (patch.unreadIncrement) this.sql.exec("UPDATE conversations SET unread = unread + 1 WHERE cid = ?", cid);
-    if (patch.unread !== undefined) this.sql.exec("UPDATE conversations SET unread = ? WHERE cid = ?", patch.unread, cid);
+    if (patch.updatedAt !== undefined) {
+      sets.push("updated_at = max(updated_at, ?)");
+      args.push(patch.updatedAt);
+    }
+    if (patch.unread !== undefined) {
+      sets.push("unread = ?");
+      args.push(patch.unread);
+    } else if (patch.unreadIncrement) {
+      sets.push("unread = unread + 1");
+    }
+    if (sets.length > 0) this.sql.exec(`UPDATE conversations SET ${sets.join(", ")} WHERE cid = ?`, ...args, cid);
   }
 
-  /** Drops events and delivery keys past retention (at most hourly); the epoch changes so clients know to reload. */
+  /** Drops events past retention (at most hourly); the epoch changes so clients know to reload. */
   private trim(now: number): void {
     if (now - this.lastTrim < 3600 * 1000) return;
     this.lastTrim = now;
     const cutoff = now - LOG_RETENTION_MS;
     const dropped = this.sql.exec("DELETE FROM events WHERE created_at < ?", cutoff).rowsWritten;
-    this.sql.exec("DELETE FROM delivery_keys WHERE created_at < ?", cutoff);
     if (dropped > 0) this.setMeta("epoch", crypto.randomUUID());
   }
 
@@ -368,5 +415,21 @@ export class Inbox extends DurableObject<Env> {
 
   private session(sessionId: string) {
     return this.env.SESSION.get(this.env.SESSION.idFromString(sessionId));
+  }
+}
+
+/** The packet with `event_seq` added to its body: {"message":{…,"event_seq":12}}. */
+function withEventSeq(packet: Record<string, unknown>, seq: number): Record<string, unknown> {
+  const [key, body] = Object.entries(packet)[0] ?? ["", {}];
+  return { [key]: { ...(body as Record<string, unknown>), event_seq: seq } };
+}
+
+/** Multi-row INSERT, chunked under SQLite's 100 bound parameters per statement. */
+function insertRows(sql: SqlStorage, head: string, width: number, values: SqlStorageValue[]): void {
+  const perStatement = Math.floor(100 / width) * width;
+  const row = `(${Array.from({ length: width }, () => "?").join(", ")})`;
+  for (let i = 0; i < values.length; i += perStatement) {
+    const chunk = values.slice(i, i + perStatement);
+    sql.exec(`${head} ${Array.from({ length: chunk.length / width }, () => row).join(", ")}`, ...chunk);
   }
 }

@@ -26,10 +26,9 @@ export const systemMessage = authedSend("system_message", schema, async (ctx, pa
   const org = ctx.session.organizationId;
   const recipients = await usersByIds(ctx, org, params.uids ?? []);
   const packet = { system_message: { _id: params.id, from: ctx.session.userId, t, x: params.x } };
-  const key = `system:${ctx.session.userId}:${params.id}:${ctx.now}`;
   await Promise.all(
     recipients.map((user) =>
-      inboxOf(ctx.env, org, user.id).deliver(user.id, [{ key, cid: "", packet, store: true, excludeSession: ctx.sessionId, patch: null, mid: null }]),
+      inboxOf(ctx.env, org, user.id).deliver(user.id, [{ seq: null, cid: "", packet, store: true, excludeSession: ctx.sessionId, patch: null, mid: null }]),
     ),
   );
   return { ask: { mid: params.id, t } };
