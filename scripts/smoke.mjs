@@ -1,6 +1,7 @@
 // `npm run smoke`: a quick end-to-end check against a running `npm run dev` server.
 // Creates two users over a WebSocket, logs the first in over HTTP, connects a socket with the
-// access token and searches for the second user. Every step has a 10 s timeout; the first failure
+// access token and searches for the second user; then the second signs in over the socket and the
+// two exchange a message in a private chat. Every step has a 10 s timeout; the first failure
 // is printed and the script exits with status 1.
 // Base URL: PARLEY_URL (default http://127.0.0.1:8787). Needs Node ≥ 22 (global fetch and WebSocket);
 // `npm run smoke` uses the project's Node 24.
@@ -74,6 +75,7 @@ class SamaSocket {
   constructor(ws) {
     this.ws = ws;
     this.pending = new Map();
+    this.watchers = [];
     this.nextId = 1;
     ws.addEventListener("message", (event) => this.onMessage(event.data));
     ws.addEventListener("close", (event) => this.rejectAll(`socket closed (code ${event.code}${event.reason ? `, ${event.reason}` : ""})`));
@@ -107,6 +109,10 @@ class SamaSocket {
     } catch {
       return; // not a reply to us (e.g. a plain "pong")
     }
+    for (const watcher of this.watchers.splice(0)) {
+      if (watcher.match(frame)) watcher.resolve(frame);
+      else this.watchers.push(watcher);
+    }
     const response = frame?.response;
     if (!response || response.id === undefined) return;
     const waiter = this.pending.get(String(response.id));
@@ -127,6 +133,15 @@ class SamaSocket {
   rejectAll(reason) {
     for (const waiter of this.pending.values()) waiter.reject(new StepError(`${waiter.action}: ${reason}`));
     this.pending.clear();
+  }
+
+  /** Resolves with the next pushed frame that `match` accepts (a message, a read receipt…). */
+  waitFor(match) {
+    return new Promise((resolve) => this.watchers.push({ match, resolve }));
+  }
+
+  send(frame) {
+    this.ws.send(JSON.stringify(frame));
   }
 
   /** Sends {"request":{"<action>":params,"id":…}} and resolves with the matching `response`. */
@@ -218,6 +233,45 @@ async function main() {
     const leaked = users.find((u) => "password_hash" in u || "encrypted_password" in u || "organization_id" in u);
     if (leaked) fail(`get_users_by_ids: user ${leaked.login} exposes private fields`);
     console.log(`✓ get_users_by_ids returned ${names(users)}`);
+  });
+
+  // The second user signs in the legacy way (user_login over the socket), then the two chat.
+  const other = await step("user_login (second user)", async () => {
+    const ws = await SamaSocket.open(WS_URL);
+    const res = await ws.request("user_login", { organization_id: "default", login: people[1].login, password, device_id: `${deviceId}-b` });
+    if (res.user?._id !== second._id) fail(`user_login: expected ${second._id}, got ${JSON.stringify(res.user)}`);
+    return ws;
+  });
+  console.log(`✓ signed ${second.login} in over the socket with user_login`);
+
+  const cid = await step("conversation_create", async () => {
+    const res = await socket.request("conversation_create", { type: "u", participants: [second._id] });
+    return res.conversation?._id ?? fail(`conversation_create: no conversation in ${JSON.stringify(res)}`);
+  });
+  console.log(`✓ created a private conversation ${cid}`);
+
+  await step("message", async () => {
+    const ask = socket.waitFor((f) => f.ask?.mid === "smoke-message-1" || f.message?.id === "smoke-message-1");
+    const arrived = other.waitFor((f) => f.message?.cid === cid);
+    socket.send({ message: { id: "smoke-message-1", cid, body: "hello from the smoke check" } });
+    const acked = await ask;
+    if (!acked.ask) fail(`message answered ${JSON.stringify(acked)}`);
+    const got = (await arrived).message;
+    if (got._id !== acked.ask.server_mid || got.body !== "hello from the smoke check") fail(`${second.login} got ${JSON.stringify(got)}`);
+    console.log(`✓ ${first.login} sent a message (seq ${got.seq}); ${second.login} received it live (event_seq ${got.event_seq})`);
+  });
+
+  await step("message_read", async () => {
+    const receipt = socket.waitFor((f) => f.message_read?.cid === cid);
+    await other.request("message_read", { cid });
+    const read = (await receipt).message_read;
+    console.log(`✓ ${second.login} read it; ${first.login} got message_read for ${read.ids.length} message(s)`);
+  });
+
+  await step("conversation_list", async () => {
+    const res = await other.request("conversation_list", {});
+    const entry = res.conversations?.find((c) => c._id === cid) ?? fail(`conversation_list has no ${cid}`);
+    console.log(`✓ conversation_list: last message "${entry.last_message?.body}", unread ${entry.unread_messages_count}`);
   });
 }
 
