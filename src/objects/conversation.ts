@@ -158,6 +158,8 @@ export class Conversation extends DurableObject<Env> {
   /** Test-only (TEST_HOOKS=1): fan-out stops after the first recipient, so a test can evict objects mid-way. */
   private holdAfterFirstRecipient = false;
   private alarmAt: number | null | undefined = undefined;
+  /** Alarm scheduling runs one call at a time (getAlarm, then maybe setAlarm). */
+  private alarmChain: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -231,6 +233,7 @@ export class Conversation extends DurableObject<Env> {
     } else if (!isManager(role ?? null)) {
       return fail(Errors.FORBIDDEN);
     }
+    if (role !== "owner" && (change.remove.includes(meta.ownerId) || change.removeAdmins.length > 0)) return fail(Errors.FORBIDDEN);
     const now = Date.now();
     const existing = new Set(this.participantIds());
     const adding = change.add.filter((c) => !existing.has(c.userId));
@@ -356,6 +359,14 @@ export class Conversation extends DurableObject<Env> {
   async send(actor: Actor, input: SendInput, restoreCards: UserCard[] | null): Promise<Result<Ask>> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.CONVERSATION_NOT_FOUND);
+    const now = Date.now();
+    // A retry of a stored message gets its first ask, whatever changed since (a block, a removal).
+    if (input.clientId !== null) {
+      const seen = this.sql
+        .exec<{ ask: string }>("SELECT ask FROM sends WHERE from_id = ? AND client_id = ? AND created_at > ?", actor.userId, input.clientId, now - IDEMPOTENCY_MS)
+        .toArray()[0];
+      if (seen) return ok(JSON.parse(seen.ask) as Ask);
+    }
     if (meta.type === "u" && (actor.userId === meta.ownerId || actor.userId === meta.opponentId)) {
       // Writing to a private chat brings back whichever member had left it (as SAMA restores it).
       const missing = [meta.ownerId, meta.opponentId ?? ""].filter((id) => id !== "" && this.roleOf(id) === undefined);
@@ -369,13 +380,6 @@ export class Conversation extends DurableObject<Env> {
     if (role === undefined) return fail(Errors.FORBIDDEN);
     if (meta.type === "u" && this.isBlocked()) return fail(Errors.USER_BLOCKED);
 
-    const now = Date.now();
-    if (input.clientId !== null) {
-      const seen = this.sql
-        .exec<{ ask: string }>("SELECT ask FROM sends WHERE from_id = ? AND client_id = ? AND created_at > ?", actor.userId, input.clientId, now - IDEMPOTENCY_MS)
-        .toArray()[0];
-      if (seen) return ok(JSON.parse(seen.ask) as Ask);
-    }
     if (input.repliedMessageId !== null) {
       const replied = this.messageById(input.repliedMessageId);
       if (!replied || replied.deletedFor.includes(actor.userId)) return fail(Errors.INCORRECT_REPLY_MESSAGE_ID);
@@ -494,7 +498,8 @@ export class Conversation extends DurableObject<Env> {
       await this.settle();
       return ok(true);
     }
-    const manager = isManager(this.roleOf(actor.userId) ?? null);
+    // In a private chat "owner" only means who created it: nobody deletes the other's messages there.
+    const manager = meta.type !== "u" && isManager(this.roleOf(actor.userId) ?? null);
     if (!manager && rows.some((row) => row.from_id !== actor.userId)) return fail(Errors.FORBIDDEN);
     for (const row of rows) {
       this.recent.delete(row.id);
@@ -549,7 +554,7 @@ export class Conversation extends DurableObject<Env> {
     return ok(reactionsByEmoji(this.reactionRows(message.seq)));
   }
 
-  /** typing: delivered live only, never logged, never retried. */
+  /** typing: delivered live only, never logged, never retried, never awaited. */
   async typing(actor: Actor, status: string | null): Promise<Result<true>> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.CONVERSATION_NOT_FOUND);
@@ -557,7 +562,8 @@ export class Conversation extends DurableObject<Env> {
     if (meta.type === "c" || role === undefined) return fail(Errors.FORBIDDEN);
     if (meta.type === "u" && this.isBlocked()) return fail(Errors.USER_BLOCKED);
     const packet = { typing: { cid: meta.id, c_type: meta.type, from: actor.userId, t: Math.round(Date.now() / 1000), ...(status !== null ? { status } : {}) } };
-    await Promise.allSettled(
+    // Not awaited: a slow Inbox must not hold up the sender's next frame.
+    void Promise.allSettled(
       this.participantIds().map((userId) =>
         inboxOf(this.env, meta.organizationId, userId).deliver(userId, [
           { seq: null, cid: meta.id, packet, store: false, excludeSession: actor.sessionId, patch: null, mid: null },
@@ -625,8 +631,14 @@ export class Conversation extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    await flushOutbox(this.env.DB, this.sql);
+    // Deliveries first: a D1 outage must never hold up fan-out retries.
     await this.pump();
+    try {
+      await flushOutbox(this.env.DB, this.sql);
+    } catch (err) {
+      console.error("outbox flush to D1 failed; retrying", err);
+    }
+    this.sql.exec("DELETE FROM sends WHERE created_at < ?", Date.now() - IDEMPOTENCY_MS);
     const pending = this.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM fanout) AS n").one().n;
     if (pending > 0) await this.scheduleAlarm(RETRY_DELAY_MS);
   }
@@ -634,7 +646,13 @@ export class Conversation extends DurableObject<Env> {
   /** After a commit: start delivering now, and make sure the alarm will retry and copy to D1. */
   private kick(): void {
     void this.pump();
-    void this.scheduleAlarm(OUTBOX_DELAY_MS);
+    this.ensureAlarm(OUTBOX_DELAY_MS);
+  }
+
+  private ensureAlarm(delayMs: number): void {
+    this.alarmChain = this.alarmChain
+      .then(() => this.scheduleAlarm(delayMs))
+      .catch((err: unknown) => console.error("scheduling the alarm failed", err));
   }
 
   /**
@@ -642,7 +660,7 @@ export class Conversation extends DurableObject<Env> {
    * result right away (conversation_list after a create, unread after message_read).
    */
   private async settle(): Promise<void> {
-    void this.scheduleAlarm(OUTBOX_DELAY_MS);
+    this.ensureAlarm(OUTBOX_DELAY_MS);
     await this.pump();
   }
 
@@ -706,7 +724,7 @@ export class Conversation extends DurableObject<Env> {
         else this.sql.exec("UPDATE fanout SET recipients = ? WHERE id = ?", JSON.stringify(remaining), row.id);
       }
       if (failed.size > 0) {
-        await this.scheduleAlarm(RETRY_DELAY_MS);
+        this.ensureAlarm(RETRY_DELAY_MS);
         break;
       }
     }

@@ -6,6 +6,7 @@
 // that requests naming only a message id need, and last-activity subscriptions.
 import { DurableObject } from "cloudflare:workers";
 import type { Delivery, DeliveryReceipt, IndexPatch } from "../domain/delivery";
+import type { Session } from "./session";
 
 export function inboxName(organizationId: string, userId: string): string {
   return `${organizationId}:${userId}`;
@@ -23,7 +24,9 @@ export interface SyncPage {
   events: Array<{ event_seq: number; packet: string }>;
   event_seq: number;
   has_more: boolean;
+  /** Identifies this log; a new epoch means the log was reset and cursors from before mean nothing. */
   epoch: string;
+  truncated: boolean;
 }
 
 export interface LogRow {
@@ -61,6 +64,7 @@ export class Inbox extends DurableObject<Env> {
   private sessionCache: string[] | null = null;
   private lastEventSeq: number | null = null;
   private readonly appliedCache = new Map<string, number>();
+  private readonly sessionStubs = new Map<string, DurableObjectStub<Session>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -95,6 +99,7 @@ export class Inbox extends DurableObject<Env> {
   /** A Session signed out or closed; the last one takes the user offline. */
   async detach(sessionId: string): Promise<void> {
     this.sessionCache = null;
+    this.sessionStubs.delete(sessionId);
     const removed = this.sql.exec("DELETE FROM sessions WHERE session_id = ?", sessionId).rowsWritten > 0;
     if (removed && this.sessionCount() === 0) await this.wentOffline();
   }
@@ -110,8 +115,9 @@ export class Inbox extends DurableObject<Env> {
     const rows = this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray();
     await Promise.all(
       rows.map(async ({ session_id }) => {
-        const alive = owner !== null && (await this.session(session_id).isSignedInAs(owner.userId).catch(() => false));
-        if (!alive) await this.detach(session_id);
+        // Only a definite "no" drops a session; an error is checked again at the next alarm.
+        const alive = owner === null ? false : await this.session(session_id).isSignedInAs(owner.userId).catch(() => null);
+        if (alive === false) await this.detach(session_id);
       }),
     );
     this.trim(Date.now());
@@ -205,7 +211,8 @@ export class Inbox extends DurableObject<Env> {
         : this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions WHERE device_id = ?", deviceId)
     ).toArray();
     const results = await Promise.allSettled(rows.map((row) => this.session(row.session_id).signOutIf(userId, deviceId)));
-    for (const row of rows) await this.detach(row.session_id);
+    // A session that did not answer stays registered, so a later revocation or the liveness alarm still reaches it.
+    for (const [i, row] of rows.entries()) if (results[i]?.status === "fulfilled") await this.detach(row.session_id);
     return results.filter((r) => r.status === "fulfilled" && r.value).length;
   }
 
@@ -278,12 +285,14 @@ export class Inbox extends DurableObject<Env> {
     return seq;
   }
 
-  /** The next event_seq; AUTOINCREMENT's counter never goes back, even after the log is trimmed. */
+  /** The last event_seq handed out; AUTOINCREMENT's counter never goes back, even after the log is trimmed. */
+  private currentEventSeq(): number {
+    this.lastEventSeq ??= this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'").toArray()[0]?.seq ?? 0;
+    return this.lastEventSeq;
+  }
+
   private takeEventSeq(): number {
-    if (this.lastEventSeq === null) {
-      this.lastEventSeq = this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'").toArray()[0]?.seq ?? 0;
-    }
-    this.lastEventSeq += 1;
+    this.lastEventSeq = this.currentEventSeq() + 1;
     return this.lastEventSeq;
   }
 
@@ -324,13 +333,12 @@ export class Inbox extends DurableObject<Env> {
     if (sets.length > 0) this.sql.exec(`UPDATE conversations SET ${sets.join(", ")} WHERE cid = ?`, ...args, cid);
   }
 
-  /** Drops events past retention (at most hourly); the epoch changes so clients know to reload. */
+  /** Drops events past retention (at most hourly). A client whose cursor fell off the log learns it from `sync` (`truncated`). */
   private trim(now: number): void {
     if (now - this.lastTrim < 3600 * 1000) return;
     this.lastTrim = now;
     const cutoff = now - LOG_RETENTION_MS;
-    const dropped = this.sql.exec("DELETE FROM events WHERE created_at < ?", cutoff).rowsWritten;
-    if (dropped > 0) this.setMeta("epoch", crypto.randomUUID());
+    this.sql.exec("DELETE FROM events WHERE created_at < ?", cutoff);
   }
 
   // ---------------------------------------------------------------- reads
@@ -367,23 +375,21 @@ export class Inbox extends DurableObject<Env> {
     return this.sql.exec<{ cid: string }>("SELECT cid FROM message_index WHERE mid = ?", mid).toArray()[0]?.cid ?? null;
   }
 
-  /** Whether the conversation is in this user's index (membership as the Inbox knows it). */
-  hasConversation(cid: string): boolean {
-    return this.sql.exec("SELECT 1 FROM conversations WHERE cid = ?", cid).toArray().length > 0;
-  }
-
   /** Events after `since` (or from the oldest retained), for a device catching up. */
   sync(since: number | null): SyncPage {
     const rows = this.sql
       .exec<{ event_seq: number; packet: string }>("SELECT event_seq, packet FROM events WHERE event_seq > ? ORDER BY event_seq LIMIT ?", since ?? 0, SYNC_PAGE + 1)
       .toArray();
     const page = rows.slice(0, SYNC_PAGE);
-    const latest = this.sql.exec<{ s: number | null }>("SELECT max(event_seq) AS s FROM events").one().s ?? since ?? 0;
+    const latest = this.currentEventSeq();
+    const oldest = this.sql.exec<{ s: number | null }>("SELECT min(event_seq) AS s FROM events").one().s ?? latest + 1;
     return {
       events: page.map((r) => ({ event_seq: r.event_seq, packet: r.packet })),
       event_seq: latest,
       has_more: rows.length > SYNC_PAGE,
       epoch: this.epoch(),
+      // Events after `since` were dropped by retention: the client must reload its lists.
+      truncated: since !== null && since < oldest - 1,
     };
   }
 
@@ -413,8 +419,14 @@ export class Inbox extends DurableObject<Env> {
     return epoch;
   }
 
-  private session(sessionId: string) {
-    return this.env.SESSION.get(this.env.SESSION.idFromString(sessionId));
+  /** One stub per session: calls on the same stub arrive in order, so packets keep their event_seq order. */
+  private session(sessionId: string): DurableObjectStub<Session> {
+    let stub = this.sessionStubs.get(sessionId);
+    if (!stub) {
+      stub = this.env.SESSION.get(this.env.SESSION.idFromString(sessionId));
+      this.sessionStubs.set(sessionId, stub);
+    }
+    return stub;
   }
 }
 

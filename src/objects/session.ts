@@ -17,6 +17,8 @@ import { inboxOf, liveSessions } from "./live-sessions";
 interface SessionState {
   identity: SessionIdentity | null;
   bucket: Bucket;
+  /** Origin of the upgrade request, e.g. "https://chat.example.com" (absent in attachments written before it was kept). */
+  origin?: string;
 }
 
 const decoder = new TextDecoder();
@@ -28,6 +30,7 @@ export class Session extends DurableObject<Env> {
   private readonly config: Config;
   private readonly limits: BucketLimits;
   private state: SessionState | null = null;
+  private readonly recentMessages = new Map<string, string>();
   /** Frames of this socket are answered strictly in arrival order. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -45,7 +48,7 @@ export class Session extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    this.state = { identity: null, bucket: fullBucket(this.limits, Date.now()) };
+    this.state = { identity: null, bucket: fullBucket(this.limits, Date.now()), origin: new URL(request.url).origin };
     server.serializeAttachment(this.state);
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -125,12 +128,15 @@ export class Session extends DurableObject<Env> {
       ...this.deps(),
       env: this.env,
       sessionId: this.sessionId(),
+      origin: this.load(ws).origin ?? null,
       session: this.load(ws).identity,
+      recentMessages: this.recentMessages,
       signIn: async (identity) => {
-        const previous = this.setIdentity(ws, identity);
-        if (previous && previous.userId !== identity.userId) await this.detach(previous);
+        // Registered with the Inbox first: a socket is never signed in where revocation cannot reach it.
         const owner = { userId: identity.userId, organizationId: identity.organizationId };
         await inboxOf(this.env, identity.organizationId, identity.userId).attach(owner, this.sessionId(), identity.deviceId);
+        const previous = this.setIdentity(ws, identity);
+        if (previous && previous.userId !== identity.userId) await this.detach(previous);
       },
       signOut: async () => {
         const previous = this.setIdentity(ws, null);

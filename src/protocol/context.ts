@@ -12,9 +12,16 @@ export interface RequestContext extends ServiceDeps {
   env: Env;
   /** This socket's Session object id: deliveries caused by this socket skip it (it gets the reply). */
   sessionId: string;
+  /** Origin of the socket's upgrade request (file URLs are built on it); null for sockets opened before it was kept. */
+  origin: string | null;
   session: SessionIdentity | null;
   signIn(identity: SessionIdentity): Promise<void>;
   signOut(): Promise<void>;
+  /**
+   * The conversations of messages this socket sent or received lately (message id → cid), so an
+   * edit or reaction right after the `ask` does not wait for the fan-out to index it.
+   */
+  recentMessages: Map<string, string>;
 }
 
 export interface AuthedContext extends RequestContext {

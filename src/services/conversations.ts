@@ -42,6 +42,29 @@ export async function userCards(deps: ServiceDeps, organizationId: string, ids: 
   });
 }
 
+/** A conversation's meta as the directory recorded it (to set up an object that missed its setup). */
+export async function findConversationMeta({ db }: ServiceDeps, organizationId: string, cid: string): Promise<ConversationMeta | null> {
+  const row = await db
+    .select()
+    .from(conversations)
+    .where(and(eq(conversations.organizationId, organizationId), eq(conversations.id, cid)))
+    .get();
+  if (!row) return null;
+  return {
+    id: row.id,
+    organizationId: row.organizationId,
+    type: row.type,
+    name: row.name,
+    description: row.description,
+    ownerId: row.ownerId,
+    opponentId: row.opponentId,
+    imageObject: row.imageObject,
+    isEncrypted: row.isEncrypted ?? false,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
 export async function findPrivateConversationId({ db }: ServiceDeps, organizationId: string, key: string): Promise<string | null> {
   const row = await db
     .select({ id: conversations.id })

@@ -7,11 +7,13 @@ import type { AuthedContext } from "../protocol/context";
 import { Errors, SamaError } from "../protocol/errors";
 
 /**
- * The caller's Inbox indexes every message delivered to them; older messages are found in the D1
- * copy. Either way only conversations of the caller's organization are considered.
+ * The socket remembers the messages it just sent; the caller's Inbox indexes every message
+ * delivered to them; older messages are found in the D1 copy. Either way only conversations of the caller's organization are considered.
  */
 export async function conversationOfMessage(ctx: AuthedContext, mid: string): Promise<string> {
   if (!OBJECT_ID.test(mid)) throw new SamaError(Errors.MESSAGE_ID_NOT_FOUND);
+  const recent = ctx.recentMessages.get(mid);
+  if (recent) return recent;
   const indexed = await inboxOf(ctx.env, ctx.session.organizationId, ctx.session.userId).conversationOfMessage(mid);
   if (indexed) return indexed;
   const row = await ctx.db

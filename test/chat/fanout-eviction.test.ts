@@ -42,11 +42,20 @@ describe("fan-out under eviction", () => {
       [sender!, ...others].map(async (u) => (await inbox(u!).sync(null)).events.some((e) => e.packet.includes(sent[1]!))),
     );
     expect(reached.filter(Boolean).length).toBeLessThanOrEqual(1);
+    expect(reached.filter((got) => !got).length).toBeGreaterThanOrEqual(3);
     // …now lose both the writer and a reader.
     await evictDurableObject(conversation);
     await evictDurableObject(inbox(others[1]!));
-    // A fresh instance has no hold: the alarm (retry) finishes the job.
+    // A fresh instance has no hold: the alarm (the retry path, with no new send to start a pump)
+    // finishes the job. Every participant, the sender included, has each message exactly once.
     await runDurableObjectAlarm(conversation);
+    for (const user of [sender!, ...others]) {
+      const logged = (await inbox(user!).sync(null)).events.flatMap((e) => {
+        const message = (JSON.parse(e.packet) as Frame).message as Frame | undefined;
+        return message ? [message._id as string] : [];
+      });
+      expect(logged).toEqual(sent);
+    }
     await send("after");
 
     for (const user of others) {

@@ -212,7 +212,7 @@ describe("sync", () => {
 
     const late = await tab(offline);
     const page = await syncPage(late, 0);
-    expect(page).toEqual({ id: expect.anything(), events: expect.any(Array), event_seq: expect.any(Number), has_more: false, epoch: expect.any(String) });
+    expect(page).toEqual({ id: expect.anything(), events: expect.any(Array), event_seq: expect.any(Number), has_more: false, epoch: expect.any(String), truncated: false });
     expect(page.event_seq).toBe(page.events[page.events.length - 1]?.event_seq);
     expect(page.events.map((e) => e.event_seq)).toEqual([...page.events.map((e) => e.event_seq)].sort((x, y) => x - y));
     const missed = syncedMessages(page.events, cid);

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { pairKey, type ConversationMeta, type ConversationType, type Participant } from "../../domain/conversation";
 import { newObjectId } from "../../domain/object-id";
 import { isBlockedPair } from "../../services/blocks";
-import { actorOf, conversationStub, findPrivateConversationId, insertConversation, userCards } from "../../services/conversations";
+import { actorOf, conversationStub, findConversationMeta, findPrivateConversationId, insertConversation, userCards } from "../../services/conversations";
 import type { AuthedContext } from "../context";
 import { Errors, SamaError } from "../errors";
 import { imageObject } from "../fields";
@@ -51,9 +51,14 @@ async function createPrivate(ctx: AuthedContext, params: Params, others: string[
 }
 
 async function restore(ctx: AuthedContext, cid: string, cards: Awaited<ReturnType<typeof userCards>>) {
-  const view = await conversationStub(ctx.env, cid).restore(actorOf(ctx), cards);
-  if (!view) throw new SamaError(Errors.CONVERSATION_NOT_FOUND);
-  return { conversation: view };
+  const stub = conversationStub(ctx.env, cid);
+  const view = await stub.restore(actorOf(ctx), cards);
+  if (view) return { conversation: view };
+  // The directory has the chat but its object was never set up (a create that failed half-way): set it up now.
+  const meta = await findConversationMeta(ctx, ctx.session.organizationId, cid);
+  if (!meta) throw new SamaError(Errors.CONVERSATION_NOT_FOUND);
+  const participants: Participant[] = cards.map((c) => ({ userId: c.userId, role: c.userId === meta.ownerId ? "owner" : null, name: c.name }));
+  return { conversation: await stub.setup(meta, participants, actorOf(ctx), false) };
 }
 
 function newMeta(ctx: AuthedContext, params: Params, type: ConversationType, opponentId: string | null): ConversationMeta {

@@ -61,5 +61,8 @@ export const message = authedSend("message", schema, async (ctx, params) => {
   if (!result.ok && result.needsCards) {
     result = await conversation.send(actorOf(ctx), input, await userCards(ctx, ctx.session.organizationId, result.needsCards));
   }
-  return { ask: unwrap(result) };
+  const ask = unwrap(result);
+  ctx.recentMessages.set(ask.server_mid, params.cid);
+  if (ctx.recentMessages.size > 500) ctx.recentMessages.delete(ctx.recentMessages.keys().next().value!);
+  return { ask };
 });
