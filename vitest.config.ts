@@ -7,11 +7,17 @@ const testSecrets = {
   JWT_ACCESS_SECRET: "test-access-secret-0123456789abcdef",
   JWT_REFRESH_SECRET: "test-refresh-secret-0123456789abcdef",
   COOKIE_SECRET: "test-cookie-secret-0123456789abcdef",
+  FILES_SIGNING_SECRET: "test-files-signing-secret-0123456789abcdef",
   CORS_ORIGINS: "https://app.example.test",
   // One second instead of thirty, so reuse of a rotated refresh token can be tested without waiting.
   REFRESH_REUSE_GRACE_SECONDS: "1",
   // Lets the chaos test hold a Conversation's fan-out half-way, then evict objects.
   TEST_HOOKS: "1",
+  // TEST-ONLY VAPID pair (test/push checks signatures with the public key); loopback fake push services allowed.
+  VAPID_PUBLIC_KEY: "BPuMAxrEoAZ1QViRqdzC4AdzHFw3nghCtT0sXxM7QpJVROjmhJCbWuDmi4gi7YdvhNArt7Kdyf3v06JNJttwtXs",
+  VAPID_PRIVATE_KEY: "mpejbLu17jMKuoeD2ARKI_RgZtvDPuBrltfifJMWeu0",
+  VAPID_SUBJECT: "mailto:push-test@parley.invalid",
+  PUSH_ALLOW_LOOPBACK: "true",
 };
 
 export default defineConfig(async () => {

@@ -23,6 +23,26 @@ export interface Config {
   messagePreloadCount: number;
   /** Participants of a group (channels have no cap). */
   conversationMaxParticipants: number;
+  /** Key of Worker-signed file URLs (FILES_SIGNING_SECRET); required for them, checked where they are signed. */
+  filesSigningSecret: string | null;
+  /** R2's S3 API (R2_ACCOUNT_ID, R2_BUCKET_NAME, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY): when all are set, file URLs are R2 presigned URLs. */
+  r2S3: R2S3Credentials | null;
+}
+
+export interface R2S3Credentials {
+  accountId: string;
+  bucketName: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** Settings that are optional, so they may be absent from the generated Env type. */
+type FileSettings = Partial<Record<"FILES_SIGNING_SECRET" | "R2_ACCOUNT_ID" | "R2_BUCKET_NAME" | "R2_ACCESS_KEY_ID" | "R2_SECRET_ACCESS_KEY", string>>;
+
+function r2S3Of(vars: FileSettings): R2S3Credentials | null {
+  const { R2_ACCOUNT_ID: accountId, R2_BUCKET_NAME: bucketName, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey } = vars;
+  if (!accountId || !bucketName || !accessKeyId || !secretAccessKey) return null;
+  return { accountId, bucketName, accessKeyId, secretAccessKey };
 }
 
 function num(value: string | undefined, fallback: number): number {
@@ -41,6 +61,7 @@ const cache = new WeakMap<object, Config>();
 export function getConfig(env: Env): Config {
   const cached = cache.get(env);
   if (cached) return cached;
+  const fileSettings: Env & FileSettings = env;
   const origins = (env.CORS_ORIGINS ?? "")
     .split(",")
     .map((o) => o.trim())
@@ -65,6 +86,8 @@ export function getConfig(env: Env): Config {
     conversationPreloadCount: num(env.CONVERSATION_PRELOAD_COUNT, 30),
     messagePreloadCount: num(env.MESSAGE_PRELOAD_COUNT, 30),
     conversationMaxParticipants: num(env.CONVERSATION_MAX_PARTICIPANTS, 50),
+    filesSigningSecret: fileSettings.FILES_SIGNING_SECRET || null,
+    r2S3: r2S3Of(fileSettings),
   };
   cache.set(env, config);
   return config;

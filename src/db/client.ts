@@ -12,3 +12,14 @@ export function isUniqueViolation(err: unknown): boolean {
   const text = err instanceof Error ? `${err.message} ${String(err.cause ?? "")}` : String(err);
   return text.includes("UNIQUE constraint failed");
 }
+
+/** D1 binds at most 100 parameters per statement: room for 90 ids and a few other parameters. */
+const ID_CHUNK = 90;
+
+/** Runs `query` over the distinct `ids` in D1-sized chunks and concatenates the rows. */
+export async function inChunks<T>(ids: readonly string[], query: (chunk: string[]) => Promise<T[]>): Promise<T[]> {
+  const unique = [...new Set(ids)];
+  const rows: T[] = [];
+  for (let i = 0; i < unique.length; i += ID_CHUNK) rows.push(...(await query(unique.slice(i, i + ID_CHUNK))));
+  return rows;
+}

@@ -203,7 +203,23 @@ export const contacts = sqliteTable(
     phone: text("phone", { mode: "json" }).$type<ContactPoint[]>(),
     ...timestamps,
   },
-  (t) => [index("contacts_user_updated").on(t.userId, t.updatedAt)],
+  // contacts_user_id serves contact_list's newest-first order without sorting the whole address book.
+  (t) => [index("contacts_user_updated").on(t.userId, t.updatedAt), index("contacts_user_id").on(t.userId, t.id)],
+);
+
+// One row per email/phone entry of a contact, its value lower-cased as users.email_key/phone_key are:
+// the index that finds the contacts to re-match when a user's email or phone changes without reading
+// every contact of the organization. `idx` is the entry's position in the contact's array.
+export const contactPoints = sqliteTable(
+  "contact_points",
+  {
+    contactId: text("contact_id").notNull(),
+    organizationId: text("organization_id").notNull(),
+    kind: text("kind", { enum: ["email", "phone"] }).notNull(),
+    idx: integer("idx").notNull(),
+    key: text("key").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.contactId, t.kind, t.idx] }), index("contact_points_org_key").on(t.organizationId, t.kind, t.key)],
 );
 
 export const blockedUsers = sqliteTable(

@@ -1,5 +1,6 @@
 // What a Conversation object hands to a participant's Inbox: the packet to log and forward, and the
 // change to the Inbox's conversation index that goes with it.
+import type { PushPayload } from "../push/types";
 import type { ConversationView } from "./conversation";
 import type { LastMessage } from "./message";
 
@@ -34,6 +35,8 @@ export interface Delivery {
   patch: IndexPatch | null;
   /** For messages: the id to index, and to report as delivered (the author's own reports are ignored). */
   mid: string | null;
+  /** The notification for a recipient with no active device (messages and conversation events, SAMA §3.7). */
+  push?: PushPayload;
 }
 
 export interface DeliveryReceipt {

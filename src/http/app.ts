@@ -3,6 +3,7 @@ import { cors } from "./cors";
 import { notFound, onError } from "./errors";
 import { requireAdminKey } from "./routes/admin/guard";
 import { adminOrganization } from "./routes/admin/organization";
+import { files } from "./routes/files";
 import { health } from "./routes/health";
 import { login } from "./routes/login";
 import { logout } from "./routes/logout";
@@ -18,6 +19,7 @@ export function buildApp(): Hono<AppEnv> {
   app.route("/", login);
   app.route("/", logout);
   app.route("/", adminOrganization);
+  app.route("/", files);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -26,6 +26,7 @@ import {
 } from "../domain/message";
 import { nextObjectId } from "../domain/object-id";
 import { Errors, type ErrorBody } from "../protocol/errors";
+import type { PushPayload } from "../push/types";
 import { flushOutbox, type OutboxRow } from "./conversation-outbox";
 import { inboxOf } from "./live-sessions";
 
@@ -136,6 +137,8 @@ interface FanoutOptions {
   message?: { mid: string; from: string; deletedFor: string[] };
   /** Per-recipient absolute unread counts. */
   unread?: Record<string, number>;
+  /** Sent as a push to recipients without an active device (never to the author). */
+  push?: PushPayload;
 }
 
 const IDEMPOTENCY_MS = 24 * 3600 * 1000;
@@ -920,6 +923,7 @@ export class Conversation extends DurableObject<Env> {
   /** Fan-out of a new message to every participant (the sender's other sessions get carbons). */
   private announceMessage(message: StoredMessage, excludeSession: string | null): void {
     const meta = this.readMeta()!;
+    const sender = this.participantRow(message.from)?.name ?? "";
     this.enqueue(this.participantIds(), { message: messageBody(message, meta.type) }, {
       store: true,
       excludeSession,
@@ -929,6 +933,14 @@ export class Conversation extends DurableObject<Env> {
         ...(meta.type === "c" ? { conversation: this.view() } : {}),
       },
       message: { mid: message.id, from: message.from, deletedFor: message.deletedFor },
+      // SAMA's payload: the sender for private chats, "sender | conversation" otherwise.
+      push: {
+        title: meta.type === "u" || meta.name === null ? sender : `${sender} | ${meta.name}`,
+        body: message.body ?? "",
+        cid: meta.id,
+        firstAttachmentUrl: null,
+        is_encrypted: meta.isEncrypted,
+      },
     });
   }
 
@@ -1025,5 +1037,6 @@ function toDelivery(seq: number, cid: string, packet: Record<string, unknown> | 
     patch,
     // Every recipient indexes the message (the author too: edits and reactions find it by id).
     mid: message ? message.mid : null,
+    ...(options.push && message?.from !== userId ? { push: options.push } : {}),
   };
 }

@@ -6,6 +6,8 @@
 // that requests naming only a message id need, and last-activity subscriptions.
 import { DurableObject } from "cloudflare:workers";
 import type { Delivery, DeliveryReceipt, IndexPatch } from "../domain/delivery";
+import { getDb } from "../db/client";
+import { pushDeps, pushToUser, type PushPayload } from "../push";
 import type { Session } from "./session";
 
 export function inboxName(organizationId: string, userId: string): string {
@@ -186,9 +188,13 @@ export class Inbox extends DurableObject<Env> {
     await this.inbox(owner.organizationId, previous).removeSubscriber(owner.userId);
   }
 
+  /** Whose Inbox this is: recorded on sign-in, else read from the object's name ("<organization>:<user>"). */
   private owner(): Owner | null {
     const raw = this.getMeta("owner");
-    return raw === null ? null : (JSON.parse(raw) as Owner);
+    if (raw !== null) return JSON.parse(raw) as Owner;
+    const name = this.ctx.id.name;
+    const cut = name?.lastIndexOf(":") ?? -1;
+    return name && cut > 0 ? { organizationId: name.slice(0, cut), userId: name.slice(cut + 1) } : null;
   }
 
   private getMeta(k: string): string | null {
@@ -229,6 +235,7 @@ export class Inbox extends DurableObject<Env> {
     const events: SqlStorageValue[] = [];
     const indexed: SqlStorageValue[] = [];
     const applied = new Map<string, number>();
+    const pushes: PushPayload[] = [];
     for (const d of deliveries) {
       if (d.seq !== null) {
         if (d.seq <= (applied.get(d.cid) ?? this.appliedSeq(d.cid))) continue;
@@ -236,6 +243,7 @@ export class Inbox extends DurableObject<Env> {
       }
       if (d.patch) this.applyPatch(d.cid, d.patch);
       if (d.mid !== null) indexed.push(d.mid, d.cid);
+      if (d.push) pushes.push(d.push);
       if (d.packet === null) continue;
       let frame: string;
       if (d.store) {
@@ -253,6 +261,7 @@ export class Inbox extends DurableObject<Env> {
       this.appliedCache.set(cid, seq);
       this.sql.exec("INSERT OR REPLACE INTO applied (cid, seq) VALUES (?, ?)", cid, seq);
     }
+    this.pushIfAway(pushes);
     const delivered = new Set<string>();
     if (frames.length > 0) {
       await Promise.all(
@@ -273,6 +282,20 @@ export class Inbox extends DurableObject<Env> {
     }
     this.trim(now);
     return { delivered: [...delivered] };
+  }
+
+  /**
+   * A user with no live session, or with a backgrounded one (activity_status), also gets a push for
+   * what this call brought (SAMA §3.7). Sending never holds up the delivery: it runs in the background.
+   */
+  private pushIfAway(payloads: PushPayload[]): void {
+    const owner = this.owner();
+    if (owner === null || payloads.length === 0) return;
+    const away = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE inactive = 0").one().n === 0
+      || this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE inactive = 1").one().n > 0;
+    if (!away) return;
+    const deps = pushDeps(this.env, getDb(this.env));
+    this.ctx.waitUntil(Promise.all(payloads.map((payload) => pushToUser(deps, owner.organizationId, owner.userId, payload))));
   }
 
   /** The last fan-out seq applied for a conversation (kept in memory, persisted in `applied`). */

@@ -60,6 +60,27 @@ export const Errors = {
   FRAME_TOO_LARGE: e(413, "Request is too large."),
   CANNOT_BLOCK_SELF: e(422, "Can't block self user."),
   ORG_NAME_TAKEN: e(422, "An organization with this name already exists."),
+  // Files: SAMA's messages; FILE_NOT_FOUND is Parley's wording of SAMA's bare "Can't find file".
+  FILE_IDS_MISSED: e(422, "File IDS missed."),
+  FILE_LIMIT_EXCEEDED: e(422, "You've exceeded the file limit."),
+  FILE_IDS_EXCEEDED: e(422, "File IDs for get download url exceeded."),
+  INCORRECT_FILE_NAME: e(422, "Incorrect file name."),
+  INCORRECT_FILE_SIZE: e(422, "Incorrect file size."),
+  INCORRECT_CONTENT_TYPE: e(422, "Incorrect content type."),
+  FILE_NOT_FOUND: e(422, "Can't find file."),
+  // Address book: SAMA's messages.
+  CONTACT_NOT_FOUND: e(422, "Contact not found."),
+  CONTACT_ID_MISSED: e(422, "Contact id is missed."),
+  FULLNAME_IS_MISSED: e(422, "'first_name' or 'last_name' is missed."),
+  EMAIL_OR_PHONE_IS_MISSED: e(422, "Email or phone is missed."),
+  // Push notifications: SAMA's messages.
+  INCORRECT_PLATFORM_TYPE: e(422, "Incorrect platform type."),
+  INCORRECT_DEVICE_ID: e(422, "Incorrect device id."),
+  INCORRECT_KEYS: e(422, "Incorrect keys."),
+  INCORRECT_RECIPIENTS_IDS: e(422, "Incorrect recipients IDs."),
+  RECIPIENTS_NOT_FOUND: e(422, "Recipients not found."),
+  NOTIFICATION_MESSAGE_MISSED: e(422, "Notification message missed."),
+  NOTIFICATION_NOT_FOUND: e(422, "Push notification record not found."),
 } as const satisfies Record<string, ErrorBody>;
 
 /** A failure with a SAMA status and message; anything else thrown is reported as a 500. */

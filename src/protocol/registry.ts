@@ -5,12 +5,14 @@ import { blockListEnable, blockUser, listBlockedUsers, unblockUser } from "./req
 import { onlineList } from "./requests/online_list";
 import { userLastActivity, userLastActivitySubscribe, userLastActivityUnsubscribe } from "./requests/user_last_activity";
 import { connect } from "./requests/connect";
+import { contactAdd, contactBatchAdd, contactDelete, contactList, contactUpdate } from "./requests/contacts";
 import { conversationCreate } from "./requests/conversation_create";
 import { conversationDelete } from "./requests/conversation_delete";
 import { conversationList } from "./requests/conversation_list";
 import { conversationSearch } from "./requests/conversation_search";
 import { conversationSubscribe, conversationUnsubscribe } from "./requests/conversation_subscribe";
 import { conversationUpdate } from "./requests/conversation_update";
+import { createFilesRequest, getFileUrls } from "./requests/files";
 import { getAdminsByCids, getParticipantsByCids } from "./requests/get_participants_by_cids";
 import { getUsersByIds } from "./requests/get_users_by_ids";
 import { message } from "./requests/message";
@@ -21,6 +23,8 @@ import { messageReactionsList, messageReactionsUpdate } from "./requests/message
 import { messageRead } from "./requests/message_read";
 import { opLogList } from "./requests/op_log_list";
 import { ping } from "./requests/ping";
+import { pushEventCreate } from "./requests/push_event_create";
+import { pushSubscriptionCreate, pushSubscriptionDelete, pushSubscriptionList } from "./requests/push_subscriptions";
 import { sync } from "./requests/sync";
 import { systemMessage } from "./requests/system_message";
 import { typing } from "./requests/typing";
@@ -70,6 +74,16 @@ const handlers: readonly RequestHandler[] = [
   unblockUser,
   listBlockedUsers,
   blockListEnable,
+  contactAdd,
+  contactBatchAdd,
+  contactUpdate,
+  contactDelete,
+  contactList,
+  createFilesRequest, getFileUrls,
+  pushSubscriptionCreate,
+  pushSubscriptionList,
+  pushSubscriptionDelete,
+  pushEventCreate,
 ];
 
 export const requestHandlers: ReadonlyMap<string, RequestHandler> = new Map(handlers.map((h) => [h.name, h]));

@@ -1,22 +1,22 @@
 // Presence as the Inboxes record it in D1: a `presence` row per online user, and
 // `users.recent_activity` (last seen, Unix seconds) for the others.
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { inChunks } from "../db/client";
 import { presence, users, type UserRow } from "../db/schema";
 import type { ServiceDeps } from "./context";
 
 /** `0` for online users, else their last-seen seconds, for the organization's users among `ids`. */
 export async function lastActivity({ db }: ServiceDeps, organizationId: string, ids: readonly string[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  const unique = [...new Set(ids)];
-  for (let i = 0; i < unique.length; i += 90) {
-    const rows = await db
+  const rows = await inChunks(ids, (chunk) =>
+    db
       .select({ id: users.id, recent: users.recentActivity, online: presence.userId })
       .from(users)
       .leftJoin(presence, eq(presence.userId, users.id))
-      .where(and(eq(users.organizationId, organizationId), inArray(users.id, unique.slice(i, i + 90))))
-      .all();
-    for (const row of rows) out[row.id] = row.online !== null ? 0 : row.recent;
-  }
+      .where(and(eq(users.organizationId, organizationId), inArray(users.id, chunk)))
+      .all(),
+  );
+  for (const row of rows) out[row.id] = row.online !== null ? 0 : row.recent;
   return out;
 }
 

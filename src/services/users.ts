@@ -1,12 +1,13 @@
 // The user aggregate in D1: creation, edits, deletion, lookups and search, always scoped to one
 // organization.
 import { and, desc, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
-import { isUniqueViolation } from "../db/client";
+import { inChunks, isUniqueViolation } from "../db/client";
 import { blockedUsers, userTokens, users, type AvatarObject, type UserRow } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import { searchTextOf } from "../domain/user-view";
 import { hashPassword } from "../auth/password";
 import { Errors, SamaError } from "../protocol/errors";
+import { rematchContacts } from "./contacts";
 import type { ServiceDeps } from "./context";
 import { requireOrganization } from "./organizations";
 
@@ -78,7 +79,8 @@ export async function createUser(deps: ServiceDeps, input: NewUser): Promise<Use
     updatedAt: now,
   };
   try {
-    await deps.db.insert(users).values(row);
+    // Address-book entries with this email or phone now point at the new user.
+    await deps.db.batch([deps.db.insert(users).values(row), rematchContacts(deps, row.organizationId, row)]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new SamaError(Errors.USER_ALREADY_EXISTS);
     throw err;
@@ -124,23 +126,27 @@ export async function updateUser(deps: ServiceDeps, user: UserRow, changes: User
   };
   next.searchText = searchTextOf(next);
   try {
-    await deps.db
-      .update(users)
-      .set({
-        login: next.login,
-        loginKey: next.loginKey,
-        email: next.email,
-        emailKey: next.emailKey,
-        phone: next.phone,
-        phoneKey: next.phoneKey,
-        firstName: next.firstName,
-        lastName: next.lastName,
-        avatarObject: next.avatarObject,
-        passwordHash: next.passwordHash,
-        searchText: next.searchText,
-        updatedAt: next.updatedAt,
-      })
-      .where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId)));
+    await deps.db.batch([
+      deps.db
+        .update(users)
+        .set({
+          login: next.login,
+          loginKey: next.loginKey,
+          email: next.email,
+          emailKey: next.emailKey,
+          phone: next.phone,
+          phoneKey: next.phoneKey,
+          firstName: next.firstName,
+          lastName: next.lastName,
+          avatarObject: next.avatarObject,
+          passwordHash: next.passwordHash,
+          searchText: next.searchText,
+          updatedAt: next.updatedAt,
+        })
+        .where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId))),
+      // Contacts matched by the old email/phone lose the match, those listing the new ones gain it.
+      rematchContacts(deps, user.organizationId, user, next),
+    ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new SamaError(Errors.USER_ALREADY_EXISTS);
     throw err;
@@ -160,11 +166,12 @@ export async function touchRecentActivity({ db, now }: ServiceDeps, userId: stri
 }
 
 /** Deletes the user with their tokens and block-list rows in both directions (SAMA keeps messages), and signs out their sockets. */
-export async function deleteUser({ db, sessions }: ServiceDeps, user: UserRow): Promise<void> {
+export async function deleteUser({ db, sessions, now }: ServiceDeps, user: UserRow): Promise<void> {
   await db.batch([
     db.delete(userTokens).where(eq(userTokens.userId, user.id)),
     db.delete(blockedUsers).where(or(eq(blockedUsers.userId, user.id), eq(blockedUsers.blockedUserId, user.id))),
     db.delete(users).where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId))),
+    rematchContacts({ db, now }, user.organizationId, user), // after the delete: clears the user's matches
   ]);
   await sessions.signOut(user.organizationId, user.id, null);
 }
@@ -195,21 +202,14 @@ export async function searchUsers({ db }: ServiceDeps, search: UserSearch): Prom
   return rows.filter((row) => !search.excludeIds.has(row.id)).slice(0, search.limit);
 }
 
-const ID_CHUNK = 90; // D1 binds at most 100 parameters per statement
-
 /** Users of the organization among `ids`, newest first; unknown and foreign ids are skipped. */
 export async function usersByIds({ db }: ServiceDeps, organizationId: string, ids: readonly string[]): Promise<UserRow[]> {
-  const unique = [...new Set(ids)];
-  const found: UserRow[] = [];
-  for (let i = 0; i < unique.length; i += ID_CHUNK) {
-    const chunk = unique.slice(i, i + ID_CHUNK);
-    found.push(
-      ...(await db
-        .select()
-        .from(users)
-        .where(and(eq(users.organizationId, organizationId), inArray(users.id, chunk)))
-        .all()),
-    );
-  }
+  const found = await inChunks(ids, (chunk) =>
+    db
+      .select()
+      .from(users)
+      .where(and(eq(users.organizationId, organizationId), inArray(users.id, chunk)))
+      .all(),
+  );
   return found.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { toPublicUser } from "../../domain/user-view";
+import { withAvatarUrls } from "../../files/avatar-urls";
 import { usersByIds } from "../../services/users";
 import { authedRequest } from "../request";
 
@@ -10,5 +10,5 @@ const schema = z.strictObject({
 /** Users of the caller's organization by id, newest first; unknown or foreign ids are skipped. */
 export const getUsersByIds = authedRequest("get_users_by_ids", schema, async (ctx, params) => {
   const found = await usersByIds(ctx, ctx.session.organizationId, params.ids);
-  return { users: found.map(toPublicUser) };
+  return { users: await withAvatarUrls(ctx, ctx.session.organizationId, found) };
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "../../auth/password";
-import { toPublicUser } from "../../domain/user-view";
+import { withAvatarUrls } from "../../files/avatar-urls";
 import { updateUser } from "../../services/users";
 import { currentUser } from "../current-user";
 import { Errors, SamaError } from "../errors";
@@ -40,5 +40,6 @@ export const userEdit = authedRequest("user_edit", schema, async (ctx, params) =
     avatarObject: params.avatar_object,
     passwordHash,
   });
-  return { user: toPublicUser(updated) };
+  const [view] = await withAvatarUrls(ctx, ctx.session.organizationId, [updated]);
+  return { user: view };
 });

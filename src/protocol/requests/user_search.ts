@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { toPublicUser } from "../../domain/user-view";
+import { withAvatarUrls } from "../../files/avatar-urls";
 import { searchUsers } from "../../services/users";
 import { date } from "../fields";
 import { authedRequest } from "../request";
@@ -23,5 +23,5 @@ export const userSearch = authedRequest("user_search", schema, async (ctx, param
     updatedAfter: params.updated_at?.gt,
     excludeIds,
   });
-  return { users: found.map(toPublicUser) };
+  return { users: await withAvatarUrls(ctx, ctx.session.organizationId, found) };
 });

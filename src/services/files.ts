@@ -1,0 +1,75 @@
+// File records in D1 (SAMA's `files` collection): what a user declared before uploading. The bytes
+// live in R2 under the record's object_id; nothing here checks that an upload happened (SAMA
+// does not either).
+import { and, eq, inArray } from "drizzle-orm";
+import { inChunks } from "../db/client";
+import { files } from "../db/schema";
+import { newObjectId } from "../domain/object-id";
+import type { ServiceDeps } from "./context";
+
+export type FileRow = typeof files.$inferSelect;
+
+export interface NewFile {
+  name: string;
+  size: number;
+  contentType: string;
+}
+
+/** SAMA's File shape (SAMA-PROTOCOL.md §1.4). */
+export interface FileView {
+  _id: string;
+  organization_id: string;
+  user_id: string;
+  name: string;
+  size: number;
+  content_type: string;
+  object_id: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** Records the files a user is about to upload (at most 10, so one insert stays under D1's 100 parameters). */
+export async function createFiles(
+  { db, now }: ServiceDeps,
+  owner: { organizationId: string; userId: string },
+  declared: readonly NewFile[],
+): Promise<FileRow[]> {
+  const rows: FileRow[] = declared.map((file) => ({
+    id: newObjectId(now),
+    organizationId: owner.organizationId,
+    userId: owner.userId,
+    name: file.name,
+    size: file.size,
+    contentType: file.contentType,
+    objectId: newObjectId(now),
+    createdAt: now,
+    updatedAt: now,
+  }));
+  if (rows.length > 0) await db.insert(files).values(rows);
+  return rows;
+}
+
+/** Files of the organization among `objectIds`; unknown and foreign ids are skipped. */
+export function filesByObjectIds({ db }: ServiceDeps, organizationId: string, objectIds: readonly string[]): Promise<FileRow[]> {
+  return inChunks(objectIds, (chunk) =>
+    db
+      .select()
+      .from(files)
+      .where(and(eq(files.organizationId, organizationId), inArray(files.objectId, chunk)))
+      .all(),
+  );
+}
+
+export function toFileView(row: FileRow): FileView {
+  return {
+    _id: row.id,
+    organization_id: row.organizationId,
+    user_id: row.userId,
+    name: row.name,
+    size: row.size,
+    content_type: row.contentType,
+    object_id: row.objectId,
+    created_at: new Date(row.createdAt).toISOString(),
+    updated_at: new Date(row.updatedAt).toISOString(),
+  };
+}

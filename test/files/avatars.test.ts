@@ -1,0 +1,47 @@
+// avatar_url (SAMA-PROTOCOL.md §1.4): users with an avatar_object get a download URL for its file,
+// null when the organization has no such file, and no avatar_url at all without an avatar.
+import { describe, expect, it } from "vitest";
+import { newObjectId } from "../../src/domain/object-id";
+import { ORIGIN, type Frame } from "../helpers/socket";
+import { connectedSocket, createOrganization, signUp } from "../helpers/users";
+import { createFile, put, send } from "./fixtures";
+
+describe("avatar_url", () => {
+  it("is a working download URL in user_edit, get_users_by_ids and user_search", async () => {
+    const owner = await signUp({ firstName: "Avatarowner" });
+    const { socket } = await connectedSocket(owner);
+    const file = await createFile(socket, { name: "me.png", size: 4, content_type: "image/png" });
+    expect((await put(file.upload_url, new Uint8Array([0x89, 0x50, 0x4e, 0x47]), "image/png")).status).toBe(200);
+
+    const edited = (await socket.request("user_edit", { avatar_object: { file_id: file.object_id, file_name: "me.png" } })).user as Frame;
+    const url = String(edited.avatar_url);
+    expect(url).toMatch(new RegExp(`^${ORIGIN}/files/${file.object_id}\\?exp=\\d+&sig=`));
+    const image = await send(url);
+    expect(image.status).toBe(200);
+    expect(image.headers.get("Content-Type")).toBe("image/png");
+    expect((await image.arrayBuffer()).byteLength).toBe(4);
+
+    const viewer = await signUp();
+    const { socket: other } = await connectedSocket(viewer);
+    const byIds = (await other.request("get_users_by_ids", { ids: [owner.id, viewer.id] })).users as Frame[];
+    expect(byIds.find((u) => u._id === owner.id)?.avatar_url).toBe(url);
+    expect(byIds.find((u) => u._id === viewer.id)).not.toHaveProperty("avatar_url");
+    const found = (await other.request("user_search", { keyword: owner.login })).users as Frame[];
+    expect(found.find((u) => u._id === owner.id)?.avatar_url).toBe(url);
+  });
+
+  it("is null for a file the organization does not have", async () => {
+    const orgId = await createOrganization();
+    const stranger = await signUp({ organizationId: orgId });
+    const { socket: strangerSocket } = await connectedSocket(stranger);
+    const foreign = await createFile(strangerSocket, { name: "x.png", size: 4, content_type: "image/png" });
+
+    const user = await signUp();
+    const { socket } = await connectedSocket(user);
+    for (const fileId of [newObjectId(), foreign.object_id]) {
+      const edited = (await socket.request("user_edit", { avatar_object: { file_id: fileId } })).user as Frame;
+      expect(edited.avatar_object).toEqual({ file_id: fileId });
+      expect(edited.avatar_url).toBeNull();
+    }
+  });
+});

@@ -1,0 +1,101 @@
+// Messages reach recipients without an active device as Web Push (SAMA §3.7): offline users and
+// users whose only sockets are in the background get one; an active device means no push; the
+// author never gets one for their own message.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { pushVarsOf } from "../../src/push/config";
+import type { Frame, TestSocket } from "../helpers/socket";
+import { connectedSocket, signUp, type TestUser } from "../helpers/users";
+import { browserSubscription, decryptAes128gcm, record, verifyVapid, type BrowserSubscription, type RecordedRequest } from "./fakes";
+
+const FAKE_SERVICE = "http://127.0.0.1:9";
+const testVars = pushVarsOf(env);
+
+function spyOnPushService(): RecordedRequest[] {
+  const realFetch = globalThis.fetch;
+  const seen: RecordedRequest[] = [];
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    if (!url.startsWith(`${FAKE_SERVICE}/`)) return realFetch(input, init);
+    seen.push(await record(url, init));
+    return new Response(null, { status: 201 });
+  });
+  return seen;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function subscribe(socket: TestSocket, name: string): Promise<BrowserSubscription> {
+  const sub = await browserSubscription(`${FAKE_SERVICE}/${name}`);
+  await socket.request("push_subscription_create", { platform: "web", web_endpoint: sub.endpoint, web_key_auth: sub.auth, web_key_p256dh: sub.p256dh, device_udid: name });
+  return sub;
+}
+
+async function chat(alice: TestUser, bob: TestUser) {
+  const { socket: a } = await connectedSocket(alice);
+  const created = await a.request("conversation_create", { type: "u", participants: [bob.id] });
+  return { a, cid: (created.conversation as Frame)._id as string };
+}
+
+async function send(a: TestSocket, cid: string, id: string, body: string): Promise<void> {
+  const ask = a.next((f) => typeof f.ask === "object" && (f.ask as Frame).mid === id);
+  a.send({ message: { id, cid, body } });
+  await ask;
+}
+
+describe("push for messages", () => {
+  it("pushes to an offline recipient: SAMA's payload, encrypted for the subscription, VAPID-signed", async () => {
+    const alice = await signUp({ firstName: "Alice", lastName: "A" });
+    const bob = await signUp();
+    const { socket: b } = await connectedSocket(bob);
+    const sub = await subscribe(b, `bob-${bob.id}`);
+    b.close();
+    const { a, cid } = await chat(alice, bob);
+    const seen = spyOnPushService();
+    await send(a, cid, "p1", "are you there?");
+    await vi.waitFor(() => expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(1), { timeout: 5000 });
+    const push = seen.find((r) => r.url === sub.endpoint)!;
+    expect(JSON.parse((await decryptAes128gcm(sub, push.body)).plaintext)).toEqual({
+      title: "Alice A",
+      body: "are you there?",
+      cid,
+      firstAttachmentUrl: null,
+      is_encrypted: false,
+    });
+    await verifyVapid(push.headers.get("authorization"), { publicKey: testVars.VAPID_PUBLIC_KEY ?? "", audience: FAKE_SERVICE, subject: testVars.VAPID_SUBJECT ?? "" });
+  });
+
+  it("does not push to a recipient with an active device, and pushes once that device goes to the background", async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const { socket: b } = await connectedSocket(bob);
+    const sub = await subscribe(b, `bob-${bob.id}`);
+    const { a, cid } = await chat(alice, bob);
+    const seen = spyOnPushService();
+    const arrived = b.next((f) => typeof f.message === "object" && (f.message as Frame).body === "live");
+    await send(a, cid, "l1", "live");
+    await arrived;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(0);
+
+    await b.request("activity_status", { isInactive: true });
+    await send(a, cid, "l2", "backgrounded");
+    await vi.waitFor(() => expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(1), { timeout: 5000 });
+    expect(JSON.parse((await decryptAes128gcm(sub, seen[0]!.body)).plaintext)).toMatchObject({ body: "backgrounded", cid });
+  });
+
+  it("never pushes the author's own message to the author", async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const { a, cid } = await chat(alice, bob);
+    const mine = await subscribe(a, `alice-${alice.id}`);
+    await a.request("activity_status", { isInactive: true });
+    const seen = spyOnPushService();
+    await send(a, cid, "o1", "to bob");
+    // Bob (offline, no subscription) gets nothing to push to; give the background a moment.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen.filter((r) => r.url === mine.endpoint)).toHaveLength(0);
+  });
+});
