@@ -1,5 +1,6 @@
-// SAMA's UserService.addAvatarUrl: users with an `avatar_object` also get `avatar_url`, a download
-// URL for its file_id, or null when the organization has no such file (SAMA-PROTOCOL.md §1.4).
+// Download URLs inside views (SAMA-PROTOCOL.md §1.4): `avatar_url` on users with an `avatar_object`
+// and `image_url` on conversations with an `image_object`, or null when the organization has no
+// such file.
 import type { UserRow } from "../db/schema";
 import { toPublicUser, type PublicUser } from "../domain/user-view";
 import type { ServiceDeps } from "../services/context";
@@ -25,6 +26,28 @@ export async function withAvatarUrls(
         view.avatar_url = signer && known.has(id) ? await signer.downloadUrl(id) : null;
       }
       return view;
+    }),
+  );
+}
+
+/**
+ * SAMA's `image_url` on conversations: a download URL for `image_object.file_id`, or null when the
+ * organization has no such file. Works on any conversation-shaped object; one D1 query at most.
+ */
+export async function withImageUrls<T extends { image_object?: { file_id: string } }>(
+  deps: ServiceDeps & { origin: string | null },
+  organizationId: string,
+  conversations: readonly T[],
+): Promise<Array<T & { image_url?: string | null }>> {
+  const fileIds = conversations.flatMap((c) => (c.image_object ? [c.image_object.file_id] : []));
+  if (fileIds.length === 0) return [...conversations];
+  const known = new Set((await filesByObjectIds(deps, organizationId, fileIds)).map((f) => f.objectId));
+  const signer = known.size === 0 ? null : fileUrlSigner(deps, deps.origin);
+  return Promise.all(
+    conversations.map(async (c) => {
+      if (!c.image_object) return c;
+      const id = c.image_object.file_id;
+      return { ...c, image_url: signer && known.has(id) ? await signer.downloadUrl(id) : null };
     }),
   );
 }

@@ -137,8 +137,8 @@ interface FanoutOptions {
   message?: { mid: string; from: string; deletedFor: string[] };
   /** Per-recipient absolute unread counts. */
   unread?: Record<string, number>;
-  /** Sent as a push to recipients without an active device (never to the author). */
-  push?: PushPayload;
+  /** Sent as a push to recipients without an active device, except the one who caused it. */
+  push?: { payload: PushPayload; except: string };
 }
 
 const IDEMPOTENCY_MS = 24 * 3600 * 1000;
@@ -200,7 +200,12 @@ export class Conversation extends DurableObject<Env> {
       const view = this.view();
       const recipients = this.participantIds();
       const packet = announce ? this.conversationEvent("conversation_created", actor.userId, view) : null;
-      this.enqueue(recipients, packet, { store: true, excludeSession: actor.sessionId, patch: { conversation: view, updatedAt: meta.updatedAt } });
+      this.enqueue(recipients, packet, {
+        store: true,
+        excludeSession: actor.sessionId,
+        patch: { conversation: view, updatedAt: meta.updatedAt },
+        ...(announce ? { push: this.eventPush(actor.userId, "created a new conversation") } : {}),
+      });
       await this.settle();
     }
     return this.view();
@@ -264,6 +269,7 @@ export class Conversation extends DurableObject<Env> {
     for (const card of adding) this.insertParticipant({ userId: card.userId, role: null, name: card.name }, now);
     for (const id of change.addAdmins) this.writeParticipants("UPDATE participants SET role = 'admin' WHERE user_id = ? AND role IS NULL", id);
     for (const id of change.removeAdmins) this.writeParticipants("UPDATE participants SET role = NULL WHERE user_id = ? AND role = 'admin'", id);
+    const removedNames = new Map(this.readParticipants().map((p) => [p.user_id, p.name]));
     for (const id of removing) this.writeParticipants("DELETE FROM participants WHERE user_id = ?", id);
     this.ensureOwner(meta);
 
@@ -285,6 +291,7 @@ export class Conversation extends DurableObject<Env> {
       this.enqueue(addedIds, this.conversationEvent("conversation_updated", actor.userId, welcome), {
         store: true,
         excludeSession: actor.sessionId,
+        push: this.eventPush(actor.userId, "added you to conversation"),
         patch: { conversation: view, updatedAt: now, lastMessage: this.lastMessageFor(null) },
       });
     }
@@ -296,6 +303,7 @@ export class Conversation extends DurableObject<Env> {
       this.enqueue(removing, this.conversationEvent("conversation_kicked", actor.userId, view), {
         store: true,
         excludeSession: actor.sessionId,
+        push: this.eventPush(actor.userId, "removed you from conversation", removedNames),
         patch: { remove: true },
       });
     }
@@ -935,11 +943,14 @@ export class Conversation extends DurableObject<Env> {
       message: { mid: message.id, from: message.from, deletedFor: message.deletedFor },
       // SAMA's payload: the sender for private chats, "sender | conversation" otherwise.
       push: {
-        title: meta.type === "u" || meta.name === null ? sender : `${sender} | ${meta.name}`,
-        body: message.body ?? "",
-        cid: meta.id,
-        firstAttachmentUrl: null,
-        is_encrypted: meta.isEncrypted,
+        payload: {
+          title: meta.type === "u" || meta.name === null ? sender : `${sender} | ${meta.name}`,
+          body: message.body ?? "",
+          cid: meta.id,
+          firstAttachmentUrl: null,
+          is_encrypted: meta.isEncrypted,
+        },
+        except: message.from,
       },
     });
   }
@@ -952,6 +963,13 @@ export class Conversation extends DurableObject<Env> {
       Date.now(),
     );
     this.announceMessage(message, actor.sessionId);
+  }
+
+  /** SAMA's push for a conversation event: "<actor> <what>", titled with the conversation's name. */
+  private eventPush(actorId: string, what: string, names?: Map<string, string>): { payload: PushPayload; except: string } {
+    const meta = this.storedMeta()!;
+    const actor = this.participantRow(actorId)?.name ?? names?.get(actorId) ?? "";
+    return { payload: { title: meta.name ?? actor, body: `${actor} ${what}`, cid: meta.id, firstAttachmentUrl: null, is_encrypted: meta.isEncrypted }, except: actorId };
   }
 
   private conversationEvent(event: string, actorId: string, view: ConversationView): Record<string, unknown> {
@@ -1037,6 +1055,6 @@ function toDelivery(seq: number, cid: string, packet: Record<string, unknown> | 
     patch,
     // Every recipient indexes the message (the author too: edits and reactions find it by id).
     mid: message ? message.mid : null,
-    ...(options.push && message?.from !== userId ? { push: options.push } : {}),
+    ...(options.push && options.push.except !== userId ? { push: options.push.payload } : {}),
   };
 }

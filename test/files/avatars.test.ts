@@ -45,3 +45,29 @@ describe("avatar_url", () => {
     }
   });
 });
+
+describe("image_url", () => {
+  it("is a working download URL on conversations with an image, in create, update and list", async () => {
+    const owner = await signUp();
+    const member = await signUp();
+    const { socket } = await connectedSocket(owner);
+    const file = await createFile(socket, { name: "group.png", size: 4, content_type: "image/png" });
+    expect((await put(file.upload_url, new Uint8Array([1, 2, 3, 4]), "image/png")).status).toBe(200);
+    const image_object = { file_id: file.object_id, file_name: "group.png" };
+
+    const created = (await socket.request("conversation_create", { type: "g", name: "pics", participants: [member.id], image_object })).conversation as Frame;
+    expect(String(created.image_url)).toMatch(new RegExp(`^${ORIGIN}/files/${file.object_id}\\?exp=\\d+&sig=`));
+    expect((await send(String(created.image_url))).status).toBe(200);
+
+    const plain = (await socket.request("conversation_create", { type: "g", name: "no pics", participants: [member.id] })).conversation as Frame;
+    expect(plain).not.toHaveProperty("image_url");
+
+    const updated = (await socket.request("conversation_update", { id: plain._id, image_object })).conversation as Frame;
+    expect(updated.image_url).toBe(created.image_url);
+
+    const { socket: memberSocket } = await connectedSocket(member);
+    const listed = (await memberSocket.request("conversation_list", { ids: [created._id as string] })).conversations as Frame[];
+    expect(listed[0]?.image_url).toBe(created.image_url);
+  });
+});
+

@@ -98,4 +98,30 @@ describe("push for messages", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(seen.filter((r) => r.url === mine.endpoint)).toHaveLength(0);
   });
+
+  it("pushes conversation events to offline members: created, added, removed", async () => {
+    const owner = await signUp({ firstName: "Olga" });
+    const member = await signUp();
+    const late = await signUp();
+    const subs: BrowserSubscription[] = [];
+    for (const user of [member, late]) {
+      const { socket } = await connectedSocket(user);
+      subs.push(await subscribe(socket, `event-${user.id}`));
+      socket.close();
+    }
+    const seen = spyOnPushService();
+    const { socket: o } = await connectedSocket(owner);
+    const created = await o.request("conversation_create", { type: "g", name: "Team", participants: [member.id] });
+    const cid = (created.conversation as Frame)._id as string;
+    await o.request("conversation_update", { id: cid, participants: { add: [late.id], remove: [member.id] } });
+    const bodies = async (sub: BrowserSubscription) => {
+      const mine = seen.filter((r) => r.url === sub.endpoint);
+      return Promise.all(mine.map(async (r) => JSON.parse((await decryptAes128gcm(sub, r.body)).plaintext) as Frame));
+    };
+    await vi.waitFor(async () => {
+      expect((await bodies(subs[0]!)).map((p) => p.body)).toEqual(expect.arrayContaining(["Olga created a new conversation", "Olga removed you from conversation"]));
+      expect((await bodies(subs[1]!)).map((p) => p.body)).toContain("Olga added you to conversation");
+    }, { timeout: 5000 });
+    expect((await bodies(subs[1]!)).find((p) => p.body === "Olga added you to conversation")).toMatchObject({ title: "Team", cid });
+  });
 });

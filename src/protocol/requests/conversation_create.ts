@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { pairKey, type ConversationMeta, type ConversationType, type Participant } from "../../domain/conversation";
 import { newObjectId } from "../../domain/object-id";
+import { withImageUrls } from "../../files/avatar-urls";
 import { isBlockedPair } from "../../services/blocks";
 import { actorOf, conversationStub, findConversationMeta, findPrivateConversationId, insertConversation, userCards } from "../../services/conversations";
 import type { AuthedContext } from "../context";
@@ -77,8 +78,7 @@ function newMeta(ctx: AuthedContext, params: Params, type: ConversationType, opp
   };
 }
 
-/** Creates a private chat (idempotent per pair), a group or a channel; the caller owns it. */
-export const conversationCreate = authedRequest("conversation_create", schema, async (ctx, params) => {
+async function create(ctx: AuthedContext, params: Params) {
   const me = ctx.session.userId;
   const others = [...new Set(params.participants ?? [])].filter((id) => id !== me);
   if (params.type === "u") return createPrivate(ctx, params, others);
@@ -90,4 +90,11 @@ export const conversationCreate = authedRequest("conversation_create", schema, a
   const participants: Participant[] = cards.map((c) => ({ userId: c.userId, role: c.userId === me ? "owner" : null, name: c.name }));
   await insertConversation(ctx, meta, participants);
   return { conversation: await conversationStub(ctx.env, meta.id).setup(meta, participants, actorOf(ctx), true) };
+}
+
+/** Creates a private chat (idempotent per pair), a group or a channel; the caller owns it. */
+export const conversationCreate = authedRequest("conversation_create", schema, async (ctx, params) => {
+  const { conversation } = await create(ctx, params);
+  const [withImage] = await withImageUrls(ctx, ctx.session.organizationId, [conversation]);
+  return { conversation: withImage };
 });

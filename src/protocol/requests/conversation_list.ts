@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { withImageUrls } from "../../files/avatar-urls";
 import { inboxOf } from "../../objects/live-sessions";
 import { dateWindow } from "../fields";
 import { authedRequest } from "../request";
@@ -18,5 +19,5 @@ export const conversationList = authedRequest("conversation_list", schema, async
     lt: params.updated_at?.lt,
     ids: params.ids,
   });
-  return { conversations };
+  return { conversations: await withImageUrls(ctx, ctx.session.organizationId, conversations as Array<{ image_object?: { file_id: string } }>) };
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { withImageUrls } from "../../files/avatar-urls";
 import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
 import { Errors } from "../errors";
 import { imageObject } from "../fields";
@@ -43,5 +44,6 @@ export const conversationUpdate = authedRequest("conversation_update", schema, a
   }
   const after = await conversation.membership(org);
   if (after) await syncDirectory(ctx, after.meta, after.participants);
-  return { conversation: result.view };
+  const [withImage] = await withImageUrls(ctx, org, [result.view]);
+  return { conversation: withImage };
 });
