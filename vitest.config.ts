@@ -13,6 +13,8 @@ const testSecrets = {
   REFRESH_REUSE_GRACE_SECONDS: "1",
   // Lets the chaos test hold a Conversation's fan-out half-way, then evict objects.
   TEST_HOOKS: "1",
+  // Pushes sign their attachment links on this origin (the tests' own).
+  PUBLIC_URL: "http://parley.test",
   // TEST-ONLY VAPID pair (test/push checks signatures with the public key); loopback fake push services allowed.
   VAPID_PUBLIC_KEY: "BPuMAxrEoAZ1QViRqdzC4AdzHFw3nghCtT0sXxM7QpJVROjmhJCbWuDmi4gi7YdvhNArt7Kdyf3v06JNJttwtXs",
   VAPID_PRIVATE_KEY: "mpejbLu17jMKuoeD2ARKI_RgZtvDPuBrltfifJMWeu0",

@@ -23,6 +23,8 @@ export interface Config {
   messagePreloadCount: number;
   /** Participants of a group (channels have no cap). */
   conversationMaxParticipants: number;
+  /** Origin of links made outside any request (attachment URLs in pushes); null when not configured. */
+  publicUrl: string | null;
   /** Key of Worker-signed file URLs (FILES_SIGNING_SECRET); required for them, checked where they are signed. */
   filesSigningSecret: string | null;
   /** R2's S3 API (R2_ACCOUNT_ID, R2_BUCKET_NAME, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY): when all are set, file URLs are R2 presigned URLs. */
@@ -43,6 +45,10 @@ function r2S3Of(vars: FileSettings): R2S3Credentials | null {
   const { R2_ACCOUNT_ID: accountId, R2_BUCKET_NAME: bucketName, R2_ACCESS_KEY_ID: accessKeyId, R2_SECRET_ACCESS_KEY: secretAccessKey } = vars;
   if (!accountId || !bucketName || !accessKeyId || !secretAccessKey) return null;
   return { accountId, bucketName, accessKeyId, secretAccessKey };
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value.trim() === "" ? null : value;
 }
 
 function num(value: string | undefined, fallback: number): number {
@@ -86,6 +92,7 @@ export function getConfig(env: Env): Config {
     conversationPreloadCount: num(env.CONVERSATION_PRELOAD_COUNT, 30),
     messagePreloadCount: num(env.MESSAGE_PRELOAD_COUNT, 30),
     conversationMaxParticipants: num(env.CONVERSATION_MAX_PARTICIPANTS, 50),
+    publicUrl: nonEmpty(env.PUBLIC_URL)?.replace(/\/+$/, "") ?? null,
     filesSigningSecret: fileSettings.FILES_SIGNING_SECRET || null,
     r2S3: r2S3Of(fileSettings),
   };

@@ -37,6 +37,8 @@ export interface Delivery {
   mid: string | null;
   /** The notification for a recipient with no active device (messages and conversation events, SAMA §3.7). */
   push?: PushPayload;
+  /** The message's first attachment, signed into `firstAttachmentUrl` when the push goes out. */
+  pushAttachment?: string;
 }
 
 export interface DeliveryReceipt {

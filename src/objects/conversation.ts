@@ -138,7 +138,7 @@ interface FanoutOptions {
   /** Per-recipient absolute unread counts. */
   unread?: Record<string, number>;
   /** Sent as a push to recipients without an active device, except the one who caused it. */
-  push?: { payload: PushPayload; except: string };
+  push?: { payload: PushPayload; except: string; attachment?: string };
 }
 
 const IDEMPOTENCY_MS = 24 * 3600 * 1000;
@@ -951,6 +951,7 @@ export class Conversation extends DurableObject<Env> {
           is_encrypted: meta.isEncrypted,
         },
         except: message.from,
+        ...(typeof message.attachments?.[0]?.file_id === "string" ? { attachment: message.attachments[0].file_id } : {}),
       },
     });
   }
@@ -1055,6 +1056,8 @@ function toDelivery(seq: number, cid: string, packet: Record<string, unknown> | 
     patch,
     // Every recipient indexes the message (the author too: edits and reactions find it by id).
     mid: message ? message.mid : null,
-    ...(options.push && options.push.except !== userId ? { push: options.push.payload } : {}),
+    ...(options.push && options.push.except !== userId
+      ? { push: options.push.payload, ...(options.push.attachment ? { pushAttachment: options.push.attachment } : {}) }
+      : {}),
   };
 }

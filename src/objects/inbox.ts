@@ -6,7 +6,9 @@
 // that requests naming only a message id need, and last-activity subscriptions.
 import { DurableObject } from "cloudflare:workers";
 import type { Delivery, DeliveryReceipt, IndexPatch } from "../domain/delivery";
+import { getConfig } from "../config";
 import { getDb } from "../db/client";
+import { fileUrlSigner } from "../files/signer";
 import { pushDeps, pushToUser, type PushPayload } from "../push";
 import type { Session } from "./session";
 
@@ -235,7 +237,7 @@ export class Inbox extends DurableObject<Env> {
     const events: SqlStorageValue[] = [];
     const indexed: SqlStorageValue[] = [];
     const applied = new Map<string, number>();
-    const pushes: PushPayload[] = [];
+    const pushes: Array<{ payload: PushPayload; attachment: string | undefined }> = [];
     for (const d of deliveries) {
       if (d.seq !== null) {
         if (d.seq <= (applied.get(d.cid) ?? this.appliedSeq(d.cid))) continue;
@@ -243,7 +245,7 @@ export class Inbox extends DurableObject<Env> {
       }
       if (d.patch) this.applyPatch(d.cid, d.patch);
       if (d.mid !== null) indexed.push(d.mid, d.cid);
-      if (d.push) pushes.push(d.push);
+      if (d.push) pushes.push({ payload: d.push, attachment: d.pushAttachment });
       if (d.packet === null) continue;
       let frame: string;
       if (d.store) {
@@ -288,14 +290,26 @@ export class Inbox extends DurableObject<Env> {
    * A user with no live session, or with a backgrounded one (activity_status), also gets a push for
    * what this call brought (SAMA §3.7). Sending never holds up the delivery: it runs in the background.
    */
-  private pushIfAway(payloads: PushPayload[]): void {
+  private pushIfAway(payloads: Array<{ payload: PushPayload; attachment: string | undefined }>): void {
     const owner = this.owner();
     if (owner === null || payloads.length === 0) return;
     const away = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE inactive = 0").one().n === 0
       || this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE inactive = 1").one().n > 0;
     if (!away) return;
     const deps = pushDeps(this.env, getDb(this.env));
-    this.ctx.waitUntil(Promise.all(payloads.map((payload) => pushToUser(deps, owner.organizationId, owner.userId, payload))));
+    const config = getConfig(this.env);
+    this.ctx.waitUntil(
+      Promise.all(
+        payloads.map(async ({ payload, attachment }) => {
+          // Pushes leave outside any request: the attachment link is built on the configured PUBLIC_URL.
+          const firstAttachmentUrl =
+            attachment !== undefined && (config.publicUrl !== null || config.r2S3 !== null)
+              ? await fileUrlSigner({ config, now: Date.now() }, config.publicUrl).downloadUrl(attachment).catch(() => null)
+              : null;
+          await pushToUser(deps, owner.organizationId, owner.userId, { ...payload, firstAttachmentUrl });
+        }),
+      ),
+    );
   }
 
   /** The last fan-out seq applied for a conversation (kept in memory, persisted in `applied`). */

@@ -124,4 +124,21 @@ describe("push for messages", () => {
     }, { timeout: 5000 });
     expect((await bodies(subs[1]!)).find((p) => p.body === "Olga added you to conversation")).toMatchObject({ title: "Team", cid });
   });
+
+  it("links the first attachment, signed on PUBLIC_URL", async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const { socket: b } = await connectedSocket(bob);
+    const sub = await subscribe(b, `attach-${bob.id}`);
+    b.close();
+    const { a, cid } = await chat(alice, bob);
+    const seen = spyOnPushService();
+    const ask = a.next((f) => typeof f.ask === "object" && (f.ask as Frame).mid === "att");
+    a.send({ message: { id: "att", cid, body: "look", attachments: [{ file_id: "0123456789abcdef01234567", file_name: "x.png" }] } });
+    await ask;
+    await vi.waitFor(() => expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(1), { timeout: 5000 });
+    const payload = JSON.parse((await decryptAes128gcm(sub, seen.find((r) => r.url === sub.endpoint)!.body)).plaintext) as Frame;
+    expect(String(payload.firstAttachmentUrl)).toMatch(/^http:\/\/parley\.test\/files\/0123456789abcdef01234567\?exp=\d+&sig=/);
+  });
 });
+
