@@ -1,7 +1,7 @@
 // File records in D1 (SAMA's `files` collection): what a user declared before uploading. The bytes
 // live in R2 under the record's object_id; nothing here checks that an upload happened (SAMA
 // does not either).
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { inChunks } from "../db/client";
 import { files } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
@@ -72,4 +72,31 @@ export function toFileView(row: FileRow): FileView {
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
   };
+}
+
+/**
+ * Which of these files (all of one organization) `userId` may download: their own uploads, files
+ * of anyone they share a conversation with (attachments, conversation images), and avatars. The
+ * rule reads only the directory (D1's participants), which is current when a conversation changes,
+ * so an attachment can be fetched the moment its message arrives.
+ */
+export async function visibleFileIds({ db }: ServiceDeps, organizationId: string, userId: string, rows: readonly FileRow[]): Promise<Set<string>> {
+  const visible = new Set(rows.filter((f) => f.userId === userId).map((f) => f.objectId));
+  const others = rows.filter((f) => !visible.has(f.objectId));
+  if (others.length === 0) return visible;
+  const uploaders = [...new Set(others.map((f) => f.userId))];
+  const objectIds = others.map((f) => f.objectId);
+  const shared = await db.all<{ user_id: string }>(sql`
+    SELECT DISTINCT b.user_id FROM conversation_participants a
+    JOIN conversation_participants b ON b.conversation_id = a.conversation_id
+    WHERE a.user_id = ${userId} AND a.organization_id = ${organizationId}
+      AND b.user_id IN (SELECT value FROM json_each(${JSON.stringify(uploaders)}))`);
+  const avatars = await db.all<{ file_id: string }>(sql`
+    SELECT json_extract(avatar_object, '$.file_id') AS file_id FROM users
+    WHERE organization_id = ${organizationId}
+      AND json_extract(avatar_object, '$.file_id') IN (SELECT value FROM json_each(${JSON.stringify(objectIds)}))`);
+  const sharing = new Set(shared.map((r) => r.user_id));
+  const avatarIds = new Set(avatars.map((r) => r.file_id));
+  for (const f of others) if (sharing.has(f.userId) || avatarIds.has(f.objectId)) visible.add(f.objectId);
+  return visible;
 }

@@ -121,6 +121,23 @@ describe("create_files", () => {
 });
 
 describe("get_file_urls", () => {
+  it("gives URLs only for files the caller may see: own uploads, files of people they share a conversation with, avatars", async () => {
+    const uploader = await signUp();
+    const { socket: up } = await connectedSocket(uploader);
+    const attachment = await createFile(up, { name: "a.png", size: 4, content_type: "image/png" });
+    const avatar = await createFile(up, { name: "me.png", size: 4, content_type: "image/png" });
+    await up.request("user_edit", { avatar_object: { file_id: avatar.object_id } });
+
+    const stranger = await signUp();
+    const { socket: other } = await connectedSocket(stranger);
+    expect(await other.requestError("get_file_urls", { file_ids: [attachment.object_id] })).toEqual({ status: 422, message: "Can't find file." });
+    expect(Object.keys((await other.request("get_file_urls", { file_ids: [avatar.object_id] })).file_urls as Frame)).toEqual([avatar.object_id]);
+
+    await up.request("conversation_create", { type: "u", participants: [stranger.id] });
+    const urls = (await other.request("get_file_urls", { file_ids: [attachment.object_id] })).file_urls as Frame;
+    expect(Object.keys(urls)).toEqual([attachment.object_id]);
+  });
+
   it("answers an object keyed by object_id with absolute download URLs valid about 7 days", async () => {
     const { socket } = await signedIn();
     const [a, b] = await createFiles(socket, [
