@@ -53,6 +53,8 @@ interface IndexRow {
 /** Events older than this are dropped (SAMA's OPERATIONS_LOG_EXPIRES_IN: 14 days). */
 const LOG_RETENTION_MS = 14 * 24 * 3600 * 1000;
 const SYNC_PAGE = 500;
+/** A Session that takes longer than this is skipped for this delivery (the log still has the packet). */
+const PUSH_TIMEOUT_MS = 5000;
 /** How often an online user's sessions are checked for sockets that vanished without a close event. */
 const LIVENESS_MS = 5 * 60 * 1000;
 
@@ -69,6 +71,7 @@ export class Inbox extends DurableObject<Env> {
   private lastEventSeq: number | null = null;
   private readonly appliedCache = new Map<string, number>();
   private readonly sessionStubs = new Map<string, DurableObjectStub<Session>>();
+  private presenceChain: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -93,10 +96,9 @@ export class Inbox extends DurableObject<Env> {
   /** A Session signed in as this user on `deviceId`; the first one brings the user online. */
   async attach(owner: Owner, sessionId: string, deviceId: string): Promise<void> {
     this.setMeta("owner", JSON.stringify(owner));
-    const wasOnline = this.sessionCount() > 0;
     this.sessionCache = null;
     this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, Date.now());
-    if (!wasOnline) await this.wentOnline(owner);
+    await this.syncPresence();
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + LIVENESS_MS);
   }
 
@@ -105,7 +107,7 @@ export class Inbox extends DurableObject<Env> {
     this.sessionCache = null;
     this.sessionStubs.delete(sessionId);
     const removed = this.sql.exec("DELETE FROM sessions WHERE session_id = ?", sessionId).rowsWritten > 0;
-    if (removed && this.sessionCount() === 0) await this.wentOffline();
+    if (removed) await this.syncPresence();
   }
 
   /** activity_status: an inactive (backgrounded) device still gets packets, and pushes too (issue #4). */
@@ -133,6 +135,25 @@ export class Inbox extends DurableObject<Env> {
   }
 
   // ---------------------------------------------------------------- presence
+
+  /**
+   * Publishes online/offline (D1 presence row, last_activity to subscribers) when the user's state
+   * differs from what was last published. Runs one at a time, so a quick reconnect (a page reload:
+   * detach, then attach) can never leave the published state behind the real one.
+   */
+  private syncPresence(): Promise<void> {
+    this.presenceChain = this.presenceChain
+      .then(async () => {
+        const owner = this.owner();
+        const online = this.sessionCount() > 0;
+        if (owner === null || online === (this.getMeta("online") === "1")) return;
+        this.setMeta("online", online ? "1" : "0");
+        if (online) await this.wentOnline(owner);
+        else await this.wentOffline();
+      })
+      .catch((err: unknown) => console.error("publishing presence failed", err));
+    return this.presenceChain;
+  }
 
   private async wentOnline(owner: Owner): Promise<void> {
     await this.env.DB.prepare("INSERT OR REPLACE INTO presence (user_id, organization_id, online_since) VALUES (?, ?, ?)")
@@ -271,12 +292,10 @@ export class Inbox extends DurableObject<Env> {
           const mine = frames.filter((f) => f.exclude !== sessionId);
           if (mine.length === 0) return;
           // A failed call is not proof the socket is gone (the liveness alarm decides that); "false" is.
-          const reached = await this.session(sessionId)
-            .push(userId, mine.map((f) => f.frame))
-            .catch((err: unknown) => {
-              console.error("push to session failed", err);
-              return null;
-            });
+          const reached = await withTimeout(this.session(sessionId).push(userId, mine.map((f) => f.frame)), PUSH_TIMEOUT_MS).catch((err: unknown) => {
+            console.error("push to session failed", err);
+            return null;
+          });
           if (reached === false) await this.detach(sessionId);
           else if (reached) for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
         }),
@@ -481,4 +500,14 @@ function insertRows(sql: SqlStorage, head: string, width: number, values: SqlSto
     const chunk = values.slice(i, i + perStatement);
     sql.exec(`${head} ${Array.from({ length: chunk.length / width }, () => row).join(", ")}`, ...chunk);
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }

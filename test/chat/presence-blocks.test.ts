@@ -38,6 +38,21 @@ describe("last activity", () => {
     expect(Math.abs(seen - Date.now() / 1000)).toBeLessThan(5);
   });
 
+  it("ends online after a quick reconnect (a page reload): close and reconnect at once", async () => {
+    const watcher = await signUp();
+    const target = await signUp();
+    const { socket: w } = await connectedSocket(watcher);
+    await w.request("user_last_activity_subscribe", { id: target.id });
+    const { socket: first, login } = await connectedSocket(target);
+    first.close();
+    const second = await TestSocket.open();
+    await second.request("connect", { token: login.accessToken, device_id: login.deviceId });
+    await new Promise((r) => setTimeout(r, 400));
+    const pushed = w.frames.filter(isActivityOf(target.id)).map((f) => (f.last_activity as Record<string, number>)[target.id]);
+    expect(pushed.at(-1)).toBe(0);
+    expect((await w.request("user_last_activity", { ids: [target.id] })).last_activity).toEqual({ [target.id]: 0 });
+  });
+
   it("keeps one subscription per observer and stops after unsubscribe", async () => {
     const watcher = await signUp();
     const first = await signUp();
