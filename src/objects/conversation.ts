@@ -227,8 +227,15 @@ export class Conversation extends DurableObject<Env> {
     return this.view();
   }
 
-  async setBlocked(blocked: boolean): Promise<void> {
-    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('blocked', ?)", blocked ? "1" : "0");
+  /**
+   * The private chat's block state, as read from D1 at `readAt` (Unix ms). A report read earlier than
+   * the one already applied is ignored, so concurrent block and unblock requests end in the state
+   * D1 ended in.
+   */
+  async setBlocked(blocked: boolean, readAt: number): Promise<void> {
+    const applied = Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'blocked_at'").toArray()[0]?.v ?? 0);
+    if (readAt < applied) return;
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('blocked', ?), ('blocked_at', ?)", blocked ? "1" : "0", String(readAt));
   }
 
   /** conversation_update for groups and channels: fields, participants, admins; SAMA's event order. */

@@ -43,7 +43,8 @@ export async function refreshPrivateChats(ctx: AuthedContext, others: readonly s
     rows.map(async (row) => {
       const other = row.owner === me ? row.opponent : row.owner;
       if (other === null) return;
-      await conversationStub(ctx.env, row.id).setBlocked(await isBlockedPair(ctx, me, other));
+      const readAt = Date.now();
+      await conversationStub(ctx.env, row.id).setBlocked(await isBlockedPair(ctx, me, other), readAt);
     }),
   );
 }

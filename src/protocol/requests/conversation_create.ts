@@ -47,7 +47,8 @@ async function createPrivate(ctx: AuthedContext, params: Params, others: string[
   // SAMA (0.29+) announces no private chat on creation; both Inboxes still index it.
   const stub = conversationStub(ctx.env, cid);
   const view = await stub.setup(meta, participants, actorOf(ctx), false);
-  if (await isBlockedPair(ctx, me, opponentId)) await stub.setBlocked(true);
+  const readAt = Date.now();
+  if (await isBlockedPair(ctx, me, opponentId)) await stub.setBlocked(true, readAt);
   return { conversation: view };
 }
 
