@@ -526,8 +526,10 @@ export class Conversation extends DurableObject<Env> {
       this.sql.exec("DELETE FROM reactions WHERE seq = ?", row.seq);
     }
     this.outbox("delete", { cid: meta.id, ids: rows.map((r) => r.id) });
+    // Channels have no read marks (subscribers cannot mark as read): recounting every subscriber's
+    // unread there would cost subscribers × messages for nothing.
     const unread: Record<string, number> = {};
-    for (const p of this.readParticipants()) unread[p.user_id] = this.unreadCount(p.user_id, p.read_seq);
+    if (meta.type !== "c") for (const p of this.readParticipants()) unread[p.user_id] = this.unreadCount(p.user_id, p.read_seq);
     this.enqueue(this.participantIds(), { message_delete: { ids: rows.map((r) => r.id), cid: meta.id, c_type: meta.type, from: actor.userId, type: "all" } }, {
       store: true,
       excludeSession: actor.sessionId,

@@ -395,6 +395,8 @@ export class Inbox extends DurableObject<Env> {
     this.lastTrim = now;
     const cutoff = now - LOG_RETENTION_MS;
     this.sql.exec("DELETE FROM events WHERE created_at < ?", cutoff);
+    // Message ids start with their creation time (hex seconds): older entries are found in D1's copy.
+    this.sql.exec("DELETE FROM message_index WHERE mid < ?", Math.floor(cutoff / 1000).toString(16).padStart(8, "0"));
   }
 
   // ---------------------------------------------------------------- reads
