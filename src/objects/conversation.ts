@@ -149,6 +149,7 @@ const RETRY_DELAY_MS = 2000;
 export class Conversation extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private pumpRun: Promise<void> | null = null;
+  private settleWaiters: Array<{ upTo: number; resolve: () => void }> = [];
   // In-memory copies of what every send and every delivery report reads (this object is the only
   // writer, so they stay true); rebuilt from SQLite after eviction.
   private metaCache: ConversationMeta | null | undefined = undefined;
@@ -681,7 +682,21 @@ export class Conversation extends DurableObject<Env> {
    */
   private async settle(): Promise<void> {
     this.ensureAlarm(OUTBOX_DELAY_MS);
-    await this.pump();
+    const upTo = this.sql.exec<{ m: number | null }>("SELECT max(id) AS m FROM fanout").one().m;
+    if (upTo === null) return;
+    // Waits for this request's own rows only, not for a busy conversation's later traffic.
+    const handled = new Promise<void>((resolve) => this.settleWaiters.push({ upTo, resolve }));
+    void this.pump();
+    await handled;
+  }
+
+  /** Wakes the settle() calls whose rows are handled (delivered, or left for the alarm's retry). */
+  private releaseSettled(upTo: number): void {
+    this.settleWaiters = this.settleWaiters.filter((w) => {
+      if (w.upTo > upTo) return true;
+      w.resolve();
+      return false;
+    });
   }
 
   private async scheduleAlarm(delayMs: number): Promise<void> {
@@ -695,20 +710,30 @@ export class Conversation extends DurableObject<Env> {
   /** Delivers pending fan-out rows in commit order; resolves when no row is left to try now. */
   private pump(): Promise<void> {
     if (this.pumpRun) return this.pumpRun; // the running pass re-reads the table until it is empty
-    this.pumpRun = this.runPump().finally(() => {
-      this.pumpRun = null;
-    });
+    this.pumpRun = this.runPump()
+      .catch((err: unknown) => {
+        console.error("fan-out pass failed; the alarm retries", err);
+        this.ensureAlarm(RETRY_DELAY_MS);
+        return true;
+      })
+      .then((retryLater) => {
+        this.pumpRun = null;
+        const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n;
+        // Rows left for the alarm count as handled; rows committed after the last read start a new pass.
+        if (pending === 0 || retryLater) this.releaseSettled(Number.POSITIVE_INFINITY);
+        else void this.pump();
+      });
     return this.pumpRun;
   }
 
-  /** One pass over the fan-out table; each recipient gets all its pending packets in one call. */
-  private async runPump(): Promise<void> {
+  /** Passes over the fan-out table until it is empty; true when a recipient failed and the alarm will retry. */
+  private async runPump(): Promise<boolean> {
     for (;;) {
       const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout ORDER BY id LIMIT ?", FANOUT_BATCH).toArray();
-      if (rows.length === 0) break;
+      if (rows.length === 0) return false;
       // Read even after deletion: the last packets (kicked, removed) still have to go out.
       const meta = this.storedMeta();
-      if (!meta) break;
+      if (!meta) return true;
       const orgId = meta.organizationId;
       const cid = meta.id;
       const perRecipient = new Map<string, Delivery[]>();
@@ -745,8 +770,9 @@ export class Conversation extends DurableObject<Env> {
       }
       if (failed.size > 0) {
         this.ensureAlarm(RETRY_DELAY_MS);
-        break;
+        return true;
       }
+      this.releaseSettled(rows[rows.length - 1]!.id);
     }
   }
 
