@@ -67,7 +67,8 @@ export class Inbox extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private lastTrim = 0;
   // In-memory copies of what every delivery reads; rebuilt from SQLite after eviction.
-  private sessionCache: string[] | null = null;
+  private sessionCache: Array<{ id: string; inactive: boolean }> | null = null;
+  private ownerCache: Owner | null = null;
   private lastEventSeq: number | null = null;
   private readonly appliedCache = new Map<string, number>();
   private readonly sessionStubs = new Map<string, DurableObjectStub<Session>>();
@@ -112,6 +113,7 @@ export class Inbox extends DurableObject<Env> {
 
   /** activity_status: an inactive (backgrounded) device still gets packets, and pushes too (issue #4). */
   setInactive(sessionId: string, inactive: boolean): void {
+    this.sessionCache = null;
     this.sql.exec("UPDATE sessions SET inactive = ? WHERE session_id = ?", inactive ? 1 : 0, sessionId);
   }
 
@@ -213,8 +215,9 @@ export class Inbox extends DurableObject<Env> {
 
   /** Whose Inbox this is: recorded on sign-in, else read from the object's name ("<organization>:<user>"). */
   private owner(): Owner | null {
+    if (this.ownerCache) return this.ownerCache;
     const raw = this.getMeta("owner");
-    if (raw !== null) return JSON.parse(raw) as Owner;
+    if (raw !== null) return (this.ownerCache = JSON.parse(raw) as Owner);
     const name = this.ctx.id.name;
     const cut = name?.lastIndexOf(":") ?? -1;
     return name && cut > 0 ? { organizationId: name.slice(0, cut), userId: name.slice(cut + 1) } : null;
@@ -288,7 +291,7 @@ export class Inbox extends DurableObject<Env> {
     const delivered = new Set<string>();
     if (frames.length > 0) {
       await Promise.all(
-        this.sessionIds().map(async (sessionId) => {
+        this.sessions().map(async ({ id: sessionId }) => {
           const mine = frames.filter((f) => f.exclude !== sessionId);
           if (mine.length === 0) return;
           // A failed call is not proof the socket is gone (the liveness alarm decides that); "false" is.
@@ -310,11 +313,11 @@ export class Inbox extends DurableObject<Env> {
    * what this call brought (SAMA §3.7). Sending never holds up the delivery: it runs in the background.
    */
   private pushIfAway(payloads: Array<{ payload: PushPayload; attachment: string | undefined }>): void {
-    const owner = this.owner();
-    if (owner === null || payloads.length === 0) return;
-    const away = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE inactive = 0").one().n === 0
-      || this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sessions WHERE inactive = 1").one().n > 0;
-    if (!away) return;
+    if (payloads.length === 0) return;
+    const sessions = this.sessions();
+    const away = sessions.length === 0 || sessions.some((s) => s.inactive);
+    const owner = away ? this.owner() : null;
+    if (owner === null) return;
     const deps = pushDeps(this.env, getDb(this.env));
     const config = getConfig(this.env);
     this.ctx.waitUntil(
@@ -352,8 +355,11 @@ export class Inbox extends DurableObject<Env> {
     return this.lastEventSeq;
   }
 
-  private sessionIds(): string[] {
-    this.sessionCache ??= this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray().map((r) => r.session_id);
+  private sessions(): Array<{ id: string; inactive: boolean }> {
+    this.sessionCache ??= this.sql
+      .exec<{ session_id: string; inactive: number }>("SELECT session_id, inactive FROM sessions")
+      .toArray()
+      .map((r) => ({ id: r.session_id, inactive: r.inactive === 1 }));
     return this.sessionCache;
   }
 
