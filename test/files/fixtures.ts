@@ -2,18 +2,10 @@
 // deterministic bytes and their SHA-256.
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { FileView } from "../../src/services/files";
 import { isRecord, type TestSocket } from "../helpers/socket";
 
-export interface CreatedFile {
-  _id: string;
-  organization_id: string;
-  user_id: string;
-  name: string;
-  size: number;
-  content_type: string;
-  object_id: string;
-  created_at: string;
-  updated_at: string;
+export interface CreatedFile extends FileView {
   upload_url: string;
 }
 
