@@ -86,7 +86,8 @@ export interface ConversationChange {
   removeAdmins: string[];
   /** Users to announce when removed (public fields). */
   removedCards: UserCard[];
-  maxParticipants: number | null;
+  /** The cap on a group's participants (channels and private chats have their own rules). */
+  maxGroupParticipants: number;
 }
 
 export interface Membership {
@@ -212,6 +213,10 @@ export class Conversation extends DurableObject<Env> {
     return this.view();
   }
 
+  private currentMembership(): Membership {
+    return { meta: this.readMeta()!, participants: this.readParticipants().map(toParticipant) };
+  }
+
   /** Meta and participants, for requests that read them (participants by cids, admins). */
   async membership(organizationId: string): Promise<Membership | null> {
     const meta = this.readMeta();
@@ -240,7 +245,7 @@ export class Conversation extends DurableObject<Env> {
   }
 
   /** conversation_update for groups and channels: fields, participants, admins; SAMA's event order. */
-  async update(actor: Actor, change: ConversationChange): Promise<Result<{ view: ConversationView | null; participants: Participant[] }>> {
+  async update(actor: Actor, change: ConversationChange): Promise<Result<{ view: ConversationView | null } & Membership>> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.BAD_REQUEST);
     const role = this.roleOf(actor.userId);
@@ -254,7 +259,7 @@ export class Conversation extends DurableObject<Env> {
     const existing = new Set(this.participantIds());
     const adding = change.add.filter((c) => !existing.has(c.userId));
     const removing = change.remove.filter((id) => existing.has(id));
-    if (change.maxParticipants !== null && existing.size + adding.length - removing.length > change.maxParticipants) {
+    if (meta.type === "g" && existing.size + adding.length - removing.length > change.maxGroupParticipants) {
       return fail(Errors.PARTICIPANTS_LIMIT);
     }
     const fieldsChanged = change.name !== undefined || change.description !== undefined || change.imageObject !== undefined;
@@ -271,7 +276,7 @@ export class Conversation extends DurableObject<Env> {
         patch: { conversation: this.view(), updatedAt: now },
       });
       await this.settle();
-      return ok({ view: this.view(), participants: this.readParticipants().map(toParticipant) });
+      return ok({ view: this.view(), ...this.currentMembership() });
     }
 
     for (const card of adding) this.insertParticipant({ userId: card.userId, role: null, name: card.name }, now);
@@ -289,7 +294,7 @@ export class Conversation extends DurableObject<Env> {
       });
       this.markDeleted();
       await this.settle();
-      return ok({ view: null, participants: [] });
+      return ok({ view: null, meta: this.storedMeta()!, participants: [] });
     }
 
     const view = this.view();
@@ -325,11 +330,11 @@ export class Conversation extends DurableObject<Env> {
     }
     if (imageChanged) this.appendSystemMessage(actor, "Group chat image was updated", { type: "update_image", conversation: view });
     await this.settle();
-    return ok({ view: this.view(), participants: this.readParticipants().map(toParticipant) });
+    return ok({ view: this.view(), ...this.currentMembership() });
   }
 
   /** conversation_delete: the caller leaves; the last one out deletes the conversation. */
-  async leave(actor: Actor, card: UserCard): Promise<Result<{ deleted: boolean; participants: Participant[]; ownerId: string }>> {
+  async leave(actor: Actor, card: UserCard): Promise<Result<{ deleted: boolean } & Membership>> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.BAD_REQUEST);
     if (this.roleOf(actor.userId) === undefined) return fail(Errors.PARTICIPANT_NOT_FOUND);
@@ -338,18 +343,18 @@ export class Conversation extends DurableObject<Env> {
     if (this.participantIds().length === 0 && meta.type !== "u") {
       this.markDeleted();
       await this.settle();
-      return ok({ deleted: true, participants: [], ownerId: meta.ownerId });
+      return ok({ deleted: true, meta, participants: [] });
     }
     this.ensureOwner(meta);
     if (meta.type !== "c") {
       this.appendSystemMessage(actor, `${card.name} has left the conversation`, { type: "left_participants", user: card.view });
     }
     await this.settle();
-    return ok({ deleted: false, participants: this.readParticipants().map(toParticipant), ownerId: this.readMeta()?.ownerId ?? meta.ownerId });
+    return ok({ deleted: false, ...this.currentMembership() });
   }
 
   /** conversation_subscribe / conversation_unsubscribe for channels. */
-  async subscribe(actor: Actor, card: UserCard, join: boolean, maxSubscribers: number | null): Promise<Result<{ deleted: boolean; count: number }>> {
+  async subscribe(actor: Actor, card: UserCard, join: boolean, maxSubscribers: number | null): Promise<Result<{ deleted: boolean } & Membership>> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId || meta.type !== "c") return fail(Errors.BAD_REQUEST);
     const member = this.roleOf(actor.userId) !== undefined;
@@ -364,13 +369,13 @@ export class Conversation extends DurableObject<Env> {
       if (this.participantIds().length === 0) {
         this.markDeleted();
         await this.settle();
-        return ok({ deleted: true, count: 0 });
+        return ok({ deleted: true, meta, participants: [] });
       }
       this.ensureOwner(meta);
       this.refreshManagersView();
     }
     await this.settle();
-    return ok({ deleted: false, count: this.participantIds().length });
+    return ok({ deleted: false, ...this.currentMembership() });
   }
 
   // ---------------------------------------------------------------- messages

@@ -12,9 +12,6 @@ export const conversationDelete = authedRequest("conversation_delete", schema, a
   const [card] = await userCards(ctx, org, [ctx.session.userId]);
   const result = unwrap(await conversation.leave(actorOf(ctx), card ?? { userId: ctx.session.userId, name: "", view: {} }));
   if (result.deleted) await deleteFromDirectory(ctx, params.id);
-  else {
-    const after = await conversation.membership(org);
-    if (after) await syncDirectory(ctx, after.meta, after.participants);
-  }
+  else await syncDirectory(ctx, result.meta, result.participants);
   return { success: true };
 });

@@ -12,10 +12,7 @@ async function setSubscription(ctx: AuthedContext, cid: string, join: boolean) {
   const [card] = await userCards(ctx, org, [ctx.session.userId]);
   const result = unwrap(await channel.subscribe(actorOf(ctx), card ?? { userId: ctx.session.userId, name: "", view: {} }, join, null));
   if (result.deleted) await deleteFromDirectory(ctx, cid);
-  else {
-    const after = await channel.membership(org);
-    if (after) await syncDirectory(ctx, after.meta, after.participants);
-  }
+  else await syncDirectory(ctx, result.meta, result.participants);
   return { success: true };
 }
 

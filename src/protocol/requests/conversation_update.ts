@@ -24,7 +24,6 @@ export const conversationUpdate = authedRequest("conversation_update", schema, a
   const add = [...new Set([...(params.participants?.add ?? []), ...addAdmins])];
   const remove = [...new Set(params.participants?.remove ?? [])];
   const [addCards, removedCards] = await Promise.all([userCards(ctx, org, add), userCards(ctx, org, remove)]);
-  const before = await conversation.membership(org);
   const result = unwrap(
     await conversation.update(actorOf(ctx), {
       name: params.name,
@@ -35,15 +34,14 @@ export const conversationUpdate = authedRequest("conversation_update", schema, a
       addAdmins: addAdmins.filter((id) => addCards.some((c) => c.userId === id)),
       removeAdmins: params.admins?.remove ?? [],
       removedCards,
-      maxParticipants: before?.meta.type === "g" ? ctx.config.conversationMaxParticipants : null,
+      maxGroupParticipants: ctx.config.conversationMaxParticipants,
     }),
   );
   if (result.view === null) {
     await deleteFromDirectory(ctx, params.id);
     return { deleted: true };
   }
-  const after = await conversation.membership(org);
-  if (after) await syncDirectory(ctx, after.meta, after.participants);
+  await syncDirectory(ctx, result.meta, result.participants);
   const [withImage] = await withImageUrls(ctx, org, [result.view]);
   return { conversation: withImage };
 });
