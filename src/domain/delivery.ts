@@ -45,3 +45,8 @@ export interface DeliveryReceipt {
   /** Message ids that reached at least one live session of the recipient. */
   delivered: string[];
 }
+
+/** A packet for live sessions only: never retried, never indexed (typing, last_activity, system messages to listed users). */
+export function liveDelivery(cid: string, packet: Record<string, unknown>, options: { store: boolean; excludeSession: string | null }): Delivery {
+  return { seq: null, cid, packet, store: options.store, excludeSession: options.excludeSession, patch: null, mid: null };
+}

@@ -14,7 +14,7 @@ import {
   type Participant,
   type Role,
 } from "../domain/conversation";
-import type { Delivery, DeliveryReceipt, IndexPatch } from "../domain/delivery";
+import { liveDelivery, type Delivery, type DeliveryReceipt, type IndexPatch } from "../domain/delivery";
 import {
   lastMessageView,
   messageBody,
@@ -591,9 +591,7 @@ export class Conversation extends DurableObject<Env> {
     // Not awaited: a slow Inbox must not hold up the sender's next frame.
     void Promise.allSettled(
       this.participantIds().map((userId) =>
-        inboxOf(this.env, meta.organizationId, userId).deliver(userId, [
-          { seq: null, cid: meta.id, packet, store: false, excludeSession: actor.sessionId, patch: null, mid: null },
-        ]),
+        inboxOf(this.env, meta.organizationId, userId).deliver(userId, [liveDelivery(meta.id, packet, { store: false, excludeSession: actor.sessionId })]),
       ),
     );
     return ok(true);

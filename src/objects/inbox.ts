@@ -5,16 +5,13 @@
 // conversation index that `conversation_list` is served from, the message → conversation index
 // that requests naming only a message id need, and last-activity subscriptions.
 import { DurableObject } from "cloudflare:workers";
-import type { Delivery, DeliveryReceipt, IndexPatch } from "../domain/delivery";
+import { liveDelivery, type Delivery, type DeliveryReceipt, type IndexPatch } from "../domain/delivery";
 import { getConfig } from "../config";
 import { getDb } from "../db/client";
 import { fileUrlSigner } from "../files/signer";
 import { pushDeps, pushToUser, type PushPayload } from "../push";
+import { inboxOf } from "./live-sessions";
 import type { Session } from "./session";
-
-export function inboxName(organizationId: string, userId: string): string {
-  return `${organizationId}:${userId}`;
-}
 
 export interface ConversationListQuery {
   limit: number;
@@ -183,7 +180,7 @@ export class Inbox extends DurableObject<Env> {
     const subscribers = this.sql.exec<{ user_id: string }>("SELECT user_id FROM subscribers").toArray();
     await Promise.allSettled(
       subscribers.map(({ user_id }) =>
-        this.inbox(owner.organizationId, user_id).deliver(user_id, [{ seq: null, cid: "", packet, store: false, excludeSession: null, patch: null, mid: null }]),
+        inboxOf(this.env, owner.organizationId, user_id).deliver(user_id, [liveDelivery("", packet, { store: false, excludeSession: null })]),
       ),
     );
   }
@@ -200,9 +197,9 @@ export class Inbox extends DurableObject<Env> {
   async subscribeTo(owner: Owner, target: string): Promise<void> {
     this.setMeta("owner", JSON.stringify(owner));
     const previous = this.getMeta("watching");
-    if (previous !== null && previous !== target) await this.inbox(owner.organizationId, previous).removeSubscriber(owner.userId);
+    if (previous !== null && previous !== target) await inboxOf(this.env, owner.organizationId, previous).removeSubscriber(owner.userId);
     this.setMeta("watching", target);
-    await this.inbox(owner.organizationId, target).addSubscriber(owner.userId);
+    await inboxOf(this.env, owner.organizationId, target).addSubscriber(owner.userId);
   }
 
   async unsubscribe(): Promise<void> {
@@ -210,7 +207,7 @@ export class Inbox extends DurableObject<Env> {
     const previous = this.getMeta("watching");
     if (owner === null || previous === null) return;
     this.sql.exec("DELETE FROM meta WHERE k = 'watching'");
-    await this.inbox(owner.organizationId, previous).removeSubscriber(owner.userId);
+    await inboxOf(this.env, owner.organizationId, previous).removeSubscriber(owner.userId);
   }
 
   /** Whose Inbox this is: recorded on sign-in, else read from the object's name ("<organization>:<user>"). */
@@ -229,10 +226,6 @@ export class Inbox extends DurableObject<Env> {
 
   private setMeta(k: string, v: string): void {
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", k, v);
-  }
-
-  private inbox(organizationId: string, userId: string): DurableObjectStub<Inbox> {
-    return this.env.INBOX.get(this.env.INBOX.idFromName(inboxName(organizationId, userId)));
   }
 
   /** Signs out every live session of the user on `deviceId`, or on every device when it is null. */

@@ -1,5 +1,10 @@
 import type { LiveSessions } from "../services/context";
-import { inboxName, type Inbox } from "./inbox";
+import type { Inbox } from "./inbox";
+
+/** Each user's Inbox is named "<organization>:<user>". */
+export function inboxName(organizationId: string, userId: string): string {
+  return `${organizationId}:${userId}`;
+}
 
 export function inboxOf(env: Env, organizationId: string, userId: string): DurableObjectStub<Inbox> {
   return env.INBOX.get(env.INBOX.idFromName(inboxName(organizationId, userId)));

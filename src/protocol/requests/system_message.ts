@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { liveDelivery } from "../../domain/delivery";
 import { inboxOf } from "../../objects/live-sessions";
 import { actorOf, conversationFor, unwrap } from "../../services/conversations";
 import { usersByIds } from "../../services/users";
@@ -28,7 +29,7 @@ export const systemMessage = authedSend("system_message", schema, async (ctx, pa
   const packet = { system_message: { _id: params.id, from: ctx.session.userId, t, x: params.x } };
   await Promise.all(
     recipients.map((user) =>
-      inboxOf(ctx.env, org, user.id).deliver(user.id, [{ seq: null, cid: "", packet, store: true, excludeSession: ctx.sessionId, patch: null, mid: null }]),
+      inboxOf(ctx.env, org, user.id).deliver(user.id, [liveDelivery("", packet, { store: true, excludeSession: ctx.sessionId })]),
     ),
   );
   return { ask: { mid: params.id, t } };
