@@ -6,6 +6,7 @@
 // until `exp`. The bytes then stream through src/http/routes/files.ts to and from the R2 binding.
 // When R2's S3 credentials are configured, real R2 presigned URLs (SigV4, src/files/sigv4.ts) are
 // issued instead and clients talk to R2 directly.
+import { fromBase64, toBase64Url } from "../auth/encoding";
 import type { Config } from "../config";
 import { presignUrl } from "./sigv4";
 
@@ -147,16 +148,9 @@ function parseDecimal(value: string | null): number | null {
   return Number(value);
 }
 
-function toBase64Url(bytes: ArrayBuffer): string {
-  let binary = "";
-  for (const b of new Uint8Array(bytes)) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 function fromBase64Url(text: string): Uint8Array | null {
   if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return null; // 32 bytes
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "=");
-  const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  const bytes = fromBase64(text.replace(/-/g, "+").replace(/_/g, "/") + "=");
   // One spelling per signature: the last character's two spare bits must be zero.
-  return toBase64Url(bytes.buffer) === text ? bytes : null;
+  return toBase64Url(bytes) === text ? bytes : null;
 }

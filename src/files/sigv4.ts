@@ -2,6 +2,7 @@
 // Parley needs no AWS SDK. Only what presigned GET/PUT URLs need: the host is the only signed
 // header and the payload is UNSIGNED-PAYLOAD, as S3 clients presign by default.
 // Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
+import { sha256Hex, toHex } from "../auth/encoding";
 
 export interface PresignInput {
   method: "GET" | "PUT" | "HEAD";
@@ -19,14 +20,6 @@ export interface PresignInput {
 }
 
 const encoder = new TextEncoder();
-
-function hex(bytes: ArrayBuffer): string {
-  return Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  return hex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-}
 
 async function hmac(key: ArrayBuffer | Uint8Array, text: string): Promise<ArrayBuffer> {
   const cryptoKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -75,6 +68,6 @@ export async function presignUrl(input: PresignInput): Promise<string> {
   key = await hmac(key, input.region);
   key = await hmac(key, service);
   key = await hmac(key, "aws4_request");
-  const signature = hex(await hmac(key, stringToSign));
+  const signature = toHex(await hmac(key, stringToSign));
   return `${url.origin}${canonicalPath}?${canonicalQuery}&X-Amz-Signature=${signature}`;
 }

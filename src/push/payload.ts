@@ -1,6 +1,7 @@
 // Push payloads: SAMA's normalisation, and cutting to a service's size limit. A long text is truncated
 // (on a code point, with "…"), never rejected: body first, then the push_event `message`, the title
 // and the topic; the attachment URL is dropped only if the texts alone cannot make it fit.
+import { toBase64, utf8 } from "../auth/encoding";
 import type { PushPayload } from "./types";
 
 const ELLIPSIS = "…";
@@ -65,8 +66,5 @@ export function fitPayload(payload: PushPayload, size: (p: PushPayload) => numbe
 
 /** SAMA stores push_events.message as base64 of the payload's JSON (UTF-8). */
 export function encodeEventMessage(message: object): string {
-  const bytes = encoder.encode(JSON.stringify(message));
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
+  return toBase64(utf8(JSON.stringify(message)));
 }
