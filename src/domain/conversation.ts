@@ -1,5 +1,6 @@
 // Conversations as plain data, and the rules about them that need no I/O.
 import type { AvatarObject } from "../db/schema";
+import { timestamps } from "./timestamps";
 
 export type ConversationType = "u" | "g" | "c";
 export type Role = "owner" | "admin" | null;
@@ -47,8 +48,7 @@ export function conversationView(meta: ConversationMeta, participantCount: numbe
     organization_id: meta.organizationId,
     type: meta.type,
     owner_id: meta.ownerId,
-    created_at: new Date(meta.createdAt).toISOString(),
-    updated_at: new Date(meta.updatedAt).toISOString(),
+    ...timestamps(meta),
   };
   if (meta.name !== null) view.name = meta.name;
   if (meta.description !== null) view.description = meta.description;

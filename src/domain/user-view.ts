@@ -1,4 +1,5 @@
 import type { UserRow } from "../db/schema";
+import { timestamps } from "./timestamps";
 
 // What other users see of a user: SAMA's visible fields, present only when set. Never the password
 // hash, the organization or the device id.
@@ -22,8 +23,7 @@ export function toPublicUser(user: UserRow): PublicUser {
     native_id: user.id,
     login: user.login,
     recent_activity: user.recentActivity,
-    created_at: new Date(user.createdAt).toISOString(),
-    updated_at: new Date(user.updatedAt).toISOString(),
+    ...timestamps(user),
   };
   if (user.email !== null) view.email = user.email;
   if (user.phone !== null) view.phone = user.phone;

@@ -6,6 +6,7 @@ import { inChunks } from "../db/client";
 import { files } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import type { ServiceDeps } from "./context";
+import { timestamps } from "../domain/timestamps";
 
 export type FileRow = typeof files.$inferSelect;
 
@@ -69,8 +70,7 @@ export function toFileView(row: FileRow): FileView {
     size: row.size,
     content_type: row.contentType,
     object_id: row.objectId,
-    created_at: new Date(row.createdAt).toISOString(),
-    updated_at: new Date(row.updatedAt).toISOString(),
+    ...timestamps(row),
   };
 }
 

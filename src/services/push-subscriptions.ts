@@ -4,6 +4,7 @@ import { inChunks, type Db } from "../db/client";
 import { pushEvents, pushSubscriptions } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import type { PushTarget } from "../push/types";
+import { timestamps } from "../domain/timestamps";
 
 export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;
 export type PushEventRow = typeof pushEvents.$inferSelect;
@@ -118,8 +119,7 @@ export function subscriptionView(row: PushSubscriptionRow): Record<string, strin
   if (row.webKeyP256dh !== null) view.web_key_p256dh = row.webKeyP256dh;
   view.device_udid = row.deviceUdid;
   if (row.deviceToken !== null) view.device_token = row.deviceToken;
-  view.created_at = new Date(row.createdAt).toISOString();
-  view.updated_at = new Date(row.updatedAt).toISOString();
+  Object.assign(view, timestamps(row));
   return view;
 }
 
@@ -129,8 +129,7 @@ export function pushEventView(row: PushEventRow): Record<string, unknown> {
     user_id: row.userId,
     user_ids: row.userIds,
     message: row.message,
-    created_at: new Date(row.createdAt).toISOString(),
-    updated_at: new Date(row.updatedAt).toISOString(),
+    ...timestamps(row),
   };
 }
 

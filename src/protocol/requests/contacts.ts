@@ -14,6 +14,7 @@ import { Errors, SamaError } from "../errors";
 import { date } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
+import { timestamps } from "../../domain/timestamps";
 
 export const BATCH_MAX_CONTACTS = 100;
 export const MAX_ENTRIES = 20;
@@ -69,8 +70,7 @@ function contactView(row: ContactRow): ContactView {
     ...(row.company !== null ? { company: row.company } : {}),
     ...(row.email !== null ? { email: row.email } : {}),
     ...(row.phone !== null ? { phone: row.phone } : {}),
-    created_at: new Date(row.createdAt).toISOString(),
-    updated_at: new Date(row.updatedAt).toISOString(),
+    ...timestamps(row),
   };
 }
 

@@ -4,6 +4,7 @@ import { parseParams } from "../../../protocol/validation";
 import { createOrganization } from "../../../services/organizations";
 import { readJsonBody } from "../../body";
 import { serviceDeps, type AppEnv } from "../../types";
+import { timestamps } from "../../../domain/timestamps";
 
 const schema = z.strictObject({ name: z.string().min(1).max(255) });
 
@@ -15,8 +16,7 @@ export const adminOrganization = new Hono<AppEnv>().post("/admin/organization", 
     organization: {
       _id: org.id,
       name: org.name,
-      created_at: new Date(org.createdAt).toISOString(),
-      updated_at: new Date(org.updatedAt).toISOString(),
+      ...timestamps(org),
     },
   });
 });
