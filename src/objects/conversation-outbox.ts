@@ -1,6 +1,7 @@
 // The Conversation object's outbox: every message, status and reaction change is queued in the
 // object's SQLite in the same transaction as the change, then copied to D1 in batches by the
 // alarm. Copies are idempotent (upserts and deletes), so a retried batch does no harm.
+import type { StoredMessage } from "../domain/message";
 
 export interface OutboxRow {
   id: number;
@@ -9,23 +10,8 @@ export interface OutboxRow {
   [key: string]: SqlStorageValue;
 }
 
-interface MessageCopy {
-  id: string;
-  organizationId: string;
-  cid: string;
-  seq: number;
-  from: string;
-  body: string | null;
-  attachments: unknown[] | null;
-  x: Record<string, unknown>;
-  t: number;
-  deletedFor: string[];
-  repliedMessageId: string | null;
-  forwardedMessageId: string | null;
-  encryptedMessageType: number | null;
-  createdAt: number;
-  updatedAt: number;
-}
+/** The outbox carries the whole stored message and its organization (D1's copy is org-scoped). */
+type MessageCopy = StoredMessage & { organizationId: string };
 
 const BATCH = 100;
 
