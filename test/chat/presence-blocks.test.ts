@@ -62,10 +62,14 @@ describe("last activity", () => {
     await w.request("user_last_activity_subscribe", { id: second.id });
     await connectedSocket(first);
     const secondOnline = w.next(isActivityOf(second.id));
-    await connectedSocket(second);
+    const { socket: secondSocket } = await connectedSocket(second);
     await secondOnline;
     expect(w.frames.filter(isActivityOf(first.id))).toHaveLength(0);
     expect(await w.request("user_last_activity_unsubscribe", {})).toMatchObject({ success: true });
+    // After unsubscribing, the target going offline reaches the watcher no more.
+    secondSocket.close();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(w.frames.filter(isActivityOf(second.id))).toHaveLength(1);
   });
 
   it("refuses unknown users and users of other organizations", async () => {
