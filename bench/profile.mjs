@@ -1,0 +1,120 @@
+// A CPU profile of the dev server under group fan-out: where the runtime thread's time goes.
+//   npm run bench:profile [-- --rate 10 --seconds 6 --size 50 --log]
+// Starts Parley's dev server with an inspector port, opens a group room, starts V8's sampling
+// profiler through the inspector (Chrome DevTools Protocol over WebSocket), offers the load, and
+// prints self time by function and by file. Not a benchmark: it explains the benchmark's numbers.
+import WebSocket from "ws";
+import { createParleyUsers, openParleyRoom } from "./lib/rooms.mjs";
+import { offeredLoad, warmUp } from "./lib/scenarios.mjs";
+import { freePort, killAllServersNow, startServer, stopAllServers } from "./lib/servers.mjs";
+import { round } from "./lib/stats.mjs";
+import { fileURLToPath } from "node:url";
+import { writeFileSync } from "node:fs";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+};
+const RATE = arg("rate", 10);
+const SECONDS = arg("seconds", 6);
+const SIZE = arg("size", 50);
+const SENDERS = Math.min(10, SIZE);
+
+/** The worker's inspector target: wrangler proxies workerd's inspector on the given port. */
+async function openInspector(port) {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json`)).json();
+  const target = targets.find((t) => t.webSocketDebuggerUrl) ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    ws.once("open", resolve);
+    ws.once("error", reject);
+  });
+  let nextId = 0;
+  const pending = new Map();
+  ws.on("message", (data) => {
+    const msg = JSON.parse(String(data));
+    if (msg.id !== undefined && pending.has(msg.id)) {
+      pending.get(msg.id)(msg);
+      pending.delete(msg.id);
+    }
+  });
+  const call = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const id = ++nextId;
+      pending.set(id, (msg) => (msg.error ? reject(new Error(`${method}: ${msg.error.message}`)) : resolve(msg.result)));
+      ws.send(JSON.stringify({ id, method, params }));
+    });
+  return { call, close: () => ws.close() };
+}
+
+/** Self time per node, summed by key. */
+function aggregate(profile, keyOf) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const dt = new Map();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    dt.set(id, (dt.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const totals = new Map();
+  for (const [id, us] of dt) {
+    const key = keyOf(byId.get(id).callFrame);
+    totals.set(key, (totals.get(key) ?? 0) + us);
+  }
+  return [...totals.entries()].sort((a, b) => b[1] - a[1]);
+}
+
+function print(title, rows, totalUs, limit) {
+  console.log(`\n${title}`);
+  for (const [key, us] of rows.slice(0, limit)) {
+    console.log(`${String(round(us / 1000, 0)).padStart(7)} ms ${String(round((us / totalUs) * 100, 1)).padStart(5)}%  ${key}`);
+  }
+}
+
+async function main() {
+  const [port, inspectorPort] = await Promise.all([freePort(), freePort()]);
+  const server = await startServer({
+    name: "parley",
+    command: "npm",
+    args: ["run", "dev", "--", "--port", String(port), "--inspector-port", String(inspectorPort)],
+    cwd: ROOT,
+    port,
+    isReady: async (baseUrl) => (await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1_000) })).ok,
+  });
+  const users = await createParleyUsers(server.baseUrl, SIZE);
+  const room = await openParleyRoom({ baseUrl: server.baseUrl, users, type: "g", senders: SENDERS });
+  await warmUp(room);
+  const inspector = await openInspector(inspectorPort);
+  await inspector.call("Profiler.enable");
+  await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
+  await inspector.call("Profiler.start");
+  const step = await offeredLoad(room, server, { rate: RATE, seconds: SECONDS, drainMs: 5_000 });
+  const { profile } = await inspector.call("Profiler.stop");
+  inspector.close();
+  room.close();
+  writeFileSync(`${ROOT}/bench/profile.cpuprofile`, JSON.stringify(profile));
+  const totalUs = profile.endTime - profile.startTime;
+  const deliveries = step.delivered;
+  console.log(
+    `${RATE} msg/s × ${SECONDS} s to ${SIZE} members: delivered ${deliveries}/${step.expected}, p50 ${step.p50} ms, p99 ${step.p99} ms, ` +
+      `server CPU ${step.server_cpu_pct}%`,
+  );
+  const busyUs = aggregate(profile, (f) => f.functionName).filter(([k]) => k !== "(idle)").reduce((s, [, us]) => s + us, 0);
+  console.log(`isolate busy ${round(busyUs / 1000, 0)} ms of ${round(totalUs / 1000, 0)} ms; ${round(busyUs / Math.max(1, deliveries), 0)} µs per delivery`);
+  const short = (url) => url.replace(/^.*\/(src|node_modules)\//, "$1/");
+  print("self time by function", aggregate(profile, (f) => `${f.functionName || "(anonymous)"} ${short(f.url)}:${f.lineNumber + 1}`), totalUs, 40);
+  print("self time by file", aggregate(profile, (f) => short(f.url) || "(native)"), totalUs, 15);
+  console.log("\nfull profile: bench/profile.cpuprofile (open in Chrome DevTools → Performance)");
+  if (process.argv.includes("--log")) console.log(server.logTail());
+}
+
+process.on("SIGINT", () => {
+  killAllServersNow();
+  process.exit(130);
+});
+main()
+  .catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => stopAllServers());
