@@ -3,8 +3,16 @@ import * as schema from "./schema";
 
 export type Db = DrizzleD1Database<typeof schema>;
 
+// Building a drizzle client walks the whole schema (~10 µs of relational config per call): one per binding.
+const clients = new WeakMap<D1Database, Db>();
+
 export function getDb(env: Env): Db {
-  return drizzle(env.DB, { schema });
+  let db = clients.get(env.DB);
+  if (!db) {
+    db = drizzle(env.DB, { schema });
+    clients.set(env.DB, db);
+  }
+  return db;
 }
 
 /** True for a D1 error raised by a UNIQUE index (the race a pre-check cannot close). */

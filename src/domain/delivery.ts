@@ -14,8 +14,34 @@ export interface IndexPatch {
   updatedAt?: number;
   /** Absolute unread count for this recipient. */
   unread?: number;
-  /** One more unread message for this recipient. */
-  unreadIncrement?: boolean;
+  /** More unread messages for this recipient (added after `unread`, if both are set). */
+  unreadIncrement?: number;
+}
+
+/**
+ * One patch with the effect of `a` followed by `b` on a conversation's index row, so a batch of
+ * deliveries costs one write per conversation; null when they must be applied one after the other.
+ */
+export function mergePatches(a: IndexPatch, b: IndexPatch): IndexPatch | null {
+  if (a.remove || b.remove) return null;
+  const merged: IndexPatch = {};
+  const conversation = b.conversation ?? a.conversation;
+  if (conversation) merged.conversation = conversation;
+  const lastMessage = b.lastMessage !== undefined ? b.lastMessage : a.lastMessage;
+  if (lastMessage !== undefined) merged.lastMessage = lastMessage;
+  if (a.updatedAt !== undefined || b.updatedAt !== undefined) merged.updatedAt = Math.max(a.updatedAt ?? 0, b.updatedAt ?? 0);
+  let increment: number;
+  if (b.unread !== undefined) {
+    merged.unread = b.unread;
+    increment = b.unreadIncrement ?? 0;
+  } else if (a.unread !== undefined) {
+    merged.unread = a.unread + (a.unreadIncrement ?? 0);
+    increment = b.unreadIncrement ?? 0;
+  } else {
+    increment = (a.unreadIncrement ?? 0) + (b.unreadIncrement ?? 0);
+  }
+  if (increment > 0) merged.unreadIncrement = increment;
+  return merged;
 }
 
 export interface Delivery {

@@ -1082,7 +1082,7 @@ function toMessage(row: MessageRow, cid: string): StoredMessage {
 function toDelivery(seq: number, cid: string, packet: Record<string, unknown> | null, options: FanoutOptions, userId: string): Delivery {
   let patch = options.patch;
   const message = options.message;
-  if (message && message.from !== userId && !message.deletedFor.includes(userId)) patch = { ...patch, unreadIncrement: true };
+  if (message && message.from !== userId && !message.deletedFor.includes(userId)) patch = { ...patch, unreadIncrement: 1 };
   const unread = options.unread?.[userId];
   if (unread !== undefined) patch = { ...patch, unread };
   return {

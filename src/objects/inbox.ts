@@ -5,7 +5,7 @@
 // conversation index that `conversation_list` is served from, the message → conversation index
 // that requests naming only a message id need, and last-activity subscriptions.
 import { DurableObject } from "cloudflare:workers";
-import { liveDelivery, type Delivery, type DeliveryReceipt, type IndexPatch } from "../domain/delivery";
+import { liveDelivery, mergePatches, type Delivery, type DeliveryReceipt, type IndexPatch } from "../domain/delivery";
 import { getConfig } from "../config";
 import { getDb } from "../db/client";
 import { fileUrlSigner } from "../files/signer";
@@ -254,13 +254,19 @@ export class Inbox extends DurableObject<Env> {
     const events: SqlStorageValue[] = [];
     const indexed: SqlStorageValue[] = [];
     const applied = new Map<string, number>();
+    const patches = new Map<string, IndexPatch>();
     const pushes: Array<{ payload: PushPayload; attachment: string | undefined }> = [];
     for (const d of deliveries) {
       if (d.seq !== null) {
         if (d.seq <= (applied.get(d.cid) ?? this.appliedSeq(d.cid))) continue;
         applied.set(d.cid, d.seq);
       }
-      if (d.patch) this.applyPatch(d.cid, d.patch);
+      if (d.patch) {
+        const pending = patches.get(d.cid);
+        const merged = pending ? mergePatches(pending, d.patch) : d.patch;
+        if (merged === null) this.applyPatch(d.cid, pending!);
+        patches.set(d.cid, merged ?? d.patch);
+      }
       if (d.mid !== null) indexed.push(d.mid, d.cid);
       if (d.push) pushes.push({ payload: d.push, attachment: d.pushAttachment });
       if (d.packet === null) continue;
@@ -274,6 +280,7 @@ export class Inbox extends DurableObject<Env> {
       }
       frames.push({ frame, exclude: d.excludeSession, mid: d.mid });
     }
+    for (const [cid, patch] of patches) this.applyPatch(cid, patch);
     insertRows(this.sql, "INSERT INTO events (event_seq, packet, created_at) VALUES", 3, events);
     insertRows(this.sql, "INSERT OR IGNORE INTO message_index (mid, cid) VALUES", 2, indexed);
     for (const [cid, seq] of applied) {
@@ -381,9 +388,10 @@ export class Inbox extends DurableObject<Env> {
     }
     if (patch.unread !== undefined) {
       sets.push("unread = ?");
-      args.push(patch.unread);
+      args.push(patch.unread + (patch.unreadIncrement ?? 0));
     } else if (patch.unreadIncrement) {
-      sets.push("unread = unread + 1");
+      sets.push("unread = unread + ?");
+      args.push(patch.unreadIncrement);
     }
     if (sets.length > 0) this.sql.exec(`UPDATE conversations SET ${sets.join(", ")} WHERE cid = ?`, ...args, cid);
   }

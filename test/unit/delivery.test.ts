@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { mergePatches, type IndexPatch } from "../../src/domain/delivery";
+
+// The index row as applyPatch would leave it, for checking a merged patch against the two applied in turn.
+interface Row { last: string | null; updatedAt: number; unread: number; view: string | null }
+function apply(row: Row, p: IndexPatch): Row {
+  const next = { ...row };
+  if (p.conversation) next.view = p.conversation.name ?? "";
+  if (p.lastMessage !== undefined) next.last = p.lastMessage === null ? null : String(p.lastMessage.t);
+  if (p.updatedAt !== undefined) next.updatedAt = Math.max(next.updatedAt, p.updatedAt);
+  if (p.unread !== undefined) next.unread = p.unread + (p.unreadIncrement ?? 0);
+  else if (p.unreadIncrement) next.unread += p.unreadIncrement;
+  return next;
+}
+
+const start: Row = { last: null, updatedAt: 5, unread: 3, view: null };
+const last = (t: number) => ({ _id: `m${t}`, body: "", from: "u", t, status: "sent" }) as unknown as IndexPatch["lastMessage"];
+const samples: IndexPatch[] = [
+  { lastMessage: last(1), updatedAt: 10, unreadIncrement: 1 },
+  { lastMessage: last(2), updatedAt: 8 },
+  { unread: 0 },
+  { unread: 4, unreadIncrement: 2 },
+  { updatedAt: 20, unreadIncrement: 3 },
+  { lastMessage: null },
+  { conversation: { name: "renamed" } as unknown as NonNullable<IndexPatch["conversation"]>, updatedAt: 30 },
+];
+
+describe("mergePatches", () => {
+  it("has the effect of the two patches applied one after the other", () => {
+    for (const a of samples) {
+      for (const b of samples) {
+        const merged = mergePatches(a, b);
+        expect(merged).not.toBeNull();
+        expect(apply(start, merged!)).toEqual(apply(apply(start, a), b));
+      }
+    }
+  });
+
+  it("folds a run of new messages into one increment", () => {
+    const one: IndexPatch = { lastMessage: last(1), updatedAt: 1, unreadIncrement: 1 };
+    const merged = [2, 3, 4].reduce<IndexPatch>((acc, t) => mergePatches(acc, { lastMessage: last(t), updatedAt: t, unreadIncrement: 1 })!, one);
+    expect(merged).toEqual({ lastMessage: last(4), updatedAt: 4, unreadIncrement: 4 });
+  });
+
+  it("keeps a removal separate", () => {
+    expect(mergePatches({ remove: true }, { unreadIncrement: 1 })).toBeNull();
+    expect(mergePatches({ unreadIncrement: 1 }, { remove: true })).toBeNull();
+  });
+});
