@@ -20,6 +20,8 @@ const testSecrets = {
   VAPID_PRIVATE_KEY: "mpejbLu17jMKuoeD2ARKI_RgZtvDPuBrltfifJMWeu0",
   VAPID_SUBJECT: "mailto:push-test@parley.invalid",
   PUSH_ALLOW_LOOPBACK: "true",
+  // Three live channel sockets per object, so a handful of sockets already spans shards.
+  LIVE_SOCKETS_PER_OBJECT: "3",
 };
 
 export default defineConfig(async () => {

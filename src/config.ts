@@ -23,6 +23,8 @@ export interface Config {
   messagePreloadCount: number;
   /** Participants of a group (channels have no cap). */
   conversationMaxParticipants: number;
+  /** Live channel sockets per object before a shard is opened (Cloudflare's cap is 32,768 hibernated sockets). */
+  liveSocketsPerObject: number;
   /** Origin of links made outside any request (attachment URLs in pushes); null when not configured. */
   publicUrl: string | null;
   /** Key of Worker-signed file URLs (FILES_SIGNING_SECRET); required for them, checked where they are signed. */
@@ -92,6 +94,7 @@ export function getConfig(env: Env): Config {
     conversationPreloadCount: num(env.CONVERSATION_PRELOAD_COUNT, 30),
     messagePreloadCount: num(env.MESSAGE_PRELOAD_COUNT, 30),
     conversationMaxParticipants: num(env.CONVERSATION_MAX_PARTICIPANTS, 50),
+    liveSocketsPerObject: num(env.LIVE_SOCKETS_PER_OBJECT, 32000),
     publicUrl: nonEmpty(env.PUBLIC_URL)?.replace(/\/+$/, "") ?? null,
     filesSigningSecret: fileSettings.FILES_SIGNING_SECRET || null,
     r2S3: r2S3Of(fileSettings),

@@ -5,6 +5,7 @@ import { requireAdminKey } from "./routes/admin/guard";
 import { adminOrganization } from "./routes/admin/organization";
 import { files } from "./routes/files";
 import { health } from "./routes/health";
+import { live } from "./routes/live";
 import { login } from "./routes/login";
 import { logout } from "./routes/logout";
 import type { AppEnv } from "./types";
@@ -20,6 +21,7 @@ export function buildApp(): Hono<AppEnv> {
   app.route("/", logout);
   app.route("/", adminOrganization);
   app.route("/", files);
+  app.route("/", live);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -5,6 +5,7 @@
 // packet to the participants' Inboxes in commit order; a row is deleted only once every recipient
 // stored it, and an alarm retries the rest. The outbox is copied to D1 in batches by the same alarm.
 import { DurableObject } from "cloudflare:workers";
+import { getConfig } from "../config";
 import {
   conversationView,
   isManager,
@@ -27,8 +28,10 @@ import {
 import { nextObjectId } from "../domain/object-id";
 import { Errors, type ErrorBody } from "../protocol/errors";
 import type { PushPayload } from "../push/types";
+import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE_ONLY, refusal } from "./conversation-live";
 import { flushOutbox, type OutboxRow } from "./conversation-outbox";
 import { inboxOf } from "./live-sessions";
+import { finishClose, isBenignSocketError } from "./sockets";
 
 /** An answer or a refusal; `needsCards` asks the caller for these users' cards and to call again (private-chat restore). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody; needsCards?: string[] };
@@ -144,6 +147,8 @@ interface FanoutOptions {
 
 const IDEMPOTENCY_MS = 24 * 3600 * 1000;
 const FANOUT_BATCH = 200;
+/** Inbox calls in flight at once during one fan-out pass. */
+const FANOUT_CONCURRENCY = 256;
 const OUTBOX_DELAY_MS = 500;
 const RETRY_DELAY_MS = 2000;
 
@@ -165,10 +170,14 @@ export class Conversation extends DurableObject<Env> {
   private alarmAt: number | null | undefined = undefined;
   /** Alarm scheduling runs one call at a time (getAlarm, then maybe setAlarm). */
   private alarmChain: Promise<void> = Promise.resolve();
+  private readonly live: LiveSockets;
+  private liveShardsCache: number | undefined = undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.live = new LiveSockets(ctx, env, getConfig(env).liveSocketsPerObject);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS participants (
@@ -283,7 +292,10 @@ export class Conversation extends DurableObject<Env> {
     for (const id of change.addAdmins) this.writeParticipants("UPDATE participants SET role = 'admin' WHERE user_id = ? AND role IS NULL", id);
     for (const id of change.removeAdmins) this.writeParticipants("UPDATE participants SET role = NULL WHERE user_id = ? AND role = 'admin'", id);
     const removedNames = new Map(this.readParticipants().map((p) => [p.user_id, p.name]));
-    for (const id of removing) this.writeParticipants("DELETE FROM participants WHERE user_id = ?", id);
+    for (const id of removing) {
+      this.writeParticipants("DELETE FROM participants WHERE user_id = ?", id);
+      this.closeLive(meta, id);
+    }
     this.ensureOwner(meta);
 
     if (this.participantIds().length === 0) {
@@ -338,8 +350,7 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.BAD_REQUEST);
     if (this.roleOf(actor.userId) === undefined) return fail(Errors.PARTICIPANT_NOT_FOUND);
-    this.writeParticipants("DELETE FROM participants WHERE user_id = ?", actor.userId);
-    this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { remove: true } });
+    this.removeMember(meta, actor.userId);
     if (this.participantIds().length === 0 && meta.type !== "u") {
       this.markDeleted();
       await this.settle();
@@ -364,8 +375,7 @@ export class Conversation extends DurableObject<Env> {
       this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { conversation: this.view(), lastMessage: this.lastMessageFor(null) } });
       this.refreshManagersView();
     } else if (!join && member) {
-      this.writeParticipants("DELETE FROM participants WHERE user_id = ?", actor.userId);
-      this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: { remove: true } });
+      this.removeMember(meta, actor.userId);
       if (this.participantIds().length === 0) {
         this.markDeleted();
         await this.settle();
@@ -376,6 +386,66 @@ export class Conversation extends DurableObject<Env> {
     }
     await this.settle();
     return ok({ deleted: false, ...this.currentMembership() });
+  }
+
+  // ---------------------------------------------------------------- live channel sockets
+
+  /** The upgrade of /api/conversations/:cid/live, already authenticated by the Worker. */
+  override async fetch(request: Request): Promise<Response> {
+    if (isShardRequest(request)) return this.live.acceptAsShard(request);
+    const userId = request.headers.get(LIVE_USER_HEADER) ?? "";
+    const meta = this.readMeta();
+    if (!meta || meta.organizationId !== request.headers.get(LIVE_ORG_HEADER) || meta.type !== "c") return refusal(Errors.CONVERSATION_NOT_FOUND);
+    if (this.roleOf(userId) === undefined) return refusal(Errors.FORBIDDEN);
+    const here = this.live.accept(userId);
+    if (here) return here;
+    const { response, shard } = await this.live.acceptOnShards(meta.id, request);
+    if (shard > this.liveShards()) {
+      this.liveShardsCache = shard;
+      this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('live_shards', ?)", String(shard));
+    }
+    return response;
+  }
+
+  /** RPC to a shard: relay a post to its sockets. */
+  async liveBroadcast(text: string): Promise<void> {
+    this.live.sendLocal(text);
+  }
+
+  /** RPC to a shard: close one user's sockets (null: all). */
+  async liveClose(userId: string | null, reason: string): Promise<void> {
+    this.live.closeLocal(userId, reason);
+  }
+
+  override async webSocketMessage(ws: WebSocket): Promise<void> {
+    try {
+      ws.send(RECEIVE_ONLY);
+    } catch (err) {
+      if (!isBenignSocketError(err)) console.error("live socket send failed", err);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    finishClose(ws, code, reason);
+  }
+
+  override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
+    if (!isBenignSocketError(error)) console.error("live socket error", error);
+  }
+
+  private liveShards(): number {
+    this.liveShardsCache ??= Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'live_shards'").toArray()[0]?.v ?? 0);
+    return this.liveShardsCache;
+  }
+
+  /** A channel's content (posts, edits, deletions, reactions) also goes to its live sockets, once. */
+  private broadcastLive(meta: ConversationMeta, packet: Record<string, unknown>): void {
+    if (meta.type === "c") this.live.broadcast(meta.id, this.liveShards(), JSON.stringify(packet));
+  }
+
+  /** A subscriber who left (or everyone, when the channel is deleted) loses the live sockets too. */
+  private closeLive(meta: ConversationMeta, userId: string | null): void {
+    if (meta.type === "c") this.live.close(meta.id, this.liveShards(), userId, userId === null ? "conversation deleted" : "no longer a subscriber");
   }
 
   // ---------------------------------------------------------------- messages
@@ -491,7 +561,9 @@ export class Conversation extends DurableObject<Env> {
     const edited = { ...message, body, updatedAt: now };
     this.outbox("message", { ...edited, organizationId: meta.organizationId });
     const last = this.lastMessageFor(null);
-    this.enqueue(this.participantIds(), { message_edit: { id: mid, cid: meta.id, c_type: meta.type, from: actor.userId, body } }, {
+    const packet = { message_edit: { id: mid, cid: meta.id, c_type: meta.type, from: actor.userId, body } };
+    this.broadcastLive(meta, packet);
+    this.enqueue(this.participantIds(), packet, {
       store: true,
       excludeSession: actor.sessionId,
       patch: last && last._id === mid ? { lastMessage: last } : null,
@@ -536,7 +608,9 @@ export class Conversation extends DurableObject<Env> {
     // unread there would cost subscribers × messages for nothing.
     const unread: Record<string, number> = {};
     if (meta.type !== "c") for (const p of this.readParticipants()) unread[p.user_id] = this.unreadCount(p.user_id, p.read_seq);
-    this.enqueue(this.participantIds(), { message_delete: { ids: rows.map((r) => r.id), cid: meta.id, c_type: meta.type, from: actor.userId, type: "all" } }, {
+    const packet = { message_delete: { ids: rows.map((r) => r.id), cid: meta.id, c_type: meta.type, from: actor.userId, type: "all" } };
+    this.broadcastLive(meta, packet);
+    this.enqueue(this.participantIds(), packet, {
       store: true,
       excludeSession: actor.sessionId,
       patch: { lastMessage: this.lastMessageFor(null) },
@@ -561,12 +635,11 @@ export class Conversation extends DurableObject<Env> {
       change.remove = remove;
       this.outbox("reaction", { cid: meta.id, mid, user_id: actor.userId, reaction: remove, at: now, op: "remove" });
     }
-    if (Object.keys(change).length > 0 && meta.type !== "c") {
-      this.enqueue(this.participantIds(), { message_reactions_update: { mid, cid: meta.id, c_type: meta.type, from: actor.userId, ...change } }, {
-        store: true,
-        excludeSession: actor.sessionId,
-        patch: null,
-      });
+    if (Object.keys(change).length > 0) {
+      const packet = { message_reactions_update: { mid, cid: meta.id, c_type: meta.type, from: actor.userId, ...change } };
+      // A channel's reactions reach its live sockets (one broadcast), not every subscriber's log.
+      if (meta.type === "c") this.broadcastLive(meta, packet);
+      else this.enqueue(this.participantIds(), packet, { store: true, excludeSession: actor.sessionId, patch: null });
     }
     await this.settle();
     return ok(true);
@@ -754,13 +827,16 @@ export class Conversation extends DurableObject<Env> {
         await inboxOf(this.env, orgId, recipients[0]).deliver(recipients[0], perRecipient.get(recipients[0])!);
         await new Promise(() => undefined); // held until the test evicts this object
       }
-      const results = await Promise.allSettled(
-        recipients.map((userId) => inboxOf(this.env, orgId, userId).deliver(userId, perRecipient.get(userId)!)),
-      );
+      const results: PromiseSettledResult<DeliveryReceipt>[] = [];
+      // A channel's thousands of recipients go a slice at a time: bounded memory and open calls.
+      for (let i = 0; i < recipients.length; i += FANOUT_CONCURRENCY) {
+        const slice = recipients.slice(i, i + FANOUT_CONCURRENCY);
+        results.push(...(await Promise.allSettled(slice.map((userId) => inboxOf(this.env, orgId, userId).deliver(userId, perRecipient.get(userId)!)))));
+      }
       const failed = new Set<string>();
       results.forEach((result, i) => {
         const userId = recipients[i]!;
-        if (result.status === "fulfilled") this.markDelivered(userId, (result.value as DeliveryReceipt).delivered);
+        if (result.status === "fulfilled") this.markDelivered(userId, result.value.delivered);
         else {
           failed.add(userId);
           console.error("fan-out to inbox failed", userId, result.reason);
@@ -857,6 +933,13 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId) return Errors.CONVERSATION_NOT_FOUND;
     return this.roleOf(actor.userId) === undefined ? Errors.FORBIDDEN : null;
+  }
+
+  /** A member who leaves: off the list, out of their conversation list, off the live sockets. */
+  private removeMember(meta: ConversationMeta, userId: string): void {
+    this.writeParticipants("DELETE FROM participants WHERE user_id = ?", userId);
+    this.enqueue([userId], null, { store: false, excludeSession: null, patch: { remove: true } });
+    this.closeLive(meta, userId);
   }
 
   private insertParticipant(p: Participant, at: number): void {
@@ -970,7 +1053,9 @@ export class Conversation extends DurableObject<Env> {
   private announceMessage(message: StoredMessage, excludeSession: string | null): void {
     const meta = this.readMeta()!;
     const sender = this.participantRow(message.from)?.name ?? "";
-    this.enqueue(this.participantIds(), { message: messageBody(message, meta.type) }, {
+    const packet = { message: messageBody(message, meta.type) };
+    this.broadcastLive(meta, packet);
+    this.enqueue(this.participantIds(), packet, {
       store: true,
       excludeSession,
       patch: {

@@ -13,6 +13,7 @@ import { answerFrame, refusalFrame } from "../protocol/dispatch";
 import { Errors } from "../protocol/errors";
 import type { ServiceDeps } from "../services/context";
 import { inboxOf, liveSessions } from "./live-sessions";
+import { finishClose, isBenignSocketError } from "./sockets";
 
 interface SessionState {
   identity: SessionIdentity | null;
@@ -24,8 +25,6 @@ interface SessionState {
 const decoder = new TextDecoder();
 
 /** Close codes a peer may send that must not be echoed back (reserved for local use). */
-const RESERVED_CLOSE_CODES = new Set([1005, 1006, 1015]);
-
 export class Session extends DurableObject<Env> {
   private readonly config: Config;
   private readonly limits: BucketLimits;
@@ -75,12 +74,7 @@ export class Session extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    // The hibernation API does not complete the closing handshake on its own.
-    try {
-      ws.close(RESERVED_CLOSE_CODES.has(code) ? 1000 : code, reason);
-    } catch {
-      // already closed
-    }
+    finishClose(ws, code, reason);
     await this.onGone(ws);
   }
 
@@ -191,10 +185,4 @@ function exceedsBytes(text: string, limit: number): boolean {
   if (text.length * 3 <= limit) return false;
   if (text.length > limit) return true;
   return new TextEncoder().encode(text).byteLength > limit;
-}
-
-/** Disconnects and sends to closed sockets are normal in a chat server; only other errors are logged. */
-function isBenignSocketError(err: unknown): boolean {
-  const text = err instanceof Error ? err.message : String(err);
-  return /network connection lost|websocket (is )?(already )?closed|can't call websocket|after close|disconnected/i.test(text);
 }

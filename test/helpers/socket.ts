@@ -25,8 +25,11 @@ export class TestSocket {
   readonly frames: Frame[] = [];
   private waiters: Waiter[] = [];
   private consumed = new Set<Frame>();
+  /** Resolves with the close code and reason when the server closes the socket. */
+  readonly closed: Promise<{ code: number; reason: string }>;
 
   private constructor(readonly ws: WebSocket) {
+    this.closed = new Promise((resolve) => ws.addEventListener("close", (e) => resolve({ code: e.code, reason: e.reason })));
     ws.addEventListener("message", (event) => {
       const data = typeof event.data === "string" ? event.data : new TextDecoder().decode(event.data as ArrayBuffer);
       let frame: Frame;

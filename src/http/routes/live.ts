@@ -1,0 +1,29 @@
+// GET /api/conversations/:cid/live: a receive-only WebSocket attached straight to a channel's
+// Conversation object (see src/objects/conversation-live.ts). Browsers cannot set headers on a
+// WebSocket, so the access token may come as `?token=`; `Authorization: Bearer` works too. The
+// token's own device claim is the device it is checked against, as `connect` does.
+import { Hono } from "hono";
+import { peekClaims } from "../../auth/jwt";
+import { OBJECT_ID } from "../../domain/object-id";
+import { liveRequest } from "../../objects/conversation-live";
+import { Errors, SamaError } from "../../protocol/errors";
+import { authenticateAccessToken } from "../../services/auth";
+import { conversationStub } from "../../services/conversations";
+import { serviceDeps, type AppEnv } from "../types";
+
+const UPGRADE_REQUIRED = { status: 426, message: "Expected a WebSocket upgrade." } as const;
+
+export const live = new Hono<AppEnv>().get("/api/conversations/:cid/live", async (c) => {
+  if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new SamaError(UPGRADE_REQUIRED);
+  const token = c.req.header("Authorization")?.replace(/^Bearer\s+/i, "") ?? c.req.query("token") ?? "";
+  const deviceId = peekClaims(token)?.device_id;
+  if (token === "" || typeof deviceId !== "string") throw new SamaError(Errors.UNAUTHORIZED);
+  const user = await authenticateAccessToken(serviceDeps(c), token, deviceId).catch(() => {
+    throw new SamaError(Errors.UNAUTHORIZED);
+  });
+  const cid = c.req.param("cid");
+  if (!OBJECT_ID.test(cid)) throw new SamaError(Errors.CONVERSATION_NOT_FOUND);
+  const res = await conversationStub(c.env, cid).fetch(liveRequest(c.req.raw, user.id, user.organizationId));
+  // A refusal comes back with immutable headers; copy it so the CORS middleware can add its own.
+  return res.status === 101 ? res : new Response(res.body, res);
+});
