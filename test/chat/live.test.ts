@@ -21,8 +21,8 @@ describe("live channel sockets", () => {
   let cid: string;
 
   beforeAll(async () => {
-    [ownerAccount] = await accounts(1);
-    cid = str((await channel(await online(ownerAccount!)))._id);
+    ownerAccount = (await accounts(1))[0]!;
+    cid = str((await channel(await online(ownerAccount)))._id);
     subscribers = await accounts(3);
     for (const account of subscribers) {
       const m = await online(account);
