@@ -20,6 +20,10 @@ const testSecrets = {
   VAPID_PRIVATE_KEY: "mpejbLu17jMKuoeD2ARKI_RgZtvDPuBrltfifJMWeu0",
   VAPID_SUBJECT: "mailto:push-test@parley.invalid",
   PUSH_ALLOW_LOOPBACK: "true",
+  // Password-reset emails go to this URL, which test/ws/password-reset.test.ts intercepts (nothing listens there).
+  EMAIL_API_URL: "https://email.parley.test/v1/send",
+  EMAIL_API_KEY: "test-email-key",
+  EMAIL_FROM: "Parley <no-reply@parley.test>",
 };
 
 export default defineConfig(async () => {
