@@ -36,7 +36,8 @@ import { userLogout } from "./requests/user_logout";
 import { userSearch } from "./requests/user_search";
 import { userResetPassword } from "./requests/user_reset_password";
 import { userSendOtp } from "./requests/user_send_otp";
-
+import { deviceDelete, deviceList, deviceRegister, requestKeys } from "./requests/devices";
+import { messageDecryptionFailed } from "./requests/message_decryption_failed";
 
 const handlers: readonly RequestHandler[] = [
   ping,
@@ -89,6 +90,11 @@ const handlers: readonly RequestHandler[] = [
   pushEventCreate,
   userSendOtp,
   userResetPassword,
+  deviceRegister,
+  deviceList,
+  requestKeys,
+  deviceDelete,
+  messageDecryptionFailed,
 ];
 
 export const requestHandlers: ReadonlyMap<string, RequestHandler> = new Map(handlers.map((h) => [h.name, h]));
