@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Frame, TestSocket } from "../helpers/socket";
-import { connectedSocket, signUp, type TestUser } from "../helpers/users";
+import { connectedSocket, createOrganization, signUp, type TestUser } from "../helpers/users";
 
 async function signedIn(deviceId?: string): Promise<{ user: TestUser; socket: TestSocket }> {
   const user = await signUp();
@@ -115,17 +115,21 @@ describe("request_keys", () => {
     expect((await keysOf(alice, [bob.id]))[bob.id]?.[0]?.one_time_pre_key).toEqual({ "17": "key-17" });
   });
 
-  it("answers for every asked user, empty for users without devices and for other organizations' users", async () => {
+  it("answers only for users with a live device in the caller's organization", async () => {
     const { user: bob, socket: bobSocket } = await signedIn("b1");
     await register(bobSocket, bundle("b"));
     const carol = await signUp();
+    const foreignOrg = await createOrganization();
+    const stranger = await signUp({ organizationId: foreignOrg });
+    const { socket: strangerSocket } = await connectedSocket(stranger, "s1");
+    await register(strangerSocket, bundle("s"));
     const { socket: alice } = await signedIn();
-    const stranger = "0123456789abcdef01234567";
-    const devices = await keysOf(alice, [bob.id, carol.id, stranger, bob.id]);
-    expect(Object.keys(devices).sort()).toEqual([bob.id, carol.id, stranger].sort());
+    const devices = await keysOf(alice, [bob.id, carol.id, stranger.id, bob.id]);
+    expect(Object.keys(devices)).toEqual([bob.id]);
     expect(devices[bob.id]).toHaveLength(1);
-    expect(devices[carol.id]).toEqual([]);
-    expect(devices[stranger]).toEqual([]);
+    expect(await keysOf(alice, [carol.id])).toEqual({});
+    // The stranger's pre-keys were not spent.
+    expect((await keysOf(strangerSocket, [stranger.id]))[stranger.id]?.[0]?.one_time_pre_key).toBe("s-k1");
   });
 
   it("never hands the same pre-key to two concurrent requests", async () => {
@@ -166,7 +170,7 @@ describe("device_delete", () => {
     expect((await keysOf(alice, [bob.id]))[bob.id]).toHaveLength(1);
     expect(await bobSocket.request("device_delete", { device_id: "bob-dev" })).toMatchObject({ success: true });
     expect((await bobSocket.request("device_list", {})).devices).toEqual([]);
-    expect((await keysOf(alice, [bob.id]))[bob.id]).toEqual([]);
+    expect(await keysOf(alice, [bob.id])).toEqual({});
     const left = await env.DB.prepare("SELECT count(*) AS n FROM encrypted_pre_keys WHERE user_id = ?").bind(bob.id).first<{ n: number }>();
     expect(left?.n).toBe(0);
   });
@@ -198,7 +202,7 @@ describe("the 30-day TTL", () => {
     await env.DB.prepare("UPDATE encrypted_devices SET expires_at = ? WHERE user_id = ?").bind(Date.now() - 1, bob.id).run();
     expect((await bobSocket.request("device_list", {})).devices).toEqual([]);
     const { socket: alice } = await signedIn();
-    expect(await keysOf(alice, [bob.id])).toEqual({ [bob.id]: [] });
+    expect(await keysOf(alice, [bob.id])).toEqual({});
     // Expired pre-keys are not spent by the request either.
     const count = async (table: string) => (await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE user_id = ?`).bind(bob.id).first<{ n: number }>())?.n;
     expect(await count("encrypted_pre_keys")).toBe(2);

@@ -57,13 +57,15 @@ export const deviceList = authedRequest("device_list", anyObject, async (ctx) =>
   return { devices: devices.map(deviceView) };
 });
 
-/** Key bundles of other users' devices, each with one one-time pre-key that nobody else will get. */
+/**
+ * Key bundles of users' devices, each with one one-time pre-key that nobody else will get. Only
+ * users with a live device of the caller's organization appear (others' ids are never echoed).
+ */
 export const requestKeys = authedRequest("request_keys", requestKeysSchema, async (ctx, params) => {
-  const userIds = [...new Set(params.user_ids)];
-  const handedOut = await takeDeviceKeys(ctx, ctx.session.organizationId, userIds);
-  const devices: Record<string, Array<Record<string, unknown>>> = Object.fromEntries(userIds.map((id) => [id, []]));
+  const handedOut = await takeDeviceKeys(ctx, ctx.session.organizationId, [...new Set(params.user_ids)]);
+  const devices: Record<string, Array<Record<string, unknown>>> = {};
   for (const d of handedOut) {
-    devices[d.userId]?.push({ ...deviceView(d), ...(d.oneTimePreKey ? { one_time_pre_key: preKeyView(d.oneTimePreKey) } : {}) });
+    (devices[d.userId] ??= []).push({ ...deviceView(d), ...(d.oneTimePreKey ? { one_time_pre_key: preKeyView(d.oneTimePreKey) } : {}) });
   }
   return { devices };
 });
