@@ -22,6 +22,10 @@ const testSecrets = {
   PUSH_ALLOW_LOOPBACK: "true",
   // Three live channel sockets per object, so a handful of sockets already spans shards.
   LIVE_SOCKETS_PER_OBJECT: "3",
+  // Password-reset emails go to this URL, which test/ws/password-reset.test.ts intercepts (nothing listens there).
+  EMAIL_API_URL: "https://email.parley.test/v1/send",
+  EMAIL_API_KEY: "test-email-key",
+  EMAIL_FROM: "Parley <no-reply@parley.test>",
 };
 
 export default defineConfig(async () => {

@@ -18,6 +18,10 @@ export interface Config {
   loginMaxFailuresPerDevice: number;
   loginMaxFailuresPerAccount: number;
   loginLockoutSeconds: number;
+  /** Password reset: life of a code, wrong guesses it survives, and the wait before another code is sent to the same user. */
+  otpTtlSeconds: number;
+  otpMaxAttempts: number;
+  otpResendCooldownSeconds: number;
   searchPreloadCount: number;
   conversationPreloadCount: number;
   messagePreloadCount: number;
@@ -90,6 +94,9 @@ export function getConfig(env: Env): Config {
     loginMaxFailuresPerDevice: num(env.LOGIN_MAX_FAILURES_PER_DEVICE, 5),
     loginMaxFailuresPerAccount: num(env.LOGIN_MAX_FAILURES_PER_ACCOUNT, 50),
     loginLockoutSeconds: num(env.LOGIN_LOCKOUT_SECONDS, 900),
+    otpTtlSeconds: num(env.OTP_TTL_SECONDS, 600),
+    otpMaxAttempts: num(env.OTP_MAX_ATTEMPTS, 5),
+    otpResendCooldownSeconds: num(env.OTP_RESEND_COOLDOWN_SECONDS, 60),
     searchPreloadCount: num(env.SEARCH_PRELOAD_COUNT, 30),
     conversationPreloadCount: num(env.CONVERSATION_PRELOAD_COUNT, 30),
     messagePreloadCount: num(env.MESSAGE_PRELOAD_COUNT, 30),

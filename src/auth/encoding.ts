@@ -33,6 +33,11 @@ export async function sha256Hex(text: string): Promise<string> {
   return toHex(await crypto.subtle.digest("SHA-256", utf8(text)));
 }
 
+export async function hmacSha256Hex(secret: string, text: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return toHex(await crypto.subtle.sign("HMAC", key, utf8(text)));
+}
+
 /** Constant-time comparison of two strings (equal length required for a match). */
 export function safeEqual(a: string, b: string): boolean {
   const left = utf8(a);

@@ -270,6 +270,53 @@ export const conversationHandlers = sqliteTable("conversation_handlers", {
   ...timestamps,
 });
 
+// Password reset (user_send_otp / user_reset_password): one row per user. The code is kept only as
+// an HMAC; it dies when used, when it expires, or after OTP_MAX_ATTEMPTS wrong guesses. The row
+// stays after use to carry the resend cooldown and the daily send count.
+export const passwordResetCodes = sqliteTable("password_reset_codes", {
+  userId: text("user_id").primaryKey(),
+  organizationId: text("organization_id").notNull(),
+  // Hex HMAC-SHA256 of the code; null once the code was used.
+  codeHash: text("code_hash"),
+  expiresAt: integer("expires_at").notNull(),
+  attempts: integer("attempts").notNull(),
+  sentAt: integer("sent_at").notNull(),
+  // Codes sent since windowStart (a day long), capped so guessing cannot go on for ever.
+  windowStart: integer("window_start").notNull(),
+  windowSends: integer("window_sends").notNull(),
+});
+
+// E2EE device key bundles (SAMA's encrypted_devices): public keys of one (user, device), valid for
+// 30 days from registration. The server never sees private keys or message plaintext.
+export const encryptedDevices = sqliteTable(
+  "encrypted_devices",
+  {
+    userId: text("user_id").notNull(),
+    deviceId: text("device_id").notNull(),
+    organizationId: text("organization_id").notNull(),
+    identityKey: text("identity_key").notNull(),
+    signedKey: text("signed_key").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    ...timestamps,
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.deviceId] }), index("encrypted_devices_expires").on(t.expiresAt)],
+);
+
+// One-time pre-keys of a device, in upload order (id); request_keys deletes the oldest one per
+// device in a single statement, so no key is ever handed out twice. keyId is the key's name when
+// the device uploaded an object ({"<id>": "<key>"}), null for a plain array.
+export const encryptedPreKeys = sqliteTable(
+  "encrypted_pre_keys",
+  {
+    id: integer("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    deviceId: text("device_id").notNull(),
+    keyId: text("key_id"),
+    preKey: text("pre_key").notNull(),
+  },
+  (t) => [index("encrypted_pre_keys_device").on(t.userId, t.deviceId, t.id)],
+);
+
 export interface AvatarObject {
   file_id: string;
   file_name?: string;

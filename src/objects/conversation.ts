@@ -16,6 +16,7 @@ import {
   type Role,
 } from "../domain/conversation";
 import { liveDelivery, type Delivery, type DeliveryReceipt, type IndexPatch } from "../domain/delivery";
+import { ENCRYPTION_TTL_MS } from "../domain/encryption";
 import {
   lastMessageView,
   messageBody,
@@ -497,6 +498,12 @@ export class Conversation extends DurableObject<Env> {
       where.push("id IN (SELECT value FROM json_each(?))");
       args.push(JSON.stringify(query.ids));
     }
+    const meta = this.readMeta()!;
+    if (meta.isEncrypted) {
+      // Encrypted conversations keep 30 days; the alarm deletes what is older (purgeExpired).
+      where.push("created_at > ?");
+      args.push(Date.now() - ENCRYPTION_TTL_MS);
+    }
     let order = "seq DESC";
     if (query.gt !== undefined) {
       where.push("updated_at > ?");
@@ -507,7 +514,6 @@ export class Conversation extends DurableObject<Env> {
       args.push(query.lt);
     }
     const rows = this.sql.exec<MessageRow>(`SELECT * FROM messages WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`, ...args, query.limit).toArray();
-    const meta = this.readMeta()!;
     return ok(
       rows.map((row) => {
         const m = toMessage(row, meta.id);
@@ -528,24 +534,36 @@ export class Conversation extends DurableObject<Env> {
     const rows =
       ids === null
         ? this.sql.exec<MessageRow>("SELECT * FROM messages WHERE seq > ? AND from_id != ? ORDER BY seq LIMIT 100", me.read_seq, actor.userId).toArray()
-        : this.sql
-            .exec<MessageRow>("SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?)) AND from_id != ? ORDER BY seq LIMIT 100", JSON.stringify(ids), actor.userId)
-            .toArray();
+        : this.othersMessages(ids, actor.userId);
     const now = Date.now();
-    const byAuthor = new Map<string, string[]>();
     for (const row of rows) {
       this.sql.exec("INSERT OR REPLACE INTO statuses (seq, user_id, status, updated_at) VALUES (?, ?, 'read', ?)", row.seq, actor.userId, now);
       this.outbox("status", { cid: meta.id, mid: row.id, user_id: actor.userId, status: "read", at: now });
-      const list = byAuthor.get(row.from_id) ?? [];
-      list.push(row.id);
-      byAuthor.set(row.from_id, list);
     }
     const maxSeq = rows.reduce((max, row) => Math.max(max, row.seq), me.read_seq);
     this.writeParticipants("UPDATE participants SET read_seq = ? WHERE user_id = ?", maxSeq, actor.userId);
-    for (const [author, mids] of byAuthor) {
+    for (const [author, mids] of idsByAuthor(rows)) {
       this.enqueue([author], { message_read: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: this.statusPatch(mids) });
     }
     this.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: null, unread: { [actor.userId]: this.unreadCount(actor.userId, maxSeq) } });
+    await this.settle();
+    return ok(true);
+  }
+
+  /**
+   * message_decryption_failed: the D1 copy records it per reporter, and each author gets
+   * `message_decryption_failed` (SAMA builds that packet but never delivers it).
+   */
+  async decryptionFailed(actor: Actor, ids: string[]): Promise<Result<true>> {
+    const denied = this.checkMember(actor);
+    if (denied) return fail(denied);
+    const meta = this.readMeta()!;
+    const rows = this.othersMessages(ids, actor.userId);
+    const now = Date.now();
+    for (const row of rows) this.outbox("status", { cid: meta.id, mid: row.id, user_id: actor.userId, status: "decryption_failed", at: now });
+    for (const [author, mids] of idsByAuthor(rows)) {
+      this.enqueue([author], { message_decryption_failed: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: null });
+    }
     await this.settle();
     return ok(true);
   }
@@ -597,24 +615,14 @@ export class Conversation extends DurableObject<Env> {
     // In a private chat "owner" only means who created it: nobody deletes the other's messages there.
     const manager = meta.type !== "u" && isManager(this.roleOf(actor.userId) ?? null);
     if (!manager && rows.some((row) => row.from_id !== actor.userId)) return fail(Errors.FORBIDDEN);
-    for (const row of rows) {
-      this.recent.delete(row.id);
-      this.sql.exec("DELETE FROM messages WHERE seq = ?", row.seq);
-      this.sql.exec("DELETE FROM statuses WHERE seq = ?", row.seq);
-      this.sql.exec("DELETE FROM reactions WHERE seq = ?", row.seq);
-    }
-    this.outbox("delete", { cid: meta.id, ids: rows.map((r) => r.id) });
-    // Channels have no read marks (subscribers cannot mark as read): recounting every subscriber's
-    // unread there would cost subscribers × messages for nothing.
-    const unread: Record<string, number> = {};
-    if (meta.type !== "c") for (const p of this.readParticipants()) unread[p.user_id] = this.unreadCount(p.user_id, p.read_seq);
+    this.removeMessages(meta, rows);
     const packet = { message_delete: { ids: rows.map((r) => r.id), cid: meta.id, c_type: meta.type, from: actor.userId, type: "all" } };
     this.broadcastLive(meta, packet);
     this.enqueue(this.participantIds(), packet, {
       store: true,
       excludeSession: actor.sessionId,
       patch: { lastMessage: this.lastMessageFor(null) },
-      unread,
+      unread: this.recountUnread(meta),
     });
     await this.settle();
     return ok(true);
@@ -728,6 +736,7 @@ export class Conversation extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
+    const nextExpiry = this.purgeExpired();
     // Deliveries first: a D1 outage must never hold up fan-out retries.
     await this.pump();
     try {
@@ -738,6 +747,24 @@ export class Conversation extends DurableObject<Env> {
     this.sql.exec("DELETE FROM sends WHERE created_at < ?", Date.now() - IDEMPOTENCY_MS);
     const pending = this.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM fanout) AS n").one().n;
     if (pending > 0) await this.scheduleAlarm(RETRY_DELAY_MS);
+    if (nextExpiry !== null) await this.scheduleAlarm(nextExpiry - Date.now());
+  }
+
+  /**
+   * SAMA's 30-day TTL on encrypted messages: deletes the expired ones (here, and in D1 through the
+   * outbox) and updates the participants' last message and unread counts. Returns when the next
+   * message expires, for the alarm; every send schedules an alarm, so each message gets one.
+   */
+  private purgeExpired(): number | null {
+    const meta = this.readMeta();
+    if (!meta?.isEncrypted) return null;
+    const expired = this.sql.exec<MessageRow>("SELECT * FROM messages WHERE created_at <= ?", Date.now() - ENCRYPTION_TTL_MS).toArray();
+    if (expired.length > 0) {
+      this.removeMessages(meta, expired);
+      this.enqueue(this.participantIds(), null, { store: false, excludeSession: null, patch: { lastMessage: this.lastMessageFor(null) }, unread: this.recountUnread(meta) });
+    }
+    const oldest = this.sql.exec<{ at: number | null }>("SELECT min(created_at) AS at FROM messages").one().at;
+    return oldest === null ? null : oldest + ENCRYPTION_TTL_MS;
   }
 
   /** After a commit: start delivering now, and make sure the alarm will retry and copy to D1. */
@@ -1100,6 +1127,35 @@ export class Conversation extends DurableObject<Env> {
     return { system_message: { _id: view._id, from: actorId, t: Math.ceil(Date.now() / 1000), x: { [event]: view }, cid: view._id } };
   }
 
+  /** Messages among `ids` written by someone other than `userId`, oldest first, at most 100. */
+  private othersMessages(ids: string[], userId: string): MessageRow[] {
+    return this.sql
+      .exec<MessageRow>("SELECT * FROM messages WHERE id IN (SELECT value FROM json_each(?)) AND from_id != ? ORDER BY seq LIMIT 100", JSON.stringify(ids), userId)
+      .toArray();
+  }
+
+  /** Deletes messages with their statuses and reactions, here and (through the outbox) in D1. */
+  private removeMessages(meta: ConversationMeta, rows: MessageRow[]): void {
+    for (const row of rows) {
+      this.recent.delete(row.id);
+      this.sql.exec("DELETE FROM messages WHERE seq = ?", row.seq);
+      this.sql.exec("DELETE FROM statuses WHERE seq = ?", row.seq);
+      this.sql.exec("DELETE FROM reactions WHERE seq = ?", row.seq);
+    }
+    this.outbox("delete", { cid: meta.id, ids: rows.map((r) => r.id) });
+  }
+
+  /**
+   * Every participant's unread count after messages went away. Channels have no read marks
+   * (subscribers cannot mark as read): recounting every subscriber there would cost subscribers ×
+   * messages for nothing.
+   */
+  private recountUnread(meta: ConversationMeta): Record<string, number> {
+    const unread: Record<string, number> = {};
+    if (meta.type !== "c") for (const p of this.readParticipants()) unread[p.user_id] = this.unreadCount(p.user_id, p.read_seq);
+    return unread;
+  }
+
   private messageById(mid: string): StoredMessage | null {
     const row = this.sql.exec<MessageRow>("SELECT * FROM messages WHERE id = ?", mid).toArray()[0];
     return row ? toMessage(row, this.readMeta()?.id ?? "") : null;
@@ -1139,6 +1195,13 @@ export class Conversation extends DurableObject<Env> {
       )
       .one().n;
   }
+}
+
+/** Message ids grouped by author (one `message_read` or `message_decryption_failed` per author). */
+function idsByAuthor(rows: MessageRow[]): Map<string, string[]> {
+  const byAuthor = new Map<string, string[]>();
+  for (const row of rows) byAuthor.set(row.from_id, [...(byAuthor.get(row.from_id) ?? []), row.id]);
+  return byAuthor;
 }
 
 function toParticipant(row: ParticipantRow): Participant {

@@ -81,6 +81,17 @@ export const Errors = {
   RECIPIENTS_NOT_FOUND: e(422, "Recipients not found."),
   NOTIFICATION_MESSAGE_MISSED: e(422, "Notification message missed."),
   NOTIFICATION_NOT_FOUND: e(422, "Push notification record not found."),
+  // Password reset: SAMA's messages, then Parley's cooldown (SAMA has none).
+  INCORRECT_OTP_TOKEN: e(403, "Incorrect token for password recovery."),
+  MISSING_OTP_SENDER_SERVICE: e(401, "Failed to create OTP sender transporter."),
+  OTP_RESEND_COOLDOWN: e(429, "A password recovery code was sent recently. Try again later."),
+  // E2EE: SAMA's messages, then Parley's rule that only private chats are encrypted.
+  INCORRECT_IDENTITY_KEY: e(422, "Incorrect identity device key."),
+  INCORRECT_SIGNED_KEY: e(422, "Incorrect signed key."),
+  INCORRECT_ONE_TIME_PRE_KEYS: e(422, "Incorrect one time pre keys."),
+  INCORRECT_USER_ID: e(422, "Incorrect user id."),
+  INCORRECT_USERS_ARRAY: e(422, "Incorrect users array."),
+  ENCRYPTION_PRIVATE_ONLY: e(422, "Only private conversations can be encrypted."),
 } as const satisfies Record<string, ErrorBody>;
 
 /** A failure with a SAMA status and message; anything else thrown is reported as a 500. */

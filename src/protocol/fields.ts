@@ -21,6 +21,8 @@ export const date = z.union([z.string(), z.number()]).transform((value, ctx) => 
 export const login = z.string(samaMessage(Errors.INCORRECT_LOGIN)).min(3).max(40);
 export const password = z.string(samaMessage(Errors.INCORRECT_PASSWORD)).min(3).max(40);
 export const phone = z.string().min(3).max(15);
+// SAMA's pattern accepts lower-case addresses with 2–4 letter TLDs only; Parley accepts any case and longer TLDs.
+export const email = z.string().regex(/^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$/);
 export const personName = z.string().min(1).max(20);
 
 export const imageObject = z.strictObject({

@@ -34,6 +34,10 @@ import { userEdit } from "./requests/user_edit";
 import { userLogin } from "./requests/user_login";
 import { userLogout } from "./requests/user_logout";
 import { userSearch } from "./requests/user_search";
+import { userResetPassword } from "./requests/user_reset_password";
+import { userSendOtp } from "./requests/user_send_otp";
+import { deviceDelete, deviceList, deviceRegister, requestKeys } from "./requests/devices";
+import { messageDecryptionFailed } from "./requests/message_decryption_failed";
 
 const handlers: readonly RequestHandler[] = [
   ping,
@@ -84,6 +88,13 @@ const handlers: readonly RequestHandler[] = [
   pushSubscriptionList,
   pushSubscriptionDelete,
   pushEventCreate,
+  userSendOtp,
+  userResetPassword,
+  deviceRegister,
+  deviceList,
+  requestKeys,
+  deviceDelete,
+  messageDecryptionFailed,
 ];
 
 export const requestHandlers: ReadonlyMap<string, RequestHandler> = new Map(handlers.map((h) => [h.name, h]));

@@ -9,6 +9,7 @@ import { userTokens, type UserRow, type UserTokenRow } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import { Errors, SamaError } from "../protocol/errors";
 import type { ServiceDeps } from "./context";
+import { deviceKeyDeletions } from "./encrypted-devices";
 import { requireOrganization } from "./organizations";
 import { assertLoginAllowed, recordLoginFailure, recordLoginSuccess } from "./login-throttle";
 import { findUser, findUserByLogin, setPasswordHash } from "./users";
@@ -140,8 +141,11 @@ export async function isLiveRefreshToken(deps: ServiceDeps, token: string, userI
   return verified !== null && verified.user.id === userId;
 }
 
-/** Logout: every token of (user, device) stops working, and every live socket of that device is signed out. */
+/**
+ * Logout: every token of (user, device) stops working, the device's E2EE key bundle is deleted (as
+ * SAMA's logout does), and every live socket of that device is signed out.
+ */
 export async function revokeDevice({ db, sessions }: ServiceDeps, user: Pick<UserRow, "id" | "organizationId">, deviceId: string): Promise<void> {
-  await db.delete(userTokens).where(and(eq(userTokens.userId, user.id), eq(userTokens.deviceId, deviceId)));
+  await db.batch([db.delete(userTokens).where(and(eq(userTokens.userId, user.id), eq(userTokens.deviceId, deviceId))), ...deviceKeyDeletions(db, user.id, deviceId)]);
   await sessions.signOut(user.organizationId, user.id, deviceId);
 }

@@ -2,7 +2,7 @@
 // IP alone: clients behind one NAT must not lock each other out, and rotating IPs must not help.
 // A device locks after a few failures; the whole account only after many (so a stranger cannot
 // lock a user out cheaply, yet distributed guessing is still capped).
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, or, sql } from "drizzle-orm";
 import { authFailures } from "../db/schema";
 import { Errors, SamaError } from "../protocol/errors";
 import type { ServiceDeps } from "./context";
@@ -64,4 +64,13 @@ export async function recordLoginFailure(deps: ServiceDeps, organizationId: stri
 /** A successful login clears the device's counter (the account counter ages out on its own). */
 export async function recordLoginSuccess({ db }: ServiceDeps, organizationId: string, login: string, deviceId: string): Promise<void> {
   await db.delete(authFailures).where(eq(authFailures.key, keysFor(organizationId, login, deviceId).device));
+}
+
+/** After a password reset: every failure count of the account (all devices) starts again. */
+export function clearAccountFailures({ db }: Pick<ServiceDeps, "db">, organizationId: string, login: string) {
+  const { account } = keysFor(organizationId, login, "");
+  const devicePrefix = `${account}:dev:`;
+  return db
+    .delete(authFailures)
+    .where(or(eq(authFailures.key, account), sql`substr(${authFailures.key}, 1, ${devicePrefix.length}) = ${devicePrefix}`));
 }

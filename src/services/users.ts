@@ -2,13 +2,14 @@
 // organization.
 import { and, desc, eq, gt, inArray, or, sql, type SQL } from "drizzle-orm";
 import { inChunks, isUniqueViolation } from "../db/client";
-import { blockedUsers, userTokens, users, type AvatarObject, type UserRow } from "../db/schema";
+import { blockedUsers, passwordResetCodes, userTokens, users, type AvatarObject, type UserRow } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import { searchTextOf } from "../domain/user-view";
 import { hashPassword } from "../auth/password";
 import { Errors, SamaError } from "../protocol/errors";
 import { rematchContacts } from "./contacts";
 import type { ServiceDeps } from "./context";
+import { deviceKeyDeletions } from "./encrypted-devices";
 import { requireOrganization } from "./organizations";
 
 export interface NewUser {
@@ -108,6 +109,16 @@ export async function findUserByLogin({ db }: ServiceDeps, organizationId: strin
   );
 }
 
+/** The user with this email (any letter case) in the organization; users who cannot log in (the bot) are not found. */
+export async function findUserByEmail({ db }: ServiceDeps, organizationId: string, email: string): Promise<UserRow | null> {
+  const row = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.organizationId, organizationId), eq(users.emailKey, email.toLowerCase())))
+    .get();
+  return row && row.passwordHash !== null ? row : null;
+}
+
 export async function updateUser(deps: ServiceDeps, user: UserRow, changes: UserChanges): Promise<UserRow> {
   if (await identifierTaken(deps, user.organizationId, changes, user.id)) throw new SamaError(Errors.USER_ALREADY_EXISTS);
   const next: UserRow = {
@@ -165,10 +176,15 @@ export async function touchRecentActivity({ db, now }: ServiceDeps, userId: stri
     .where(eq(users.id, userId));
 }
 
-/** Deletes the user with their tokens and block-list rows in both directions (SAMA keeps messages), and signs out their sockets. */
+/**
+ * Deletes the user with their tokens, E2EE key bundles, password-reset row and block-list rows in
+ * both directions (SAMA keeps messages), and signs out their sockets.
+ */
 export async function deleteUser({ db, sessions, now }: ServiceDeps, user: UserRow): Promise<void> {
   await db.batch([
     db.delete(userTokens).where(eq(userTokens.userId, user.id)),
+    ...deviceKeyDeletions(db, user.id, null),
+    db.delete(passwordResetCodes).where(eq(passwordResetCodes.userId, user.id)),
     db.delete(blockedUsers).where(or(eq(blockedUsers.userId, user.id), eq(blockedUsers.blockedUserId, user.id))),
     db.delete(users).where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId))),
     rematchContacts({ db, now }, user.organizationId, user), // after the delete: clears the user's matches

@@ -26,6 +26,8 @@ const schema = z
   .superRefine((p, ctx) => {
     if (p.type !== "u" && (p.name === undefined || p.name.trim() === "")) ctx.addIssue({ code: "custom", message: Errors.CONVERSATION_NAME_MISSED.message });
     else if (p.type !== "c" && (p.participants === undefined || p.participants.length === 0)) ctx.addIssue({ code: "custom", message: Errors.USER_SELECTED.message });
+    // SAMA encrypts private chats only (§3.11): a group or channel has no per-pair key exchange.
+    else if (p.is_encrypted === true && p.type !== "u") ctx.addIssue({ code: "custom", message: Errors.ENCRYPTION_PRIVATE_ONLY.message });
   });
 
 type Params = z.output<typeof schema>;

@@ -4,12 +4,9 @@ import { withAvatarUrls } from "../../files/avatar-urls";
 import { updateUser } from "../../services/users";
 import { currentUser } from "../current-user";
 import { Errors, SamaError } from "../errors";
-import { imageObject, login, password, personName, phone } from "../fields";
+import { email, imageObject, login, password, personName, phone } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
-
-// SAMA's pattern accepts lower-case addresses with 2–4 letter TLDs only; Parley accepts any case and longer TLDs.
-const EMAIL = /^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$/;
 
 const schema = z.strictObject({
   current_password: z.string(samaMessage(Errors.INCORRECT_CURRENT_PASSWORD)).optional(),
@@ -17,7 +14,7 @@ const schema = z.strictObject({
   first_name: personName.optional(),
   last_name: personName.optional(),
   login: login.optional(),
-  email: z.string().regex(EMAIL).optional(),
+  email: email.optional(),
   phone: phone.optional(),
   avatar_object: imageObject.optional(),
 });

@@ -1,0 +1,20 @@
+import { z } from "zod";
+import { otpCodeOf } from "../../domain/otp";
+import { resetPassword } from "../../services/password-reset";
+import { deviceId, email, password } from "../fields";
+import { publicRequest } from "../request";
+
+// `token` is checked by the service: any missing or malformed code is the same 403 as a wrong one.
+const schema = z.strictObject({
+  organization_id: z.string().min(1),
+  email,
+  device_id: deviceId.optional(),
+  token: z.unknown().optional(),
+  new_password: password,
+});
+
+/** Password reset, step 2: the emailed code and a new password; every session of the user ends. */
+export const userResetPassword = publicRequest("user_reset_password", schema, async (ctx, params) => {
+  await resetPassword(ctx, { organizationId: params.organization_id, email: params.email, code: otpCodeOf(params.token), newPassword: params.new_password });
+  return { success: true };
+});
