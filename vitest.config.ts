@@ -20,6 +20,8 @@ const testSecrets = {
   VAPID_PRIVATE_KEY: "mpejbLu17jMKuoeD2ARKI_RgZtvDPuBrltfifJMWeu0",
   VAPID_SUBJECT: "mailto:push-test@parley.invalid",
   PUSH_ALLOW_LOOPBACK: "true",
+  // The API document and its viewer (tests of the disabled default override it per request).
+  DOCS_ENABLED: "true",
 };
 
 export default defineConfig(async () => {

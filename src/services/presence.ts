@@ -21,12 +21,6 @@ export async function lastActivity({ db }: ServiceDeps, organizationId: string, 
   return out;
 }
 
-/** Online users in the whole deployment, all organizations together (server stats). */
-export async function onlineTotal({ db }: ServiceDeps): Promise<number> {
-  const row = await db.select({ n: sql<number>`count(*)` }).from(presence).get();
-  return row?.n ?? 0;
-}
-
 /** What online_list asks: a count, ids, or public user fields; `userId` narrows it to that one user. */
 export interface OnlineQuery {
   count?: boolean | undefined;
