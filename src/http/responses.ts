@@ -3,7 +3,7 @@ import { z } from "zod";
 import { Errors, type ErrorBody } from "../protocol/errors";
 import type { ResponseDoc } from "./documented";
 
-const isoDate = z.string().meta({ format: "date-time" });
+export const isoDate = z.string().meta({ format: "date-time" });
 
 export const successResponse = z.object({ success: z.literal(true) });
 
@@ -20,10 +20,6 @@ export const publicUser = z.object({
   recent_activity: z.number().int().meta({ description: "Last seen, Unix seconds" }),
   created_at: isoDate,
   updated_at: isoDate,
-});
-
-export const organizationResponse = z.object({
-  organization: z.object({ _id: z.string(), name: z.string(), created_at: isoDate, updated_at: isoDate }),
 });
 
 const STATUS_DESCRIPTIONS: Record<number, string> = {

@@ -5,10 +5,14 @@ import { parseParams } from "../../../protocol/validation";
 import { createOrganization } from "../../../services/organizations";
 import { readJsonBody } from "../../body";
 import { documented } from "../../documented";
-import { organizationResponse, withErrors } from "../../responses";
+import { isoDate, withErrors } from "../../responses";
 import { serviceDeps } from "../../types";
 
 const schema = z.strictObject({ name: z.string().min(1).max(255) });
+
+const organizationResponse = z.object({
+  organization: z.object({ _id: z.string(), name: z.string(), created_at: isoDate, updated_at: isoDate }),
+});
 
 /** POST /admin/organization: a new tenant, with its bot user. */
 export const adminOrganization = documented({
