@@ -29,13 +29,10 @@ export async function fetchWithEnv(changes: Record<string, string | undefined>, 
   return res;
 }
 
+/** A request to the Worker, with a JSON body when `body` is given. */
 export function request(method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Request {
-  const init: RequestInit = { method, headers: { ...headers } };
-  if (body !== undefined) {
-    init.headers = { "Content-Type": "application/json", ...headers };
-    init.body = JSON.stringify(body);
-  }
-  return new Request(`${ORIGIN}${path}`, init);
+  if (body === undefined) return new Request(`${ORIGIN}${path}`, { method, headers });
+  return new Request(`${ORIGIN}${path}`, { method, headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
 }
 
 /** The JSON body of a successful answer; fails with what came back otherwise. */
@@ -44,7 +41,7 @@ export function okJson(res: HttpResult, status = 200): Frame {
   return res.json;
 }
 
-/** Every admin route: method, path and a body that passes validation when the ids are real. */
+/** Every admin route. */
 export const ADMIN_ROUTES: ReadonlyArray<{ method: AdminMethod; path: string }> = [
   { method: "POST", path: "/admin/organization" },
   { method: "GET", path: "/admin/server-stats" },

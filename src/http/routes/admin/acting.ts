@@ -20,6 +20,7 @@ export async function requireMember(deps: ServiceDeps, organization: string, use
   if (userId !== undefined && !(await findUser(deps, organization, userId))) throw new SamaError(Errors.INCORRECT_USER);
 }
 
+/** A context acting as `userId` of `organization`, with no socket of its own. */
 export async function actingAs(c: AppContext, organization: string, userId: string): Promise<ActorContext> {
   const deps = serviceDeps(c);
   await requireMember(deps, organization, userId);
