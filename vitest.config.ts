@@ -26,6 +26,8 @@ const testSecrets = {
   EMAIL_API_URL: "https://email.parley.test/v1/send",
   EMAIL_API_KEY: "test-email-key",
   EMAIL_FROM: "Parley <no-reply@parley.test>",
+  // The API document and its viewer (tests of the disabled default override it per request).
+  DOCS_ENABLED: "true",
 };
 
 export default defineConfig(async () => {

@@ -33,6 +33,8 @@ export interface Config {
   publicUrl: string | null;
   /** Key of Worker-signed file URLs (FILES_SIGNING_SECRET); required for them, checked where they are signed. */
   filesSigningSecret: string | null;
+  /** Serve /openapi.json and /docs (DOCS_ENABLED=true); off unless set. */
+  docsEnabled: boolean;
   /** R2's S3 API (R2_ACCOUNT_ID, R2_BUCKET_NAME, R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY): when all are set, file URLs are R2 presigned URLs. */
   r2S3: R2S3Credentials | null;
 }
@@ -105,6 +107,7 @@ export function getConfig(env: Env): Config {
     publicUrl: nonEmpty(env.PUBLIC_URL)?.replace(/\/+$/, "") ?? null,
     filesSigningSecret: fileSettings.FILES_SIGNING_SECRET || null,
     r2S3: r2S3Of(fileSettings),
+    docsEnabled: env.DOCS_ENABLED === "true",
   };
   cache.set(env, config);
   return config;

@@ -1,8 +1,18 @@
 import { Hono } from "hono";
 import { cors } from "./cors";
+import type { DocumentedRoutes } from "./documented";
 import { notFound, onError } from "./errors";
+import { adminActivityOnline } from "./routes/admin/activity_online";
 import { requireAdminKey } from "./routes/admin/guard";
+import { adminMessage } from "./routes/admin/message";
+import { adminMessageDelete } from "./routes/admin/message_delete";
+import { adminMessageEdit } from "./routes/admin/message_edit";
+import { adminMessageReaction } from "./routes/admin/message_reaction";
+import { adminMessageRead } from "./routes/admin/message_read";
+import { adminMessageSystem } from "./routes/admin/message_system";
 import { adminOrganization } from "./routes/admin/organization";
+import { adminServerStats } from "./routes/admin/server_stats";
+import { apiDocs } from "./routes/docs";
 import { files } from "./routes/files";
 import { health } from "./routes/health";
 import { live } from "./routes/live";
@@ -11,17 +21,30 @@ import { logout } from "./routes/logout";
 import type { AppEnv } from "./types";
 import { websocketUpgrade } from "./websocket";
 
+/** Every HTTP route, each with its OpenAPI description. */
+const routes: readonly DocumentedRoutes[] = [
+  health,
+  login,
+  logout,
+  files,
+  live,
+  adminOrganization,
+  adminServerStats,
+  adminMessage,
+  adminMessageEdit,
+  adminMessageDelete,
+  adminMessageSystem,
+  adminMessageRead,
+  adminMessageReaction,
+  adminActivityOnline,
+];
+
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(websocketUpgrade);
   app.use(cors);
   app.use("/admin/*", requireAdminKey);
-  app.route("/", health);
-  app.route("/", login);
-  app.route("/", logout);
-  app.route("/", adminOrganization);
-  app.route("/", files);
-  app.route("/", live);
+  for (const route of [...routes, apiDocs(routes)]) app.route("/", route.app);
   app.notFound(notFound);
   app.onError(onError);
   return app;

@@ -3,6 +3,7 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { inChunks } from "../db/client";
 import { presence, users, type UserRow } from "../db/schema";
+import { toPublicUser, type PublicUser } from "../domain/user-view";
 import type { ServiceDeps } from "./context";
 
 /** `0` for online users, else their last-seen seconds, for the organization's users among `ids`. */
@@ -20,21 +21,32 @@ export async function lastActivity({ db }: ServiceDeps, organizationId: string, 
   return out;
 }
 
-export async function onlineCount({ db }: ServiceDeps, organizationId: string): Promise<number> {
-  const row = await db.select({ n: sql<number>`count(*)` }).from(presence).where(eq(presence.organizationId, organizationId)).get();
-  return row?.n ?? 0;
+/** What online_list asks: a count, ids, or public user fields; `userId` narrows it to that one user. */
+export interface OnlineQuery {
+  count?: boolean | undefined;
+  idsOnly?: boolean | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+  userId?: string | undefined;
 }
 
-/** Online users of the organization, most recently online first. */
-export async function onlineUsers({ db }: ServiceDeps, organizationId: string, limit: number, offset: number): Promise<UserRow[]> {
-  const rows = await db
+export type OnlineAnswer = { count: number } | { users: string[] } | { users: PublicUser[] };
+
+/** Online users of the organization (most recently online first), as online_list answers them. */
+export async function listOnlineUsers({ db }: ServiceDeps, organizationId: string, query: OnlineQuery): Promise<OnlineAnswer> {
+  const where = and(eq(presence.organizationId, organizationId), query.userId === undefined ? undefined : eq(presence.userId, query.userId));
+  if (query.count) {
+    const row = await db.select({ n: sql<number>`count(*)` }).from(presence).where(where).get();
+    return { count: row?.n ?? 0 };
+  }
+  const rows: { user: UserRow }[] = await db
     .select({ user: users })
     .from(presence)
     .innerJoin(users, eq(users.id, presence.userId))
-    .where(eq(presence.organizationId, organizationId))
+    .where(where)
     .orderBy(desc(presence.onlineSince))
-    .limit(limit)
-    .offset(offset)
+    .limit(query.limit ?? 100)
+    .offset(query.offset ?? 0)
     .all();
-  return rows.map((r) => r.user);
+  return query.idsOnly ? { users: rows.map((r) => r.user.id) } : { users: rows.map((r) => toPublicUser(r.user)) };
 }

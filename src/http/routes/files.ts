@@ -1,12 +1,14 @@
 // /files/:object_id: the Worker-signed upload and download URLs of src/files/signer.ts, streamed to
 // and from the R2 binding without holding a whole file in memory. SAMA clients PUT to presigned
 // URLs and only check `ok`, so an upload answers a bare 200. Errors are text/plain like SAMA's routes.
-import { Hono } from "hono";
+import { z } from "zod";
 import { getConfig } from "../../config";
 import { OBJECT_ID } from "../../domain/object-id";
 import { verifyWorkerSigned, type Grant } from "../../files/signer";
 import { Errors, SamaError, type ErrorBody } from "../../protocol/errors";
-import type { AppContext, AppEnv } from "../types";
+import { documented } from "../documented";
+import { withErrors } from "../responses";
+import type { AppContext } from "../types";
 
 const FILE_ERRORS = {
   BAD_REQUEST: Errors.BAD_REQUEST,
@@ -166,4 +168,37 @@ async function download(c: AppContext): Promise<Response> {
   return new Response(object.body, { status: 206, headers });
 }
 
-export const files = new Hono<AppEnv>().put("/files/:object_id", upload).get("/files/:object_id", download);
+const signedQuery = z.looseObject({
+  exp: z.string().meta({ description: "Expiry, Unix seconds" }),
+  sig: z.string().meta({ description: "HMAC signature (base64url)" }),
+  size: z.string().optional().meta({ description: "Uploads: the declared size in bytes" }),
+  type: z.string().optional().meta({ description: "Uploads: the declared content type" }),
+});
+
+const fileErrors = [Errors.FORBIDDEN, ...Object.values(FILE_ERRORS)];
+
+export const files = documented(
+  {
+    method: "put",
+    path: "/files/:object_id",
+    tag: "Files",
+    summary: "Upload an attachment to a signed URL from create_files",
+    description: "The body is the file; its Content-Type and Content-Length must match what the URL was signed for.",
+    query: signedQuery,
+    bytes: "application/octet-stream",
+    responses: withErrors({ 200: { description: "Stored (empty body, ETag header)" } }, fileErrors),
+    handle: upload,
+  },
+  {
+    method: "get",
+    path: "/files/:object_id",
+    tag: "Files",
+    summary: "Download an attachment from a signed URL from get_file_urls (HEAD and Range too)",
+    query: signedQuery,
+    responses: withErrors(
+      { 200: { description: "The file", bytes: "application/octet-stream" }, 206: { description: "The requested range", bytes: "application/octet-stream" } },
+      fileErrors,
+    ),
+    handle: download,
+  },
+);

@@ -1,6 +1,5 @@
 // POST /login: password, Bearer access token, or the signed refresh cookie → a new access token,
 // a rotated refresh cookie and the user. It signs no socket in: the client sends `connect` next.
-import { Hono } from "hono";
 import { z } from "zod";
 import { readCookie, refreshCookieHeader, REFRESH_COOKIE, signCookieValue, unsignCookieValue } from "../../auth/cookie";
 import type { UserRow } from "../../db/schema";
@@ -17,8 +16,10 @@ import {
 } from "../../services/auth";
 import type { SignedToken } from "../../auth/jwt";
 import { readJsonBody } from "../body";
+import { documented } from "../documented";
+import { publicUser, withErrors } from "../responses";
 import type { ServiceDeps } from "../../services/context";
-import { serviceDeps, type AppContext, type AppEnv } from "../types";
+import { serviceDeps, type AppContext } from "../types";
 
 const schema = z
   .looseObject({
@@ -71,15 +72,37 @@ async function authenticate(c: AppContext, deps: ServiceDeps, body: z.output<typ
   throw new SamaError(Errors.MISSING_AUTH_CREDENTIALS);
 }
 
-export const login = new Hono<AppEnv>().post("/login", async (c) => {
-  const deps = serviceDeps(c);
-  const body = parseParams(schema, await readJsonBody(c));
-  const { user, refresh: rotated } = await authenticate(c, deps, body);
-  const refresh = rotated ?? (await issueRefreshToken(deps, user, body.device_id));
-  const access = await issueAccessToken(deps, user, body.device_id);
+export const login = documented({
+  method: "post",
+  path: "/login",
+  tag: "Accounts",
+  summary: "Sign in: password, Bearer access token or refresh cookie",
+  description:
+    "Credentials in the body, else `Authorization: Bearer <access token>`, else the signed `refresh_token` cookie. " +
+    "Answers a new access token and sets a new refresh cookie (the presented one is retired). Signs no socket in: " +
+    "the client sends `connect` with the token next.",
+  body: schema,
+  example: { organization_id: "default", login: "alice", password: "secret", device_id: "browser-1" },
+  headers: { Authorization: "Bearer <access token> (instead of a password)", Cookie: "refresh_token=<signed refresh token> (instead of a password)" },
+  responses: withErrors(
+    {
+      200: {
+        description: "Signed in; Set-Cookie carries the refresh token",
+        json: z.object({ user: publicUser, access_token: z.string(), expired_at: z.number().int().meta({ description: "Unix ms" }) }),
+      },
+    },
+    [Errors.DEVICE_ID_MISSED, Errors.MISSING_AUTH_CREDENTIALS, Errors.INCORRECT_LOGIN_OR_PASSWORD, Errors.TOKEN_EXPIRED, Errors.INCORRECT_TOKEN, Errors.TOO_MANY_LOGIN_ATTEMPTS],
+  ),
+  handle: async (c) => {
+    const deps = serviceDeps(c);
+    const body = parseParams(schema, await readJsonBody(c));
+    const { user, refresh: rotated } = await authenticate(c, deps, body);
+    const refresh = rotated ?? (await issueRefreshToken(deps, user, body.device_id));
+    const access = await issueAccessToken(deps, user, body.device_id);
 
-  const signed = await signCookieValue(refresh.token, deps.config.cookieSecret);
-  c.header("Set-Cookie", refreshCookieHeader(signed, deps.config.refreshTokenTtlSeconds));
-  c.header("Cache-Control", "no-store");
-  return c.json({ user: toPublicUser(user), access_token: access.token, expired_at: access.expiresAt });
+    const signed = await signCookieValue(refresh.token, deps.config.cookieSecret);
+    c.header("Set-Cookie", refreshCookieHeader(signed, deps.config.refreshTokenTtlSeconds));
+    c.header("Cache-Control", "no-store");
+    return c.json({ user: toPublicUser(user), access_token: access.token, expired_at: access.expiresAt });
+  },
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { actorOf, conversationFor, unwrap, userCards } from "../../services/conversations";
+import type { SendInput } from "../../objects/conversation";
+import { sendMessage } from "../../services/messages";
 import { Errors } from "../errors";
 import { cid } from "../fields";
 import { authedSend } from "../request";
@@ -26,7 +27,7 @@ const attachment = z.looseObject(
   bodyOrAttachments,
 );
 
-const schema = z
+export const messageSchema = z
   .strictObject({
     id: z.string(samaMessage(Errors.INCORRECT_MESSAGE_ID)).min(1).optional(),
     cid,
@@ -44,10 +45,9 @@ const schema = z
     }
   });
 
-/** Sends a message; answered with `ask` once it is stored. A repeated client id returns the first `ask`. */
-export const message = authedSend("message", schema, async (ctx, params) => {
-  const conversation = conversationFor(ctx, params.cid);
-  const input = {
+/** The message as the Conversation object stores it (the admin API sends the same params). */
+export function sendInputOf(params: z.output<typeof messageSchema>): SendInput {
+  return {
     clientId: params.id ?? null,
     body: params.body ?? null,
     attachments: params.attachments ?? null,
@@ -57,12 +57,9 @@ export const message = authedSend("message", schema, async (ctx, params) => {
     encryptedMessageType: params.encrypted_message_type ?? null,
     deletedFor: params.deleted_for ?? [],
   };
-  let result = await conversation.send(actorOf(ctx), input, null);
-  if (!result.ok && result.needsCards) {
-    result = await conversation.send(actorOf(ctx), input, await userCards(ctx, ctx.session.organizationId, result.needsCards));
-  }
-  const ask = unwrap(result);
-  ctx.recentMessages.set(ask.server_mid, params.cid);
-  if (ctx.recentMessages.size > 500) ctx.recentMessages.delete(ctx.recentMessages.keys().next().value!);
-  return { ask };
-});
+}
+
+/** Sends a message; answered with `ask` once it is stored. A repeated client id returns the first `ask`. */
+export const message = authedSend("message", messageSchema, async (ctx, params) => ({
+  ask: await sendMessage(ctx, params.cid, sendInputOf(params)),
+}));

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { actorOf, conversationFor, unwrap } from "../../services/conversations";
+import { deleteMessages } from "../../services/messages";
 import { Errors } from "../errors";
 import { cid } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 
-const schema = z.strictObject({
+export const messageDeleteSchema = z.strictObject({
   cid,
   type: z.enum(["all", "myself"], {
     error: (issue) => (issue.input === undefined ? Errors.MESSAGE_TYPE_MISSED.message : Errors.INCORRECT_TYPE.message),
@@ -14,7 +14,7 @@ const schema = z.strictObject({
 });
 
 /** Hides messages for the caller (`myself`) or deletes them for everyone (`all`: author, owner or admin only). */
-export const messageDelete = authedRequest("message_delete", schema, async (ctx, params) => {
-  unwrap(await conversationFor(ctx, params.cid).deleteMessages(actorOf(ctx), params.ids, params.type));
+export const messageDelete = authedRequest("message_delete", messageDeleteSchema, async (ctx, params) => {
+  await deleteMessages(ctx, params.cid, params.ids, params.type);
   return { success: true };
 });

@@ -1,22 +1,21 @@
 import { z } from "zod";
 import { actorOf, conversationStub, unwrap } from "../../services/conversations";
-import { conversationOfMessage } from "../../services/messages";
+import { conversationOfMessage, updateReactions } from "../../services/messages";
 import { Errors } from "../errors";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 
 const mid = z.string(samaMessage(Errors.INCORRECT_MESSAGE_ID)).min(1);
 
-const updateSchema = z
+export const messageReactionsUpdateSchema = z
   .strictObject({ mid, add: z.string().min(1).max(10).optional(), remove: z.string().min(1).max(10).optional() })
   .superRefine((p, ctx) => {
     if (p.add === undefined && p.remove === undefined) ctx.addIssue({ code: "custom", message: '"value" must contain at least one of [add, remove]' });
   });
 
 /** Adds and/or removes one of the caller's reactions on a message. */
-export const messageReactionsUpdate = authedRequest("message_reactions_update", updateSchema, async (ctx, params) => {
-  const cid = await conversationOfMessage(ctx, params.mid);
-  unwrap(await conversationStub(ctx.env, cid).react(actorOf(ctx), params.mid, params.add ?? null, params.remove ?? null));
+export const messageReactionsUpdate = authedRequest("message_reactions_update", messageReactionsUpdateSchema, async (ctx, params) => {
+  await updateReactions(ctx, params.mid, params.add ?? null, params.remove ?? null);
   return { success: true };
 });
 

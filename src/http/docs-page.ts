@@ -1,0 +1,139 @@
+// The /docs viewer: one self-contained page (no CDN, no external URL) that reads /openapi.json and
+// lists every operation with its parameters, body schema and answers, plus a form that sends the
+// request with an admin key. It renders everything through textContent, never as HTML.
+
+const STYLE = `
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
+header{background:#1d232a;color:#fff;padding:14px 24px;display:flex;gap:24px;align-items:center;flex-wrap:wrap}
+header h1{font-size:18px;margin:0}header label{display:flex;gap:8px;align-items:center}
+main{max-width:1100px;margin:0 auto;padding:16px 24px}h2{margin:28px 0 8px;font-size:16px}
+details{background:#fff;border:1px solid #d8dde3;border-radius:6px;margin:6px 0}
+summary{cursor:pointer;padding:8px 12px;display:flex;gap:10px;align-items:center}
+.m{font:600 12px monospace;padding:2px 6px;border-radius:4px;color:#fff;min-width:52px;text-align:center}
+.get{background:#2f7d32}.post{background:#1565c0}.put{background:#b26a00}.delete{background:#c62828}
+.p{font-family:monospace}.key{font-size:11px;border:1px solid #b26a00;color:#b26a00;border-radius:4px;padding:0 5px}
+.body{padding:4px 14px 14px}pre{background:#f0f2f5;padding:8px;overflow:auto;max-height:340px;margin:4px 0}
+textarea{width:100%;min-height:120px;font-family:monospace;box-sizing:border-box}
+input[type=text]{font-family:monospace;width:100%;box-sizing:border-box}
+table{border-collapse:collapse}td,th{border:1px solid #d8dde3;padding:3px 8px;text-align:left;vertical-align:top}
+button{padding:5px 14px;margin-top:6px}.out{white-space:pre-wrap}
+`;
+
+const SCRIPT = `
+"use strict";
+const el = (tag, props, ...children) => {
+  const node = document.createElement(tag);
+  Object.assign(node, props || {});
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+};
+const pretty = (value) => JSON.stringify(value, null, 2);
+const keyInput = document.getElementById("key");
+const main = document.querySelector("main");
+
+function schemaBlock(title, schema) {
+  return el("div", {}, el("strong", { textContent: title }), el("pre", { textContent: pretty(schema) }));
+}
+
+function responsesBlock(responses) {
+  const table = el("table", {}, el("tr", {}, el("th", { textContent: "Status" }), el("th", { textContent: "Answer" })));
+  for (const [status, response] of Object.entries(responses)) {
+    const cell = el("td", {}, el("div", { textContent: response.description }));
+    for (const [type, media] of Object.entries(response.content || {})) {
+      const examples = media.schema && media.schema.examples;
+      cell.append(el("div", { textContent: type }));
+      if (type === "text/plain" && examples) cell.append(el("pre", { textContent: examples.join("\\n") }));
+      else cell.append(el("pre", { textContent: pretty(media.schema) }));
+    }
+    table.append(el("tr", {}, el("td", { textContent: status }), cell));
+  }
+  return table;
+}
+
+function tryIt(method, path, op) {
+  const json = op.requestBody && op.requestBody.content["application/json"];
+  const rawType = op.requestBody && !json ? Object.keys(op.requestBody.content)[0] : null;
+  const pathInput = el("input", { type: "text", value: path });
+  const queryInput = el("input", { type: "text", placeholder: "query string, e.g. format=1" });
+  const bodyInput = op.requestBody ? el("textarea", { value: json ? pretty(json.example ?? {}) : "" }) : null;
+  const out = el("pre", { className: "out" });
+  const send = el("button", { textContent: "Send " + method.toUpperCase() });
+  send.addEventListener("click", async () => {
+    const headers = {};
+    if (op.security) headers["admin-api-key"] = keyInput.value;
+    if (bodyInput) headers["Content-Type"] = json ? "application/json" : rawType;
+    const query = queryInput.value.trim();
+    out.textContent = "…";
+    try {
+      const res = await fetch(pathInput.value + (query ? "?" + query : ""), {
+        method: method.toUpperCase(), headers, body: bodyInput ? bodyInput.value : undefined, credentials: "same-origin",
+      });
+      const text = await res.text();
+      let shown = text;
+      try { shown = pretty(JSON.parse(text)); } catch {}
+      out.textContent = res.status + " " + res.statusText + "\\n" + (res.headers.get("Content-Type") || "") + "\\n\\n" + shown;
+    } catch (err) {
+      out.textContent = String(err);
+    }
+  });
+  return el("div", {}, el("strong", { textContent: "Try it" }), el("div", { textContent: "Path" }), pathInput,
+    el("div", { textContent: "Query" }), queryInput, bodyInput ? el("div", { textContent: "Body" }) : null, bodyInput, send, out);
+}
+
+function operationBlock(method, path, op) {
+  const summary = el("summary", {}, el("span", { className: "m " + method, textContent: method.toUpperCase() }),
+    el("span", { className: "p", textContent: path }), el("span", { textContent: op.summary || "" }),
+    op.security ? el("span", { className: "key", textContent: "admin-api-key" }) : null);
+  const body = el("div", { className: "body" });
+  if (op.description) body.append(el("p", { textContent: op.description }));
+  if (op.parameters) {
+    body.append(schemaBlock("Parameters", op.parameters.map((p) => ({ name: p.name, in: p.in, required: p.required, schema: p.schema }))));
+  }
+  if (op.requestBody) {
+    for (const [type, media] of Object.entries(op.requestBody.content)) body.append(schemaBlock("Request body (" + type + ")", media.schema));
+  }
+  body.append(el("strong", { textContent: "Responses" }), responsesBlock(op.responses), tryIt(method, path, op));
+  return el("details", {}, summary, body);
+}
+
+async function render() {
+  const res = await fetch("/openapi.json");
+  if (!res.ok) { main.textContent = "Could not load /openapi.json: " + res.status; return; }
+  const doc = await res.json();
+  document.getElementById("title").textContent = doc.info.title;
+  main.replaceChildren(el("p", { textContent: doc.info.description || "" }));
+  const byTag = new Map();
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      const tag = (op.tags && op.tags[0]) || "Other";
+      if (!byTag.has(tag)) byTag.set(tag, []);
+      byTag.get(tag).push(operationBlock(method, path, op));
+    }
+  }
+  for (const [tag, blocks] of byTag) main.append(el("h2", { textContent: tag }), ...blocks);
+}
+render();
+`;
+
+async function sha256Base64(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return btoa(String.fromCharCode(...digest));
+}
+
+export interface DocsPage {
+  html: string;
+  /** Allows exactly this page's inline script and style, and fetches to this origin only. */
+  contentSecurityPolicy: string;
+}
+
+export async function docsPage(): Promise<DocsPage> {
+  const html =
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
+    `<title>Parley API</title><style>${STYLE}</style></head><body>` +
+    `<header><h1 id="title">Parley API</h1><label>admin-api-key <input id="key" type="password" autocomplete="off"></label></header>` +
+    `<main>Loading /openapi.json…</main><script>${SCRIPT}</script></body></html>`;
+  const contentSecurityPolicy =
+    `default-src 'none'; script-src 'sha256-${await sha256Base64(SCRIPT)}'; style-src 'sha256-${await sha256Base64(STYLE)}'; ` +
+    `connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+  return { html, contentSecurityPolicy };
+}

@@ -1,0 +1,39 @@
+import { z } from "zod";
+import { Errors } from "../../../protocol/errors";
+import { systemMessageSchema, systemMessageTarget } from "../../../protocol/requests/system_message";
+import { sendSystemMessage } from "../../../services/messages";
+import { documented } from "../../documented";
+import { ADMIN_ERRORS, withErrors } from "../../responses";
+import { organizationId, readActing, senderId } from "./acting";
+
+const schema = z.strictObject({ organizationId, senderId, messageSystem: systemMessageSchema });
+
+const askResponse = z.object({ ask: z.object({ mid: z.string(), t: z.number().int().meta({ description: "Unix seconds" }) }) });
+
+/** POST /admin/message/system: the `system_message` request, as `senderId`. */
+export const adminMessageSystem = documented({
+  method: "post",
+  path: "/admin/message/system",
+  tag: "Admin messages",
+  admin: true,
+  summary: "Send a system message as a user",
+  description:
+    "The WebSocket `system_message` request on behalf of `senderId`: a custom event (`x`) to a conversation's participants " +
+    "(`cid`, the sender must be one) or to up to 20 users of the organization (`uids`). Never stored as a message.",
+  body: schema,
+  example: { organizationId: "default", senderId: "<user id>", messageSystem: { id: "s1", cid: "<conversation id>", x: { event: "ping" } } },
+  responses: withErrors({ 201: { description: "Sent (SAMA answers 201 here)", json: askResponse } }, [
+    ...ADMIN_ERRORS,
+    Errors.INCORRECT_MESSAGE_ID,
+    Errors.CID_OR_UIDS_REQUIRED,
+    Errors.X_REQUIRED,
+    Errors.UIDS_MAX_LENGTH,
+    Errors.CONVERSATION_NOT_FOUND,
+    Errors.FORBIDDEN,
+  ]),
+  handle: async (c) => {
+    const { body, actor } = await readActing(c, schema);
+    const system = body.messageSystem;
+    return c.json({ ask: await sendSystemMessage(actor, system.id, systemMessageTarget(system), system.x) }, 201);
+  },
+});

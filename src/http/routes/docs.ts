@@ -1,0 +1,52 @@
+// GET /openapi.json and GET /docs: they describe the API and act on nothing, so they need no admin
+// key; they are served only when DOCS_ENABLED is "true" (development), and are a plain 404 otherwise.
+import { z } from "zod";
+import { getConfig } from "../../config";
+import { Errors, SamaError } from "../../protocol/errors";
+import { docsPage, type DocsPage } from "../docs-page";
+import { documented, type DocumentedRoutes } from "../documented";
+import { openApiDocument } from "../openapi";
+import type { AppContext } from "../types";
+
+const ONLY_WHEN_ENABLED = 'Served only when the DOCS_ENABLED var is "true"; otherwise 404 `Route not found`.';
+const notServed = { 404: { description: "DOCS_ENABLED is not set", text: [Errors.ROUTE_NOT_FOUND.message] } };
+
+function requireEnabled(c: AppContext): void {
+  if (!getConfig(c.env).docsEnabled) throw new SamaError(Errors.ROUTE_NOT_FOUND);
+}
+
+/** The document of `routes` and of these two routes themselves, built once per isolate. */
+export function apiDocs(routes: readonly DocumentedRoutes[]): DocumentedRoutes {
+  let document: string | undefined;
+  let page: Promise<DocsPage> | undefined;
+  const self: DocumentedRoutes = documented(
+    {
+      method: "get",
+      path: "/openapi.json",
+      tag: "Documentation",
+      summary: "This OpenAPI 3.1 document",
+      description: ONLY_WHEN_ENABLED,
+      responses: { 200: { description: "The document", json: z.looseObject({ openapi: z.literal("3.1.0"), paths: z.looseObject({}) }) }, ...notServed },
+      handle: (c) => {
+        requireEnabled(c);
+        document ??= JSON.stringify(openApiDocument([...routes, self].flatMap((r) => r.operations)));
+        return c.body(document, 200, { "Content-Type": "application/json; charset=UTF-8" });
+      },
+    },
+    {
+      method: "get",
+      path: "/docs",
+      tag: "Documentation",
+      summary: "A browsable viewer of the document, with a form to try each request",
+      description: ONLY_WHEN_ENABLED,
+      responses: { 200: { description: "A self-contained HTML page (no external resources)", bytes: "text/html" }, ...notServed },
+      handle: async (c) => {
+        requireEnabled(c);
+        page ??= docsPage();
+        const { html, contentSecurityPolicy } = await page;
+        return c.html(html, 200, { "Content-Security-Policy": contentSecurityPolicy, "X-Content-Type-Options": "nosniff" });
+      },
+    },
+  );
+  return self;
+}

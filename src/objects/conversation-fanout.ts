@@ -1,0 +1,203 @@
+// The Conversation's fan-out: rows committed with each change (packet + recipients) are delivered
+// to every recipient's Inbox in commit order, and a row is deleted only when every recipient has
+// stored it. Each recipient has its own lane: a lane sends everything pending for its recipient in
+// one call, and the next call as soon as that one returns, so a slow recipient never holds up the
+// others and a busy conversation coalesces its packets per recipient (one RPC carries many).
+// A lane that fails stops (its recipient's later packets wait, so order is kept) until the alarm
+// retries from the table; the Inbox skips what it already applied.
+import type { Delivery, DeliveryReceipt } from "../domain/delivery";
+
+export interface FanoutRow {
+  id: number;
+  packet: string | null;
+  recipients: string;
+  options: string;
+  [key: string]: SqlStorageValue;
+}
+
+export interface FanoutTarget {
+  /** Turns a row into its deliveries, one per recipient. */
+  deliveries(row: FanoutRow): Map<string, Delivery>;
+  deliver(userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt>;
+  /** Called with what reached a live session, after a lane's call returns. */
+  delivered(userId: string, mids: string[]): void;
+  /** A lane failed: make sure the alarm comes back. */
+  retryLater(): void;
+}
+
+interface Lane {
+  queue: Array<{ row: number; delivery: Delivery }>;
+  busy: boolean;
+  failed: boolean;
+}
+
+/** Rows read into lanes at once; later rows wait in the table until these are done. */
+const MAX_OPEN_ROWS = 1000;
+const READ_BATCH = 200;
+/** Inbox calls in flight at once (a channel has thousands of recipients). */
+const MAX_BUSY_LANES = 256;
+
+export class Fanout {
+  /** Highest row id read into the lanes. */
+  private readUpTo = 0;
+  /** Rows read and not yet stored by every recipient → the recipients still owed. */
+  private readonly open = new Map<number, Set<string>>();
+  private readonly lanes = new Map<string, Lane>();
+  private readonly waitingLanes = new Set<string>();
+  private busyLanes = 0;
+  private waiters: Array<{ upTo: number; resolve: () => void }> = [];
+  /** Test-only: deliver to the first recipient only, so a test can evict objects mid-way. */
+  private holdAfter: string | null | undefined = undefined;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly target: FanoutTarget,
+  ) {}
+
+  enqueue(recipients: string[], packet: Record<string, unknown> | null, options: unknown): void {
+    if (recipients.length === 0) return;
+    this.sql.exec(
+      "INSERT INTO fanout (packet, recipients, options) VALUES (?, ?, ?)",
+      packet === null ? null : JSON.stringify(packet),
+      JSON.stringify(recipients),
+      JSON.stringify(options),
+    );
+  }
+
+  /** Reads newly committed rows into the lanes and starts every idle lane that has work. */
+  pump(): void {
+    while (this.open.size < MAX_OPEN_ROWS) {
+      const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id > ? ORDER BY id LIMIT ?", this.readUpTo, READ_BATCH).toArray();
+      for (const row of rows) {
+        const owed = new Set<string>();
+        for (const [userId, delivery] of this.target.deliveries(row)) {
+          owed.add(userId);
+          const lane = this.lane(userId);
+          if (!lane.failed) lane.queue.push({ row: row.id, delivery });
+        }
+        this.open.set(row.id, owed);
+        this.readUpTo = row.id;
+      }
+      if (rows.length < READ_BATCH) break;
+    }
+    for (const [userId, lane] of this.lanes) if (!lane.busy && lane.queue.length > 0) this.start(userId, lane);
+    this.release();
+  }
+
+  /** Resolves when every row committed so far is stored by its recipients or left to the alarm. */
+  settle(): Promise<void> {
+    const upTo = this.sql.exec<{ m: number | null }>("SELECT max(id) AS m FROM fanout").one().m;
+    if (upTo === null) return Promise.resolve();
+    const handled = new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }));
+    this.pump();
+    return handled;
+  }
+
+  /**
+   * The alarm's retry: failed lanes start over from the table (rows they still owe), then waits for
+   * everything read so far. True when rows are still pending afterwards.
+   */
+  async retry(): Promise<boolean> {
+    const failed = [...this.lanes].filter(([, lane]) => lane.failed && !lane.busy);
+    if (failed.length > 0) {
+      const again = new Set(failed.map(([userId]) => userId));
+      for (const userId of again) this.lanes.delete(userId);
+      // Re-read every open row for these recipients, in order, ahead of anything newer.
+      for (const [rowId, owed] of this.open) {
+        const mine = [...owed].filter((userId) => again.has(userId));
+        if (mine.length === 0) continue;
+        const row = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id = ?", rowId).toArray()[0];
+        if (!row) continue;
+        const deliveries = this.target.deliveries(row);
+        for (const userId of mine) {
+          const delivery = deliveries.get(userId);
+          if (delivery) this.lane(userId).queue.push({ row: rowId, delivery });
+        }
+      }
+    }
+    await this.settle();
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n > 0;
+  }
+
+  testHold(hold: boolean): void {
+    this.holdAfter = hold ? null : undefined;
+  }
+
+  private lane(userId: string): Lane {
+    let lane = this.lanes.get(userId);
+    if (!lane) {
+      lane = { queue: [], busy: false, failed: false };
+      this.lanes.set(userId, lane);
+    }
+    return lane;
+  }
+
+  private start(userId: string, lane: Lane): void {
+    if (this.busyLanes >= MAX_BUSY_LANES) {
+      this.waitingLanes.add(userId);
+      return;
+    }
+    if (this.holdAfter !== undefined) {
+      if (this.holdAfter !== null && this.holdAfter !== userId) return; // held: never sent
+      this.holdAfter = userId;
+    }
+    const batch = lane.queue.splice(0);
+    lane.busy = true;
+    this.busyLanes++;
+    this.target
+      .deliver(
+        userId,
+        batch.map((b) => b.delivery),
+      )
+      .then(
+        (receipt) => {
+          this.target.delivered(userId, receipt.delivered);
+          for (const { row } of batch) this.stored(row, userId);
+        },
+        (err: unknown) => {
+          console.error("fan-out to inbox failed; the alarm retries", userId, err);
+          // Later packets for this recipient wait too, so its order holds; the table keeps what it owes.
+          lane.failed = true;
+          lane.queue = [];
+          this.target.retryLater();
+        },
+      )
+      .finally(() => {
+        lane.busy = false;
+        this.busyLanes--;
+        if (!lane.failed && lane.queue.length > 0) this.start(userId, lane);
+        for (const waiting of this.waitingLanes) {
+          if (this.busyLanes >= MAX_BUSY_LANES) break;
+          this.waitingLanes.delete(waiting);
+          const next = this.lanes.get(waiting);
+          if (next && !next.busy && next.queue.length > 0) this.start(waiting, next);
+        }
+        this.pump();
+      });
+  }
+
+  private stored(rowId: number, userId: string): void {
+    const owed = this.open.get(rowId);
+    if (!owed) return;
+    owed.delete(userId);
+    if (owed.size > 0) return;
+    this.open.delete(rowId);
+    this.sql.exec("DELETE FROM fanout WHERE id = ?", rowId);
+  }
+
+  /** Wakes settle() calls whose rows are all stored, or owed only to failed lanes (left to the alarm). */
+  private release(): void {
+    let frontier = this.readUpTo + 1;
+    for (const [rowId, owed] of this.open) {
+      if ([...owed].some((userId) => !this.lanes.get(userId)?.failed)) {
+        frontier = rowId;
+        break;
+      }
+    }
+    this.waiters = this.waiters.filter((w) => {
+      if (w.upTo >= frontier) return true;
+      w.resolve();
+      return false;
+    });
+  }
+}
