@@ -81,6 +81,12 @@ export const Errors = {
   RECIPIENTS_NOT_FOUND: e(422, "Recipients not found."),
   NOTIFICATION_MESSAGE_MISSED: e(422, "Notification message missed."),
   NOTIFICATION_NOT_FOUND: e(422, "Push notification record not found."),
+  // Conversation handlers: SAMA's messages; HANDLER_FAILED is Parley's (a run stopped by its budgets).
+  HANDLER_NOT_FOUND: e(422, "Handler for this conversation not found."),
+  INCORRECT_TYPE_OF_BODY: e(422, "Incorrect type of message body."),
+  INVALID_ATTACHMENT_FIELDS: e(422, "Invalid attachment fields."),
+  MESSAGE_BLOCKED_BY_HANDLER: e(422, "Message blocked by conversation rules."),
+  HANDLER_FAILED: e(422, "Message blocked: the conversation handler failed."),
 } as const satisfies Record<string, ErrorBody>;
 
 /** A failure with a SAMA status and message; anything else thrown is reported as a 500. */

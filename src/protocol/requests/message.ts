@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { MAX_BODY } from "../../domain/message";
 import { actorOf, conversationFor, unwrap, userCards } from "../../services/conversations";
 import { Errors } from "../errors";
 import { cid } from "../fields";
 import { authedSend } from "../request";
 import { samaMessage } from "../validation";
 
-export const MAX_BODY = 65536;
+export { MAX_BODY };
 
 const bodyOrAttachments = samaMessage(Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY);
 
