@@ -231,10 +231,13 @@ class Run {
 
   /** A thrown value or rejection, classified: a stopped run or an exhausted limit is a failure; anything else the handler threw. */
   private failure(errorHandle: QuickJSHandle): RunOutcome {
+    // An out-of-memory run may not even have room to read its error: a little headroom, for reading only.
+    this.rt.setMemoryLimit(this.budgets.memoryBytes + 1024 * 1024);
     const text = this.describe(errorHandle);
     errorHandle.dispose();
     if (this.stopped) return failed(this.stopped, text);
-    if (/^InternalError: out of memory/.test(text)) return failed("memory", text);
+    // QuickJS throws null when it cannot even allocate the error (so a handler's own `throw null` counts as out of memory too).
+    if (/^InternalError: (out of memory|string too long)/.test(text) || text === "null") return failed("memory", text);
     if (/^(RangeError: Maximum call stack size exceeded|InternalError: stack overflow)/.test(text)) return failed("stack", text);
     return { kind: "threw", error: text };
   }
@@ -248,7 +251,7 @@ class Run {
       }
       return String(value);
     } catch {
-      return "an error that could not be read";
+      return "InternalError: out of memory (the error could not be read)";
     }
   }
 }
