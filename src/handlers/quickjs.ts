@@ -198,8 +198,6 @@ class Run {
 
   private fetch(urlHandle: QuickJSHandle | undefined, initHandle: QuickJSHandle | undefined): QuickJSHandle | { error: QuickJSHandle } {
     const ctx = this.ctx;
-    this.fetchCalls += 1;
-    if (this.fetchCalls > this.budgets.fetch.maxCalls) return { error: ctx.newError(`FETCH: at most ${this.budgets.fetch.maxCalls} calls per message`) };
     let request;
     try {
       const url = urlHandle !== undefined && ctx.typeof(urlHandle) === "string" ? ctx.getString(urlHandle) : null;
@@ -208,6 +206,8 @@ class Run {
     } catch (err) {
       return { error: ctx.newError(err instanceof Error ? err.message : String(err)) };
     }
+    this.fetchCalls += 1;
+    if (this.fetchCalls > this.budgets.fetch.maxCalls) return { error: ctx.newError(`FETCH: at most ${this.budgets.fetch.maxCalls} requests per message`) };
     const deferred = ctx.newPromise();
     this.deferreds.add(deferred);
     const settle = (ok: boolean, text: string) => {
