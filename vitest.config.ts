@@ -35,7 +35,12 @@ export default defineConfig(async () => {
       projects: [
         {
           plugins: [worker({})],
-          test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/fuzz/**"], setupFiles },
+          test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/fuzz/**", "test/handlers/worker-loader/**"], setupFiles },
+        },
+        {
+          // Conversation handlers on the second engine, selected by its var as a deployment would.
+          plugins: [worker({ HANDLER_ENGINE: "worker-loader" })],
+          test: { name: "worker-loader", include: ["test/handlers/worker-loader/**/*.test.ts"], setupFiles },
         },
         {
           // The fuzzer sends 1,000+ frames on one socket as fast as answers come back: the
