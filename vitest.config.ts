@@ -42,6 +42,10 @@ export default defineConfig(async () => {
           plugins: [worker({ HANDLER_ENGINE: "worker-loader" })],
           test: { name: "worker-loader", include: ["test/handlers/worker-loader/**/*.test.ts"], setupFiles },
         },
+        // Measurements that print and check nothing (docs/handlers.md): only with PARLEY_MEASURE=1.
+        ...(process.env.PARLEY_MEASURE === "1"
+          ? [{ plugins: [worker({})], test: { name: "measure", include: ["bench/handlers/**/*.test.ts"], setupFiles, testTimeout: 300_000 } }]
+          : []),
         {
           // The fuzzer sends 1,000+ frames on one socket as fast as answers come back: the
           // production rate limit (its own test runs in the "workers" project) would answer most with 429.
