@@ -43,8 +43,17 @@ export default defineConfig(async () => {
       projects: [
         {
           plugins: [worker({})],
-          test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/fuzz/**"], setupFiles },
+          test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/fuzz/**", "test/handlers/worker-loader/**"], setupFiles },
         },
+        {
+          // Conversation handlers on the second engine, selected by its var as a deployment would.
+          plugins: [worker({ HANDLER_ENGINE: "worker-loader" })],
+          test: { name: "worker-loader", include: ["test/handlers/worker-loader/**/*.test.ts"], setupFiles },
+        },
+        // Measurements that print and check nothing (docs/handlers.md): only with PARLEY_MEASURE=1.
+        ...(process.env.PARLEY_MEASURE === "1"
+          ? [{ plugins: [worker({})], test: { name: "measure", include: ["bench/handlers/**/*.test.ts"], setupFiles, testTimeout: 300_000 } }]
+          : []),
         {
           // The fuzzer sends 1,000+ frames on one socket as fast as answers come back: the
           // production rate limit (its own test runs in the "workers" project) would answer most with 429.

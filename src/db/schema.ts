@@ -267,6 +267,8 @@ export const conversationHandlers = sqliteTable("conversation_handlers", {
   conversationId: text("conversation_id").notNull().unique(),
   content: text("content").notNull(),
   updatedBy: text("updated_by").notNull(),
+  /** Set when the handler was switched off after repeated failures (Unix ms); null while it runs. */
+  disabledAt: integer("disabled_at"),
   ...timestamps,
 });
 

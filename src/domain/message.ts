@@ -1,6 +1,9 @@
 // Messages as plain data: the stored form, SAMA's wire packets (§1.3) and list views.
 import type { ConversationType } from "./conversation";
 
+/** Longest message body, in characters (SAMA's limit). */
+export const MAX_BODY = 65536;
+
 export interface Attachment {
   [key: string]: unknown;
 }

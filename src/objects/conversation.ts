@@ -17,6 +17,7 @@ import {
 } from "../domain/conversation";
 import { liveDelivery, type Delivery, type DeliveryReceipt, type IndexPatch } from "../domain/delivery";
 import { ENCRYPTION_TTL_MS } from "../domain/encryption";
+import { handlerMessage, MAX_CONSECUTIVE_FAILURES, type ResolvedContent } from "../domain/handler-outcome";
 import {
   lastMessageView,
   messageBody,
@@ -27,9 +28,11 @@ import {
   type StoredMessage,
 } from "../domain/message";
 import { nextObjectId } from "../domain/object-id";
+import type { HandlerFetch } from "../handlers";
 import { Errors, type ErrorBody } from "../protocol/errors";
 import type { PushPayload } from "../push/types";
 import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE_ONLY, refusal } from "./conversation-live";
+import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";
 import { flushOutbox, type OutboxRow } from "./conversation-outbox";
 import { inboxOf } from "./live-sessions";
 import { finishClose, isBenignSocketError } from "./sockets";
@@ -62,8 +65,10 @@ export interface Ask {
   mid?: string;
   server_mid: string;
   t: number;
-  modified: null;
-  bot_message: null;
+  /** What a conversation handler replaced (SAMA: body and attachments), else null. */
+  modified: ResolvedContent | null;
+  /** The handler's bot reply, as its `message` packet, else null (`object`: RPC types cannot carry `unknown`). */
+  bot_message: object | null;
 }
 
 export interface MessageQuery {
@@ -147,6 +152,8 @@ interface FanoutOptions {
 }
 
 const IDEMPOTENCY_MS = 24 * 3600 * 1000;
+/** The fields of a message that a bot reply or a system message leaves empty. */
+const noExtras: SendInput = { clientId: null, body: null, attachments: null, x: {}, repliedMessageId: null, forwardedMessageId: null, encryptedMessageType: null, deletedFor: [] };
 const FANOUT_BATCH = 200;
 /** Inbox calls in flight at once during one fan-out pass. */
 const FANOUT_CONCURRENCY = 256;
@@ -173,12 +180,14 @@ export class Conversation extends DurableObject<Env> {
   private alarmChain: Promise<void> = Promise.resolve();
   private readonly live: LiveSockets;
   private liveShardsCache: number | undefined = undefined;
+  private readonly handler: ConversationHandlerHost;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.live = new LiveSockets(ctx, env, getConfig(env).liveSocketsPerObject);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.handler = new ConversationHandlerHost(this.sql, env);
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS participants (
@@ -452,13 +461,48 @@ export class Conversation extends DurableObject<Env> {
   // ---------------------------------------------------------------- messages
 
   async send(actor: Actor, input: SendInput, restoreCards: UserCard[] | null): Promise<Result<Ask>> {
+    if (this.handler.active() === null) return this.checkSend(actor, input, restoreCards) ?? ok(this.storeSend(actor, input, null, null));
+    // env.USER is the sender's public card, which the caller fetches (rarely: it is kept a minute).
+    if (this.roleOf(actor.userId) !== undefined && this.handler.senderCard(actor.userId, restoreCards) === null) {
+      return { ok: false, error: Errors.FORBIDDEN, needsCards: [actor.userId] };
+    }
+    return this.handler.serial(() => this.sendThroughHandler(actor, input, restoreCards));
+  }
+
+  /** A send in a conversation with a handler: checks, the handler's verdict, then the checks again (the conversation may have changed meanwhile). */
+  private async sendThroughHandler(actor: Actor, input: SendInput, restoreCards: UserCard[] | null): Promise<Result<Ask>> {
+    const refused = this.checkSend(actor, input, restoreCards);
+    if (refused) return refused;
+    const handler = this.handler.active();
+    if (handler === null) return ok(this.storeSend(actor, input, null, null));
+    const card = this.handler.senderCard(actor.userId, restoreCards);
+    if (card === null) return { ok: false, error: Errors.FORBIDDEN, needsCards: [actor.userId] };
+    const cid = this.readMeta()!.id;
+    const { verdict, disabled } = await this.handler.run(handler, cid, { message: handlerMessage(cid, input), user: card.view });
+    if (disabled) this.noticeHandlerDisabled(handler, disabled.reason);
+    const changed = this.checkSend(actor, input, restoreCards);
+    if (changed) return changed;
+    const decision = verdict.decision;
+    switch (decision.action) {
+      case "accept":
+        return ok(this.storeSend(actor, input, null, null));
+      case "reject":
+        return fail(decision.error);
+      case "replace":
+        return ok(this.storeSend(actor, { ...input, ...decision.content }, decision.content, null));
+      case "reply":
+        return ok(this.storeSend(actor, input, null, handler.botId === null ? null : { botId: handler.botId, content: decision.content }));
+    }
+  }
+
+  /** Why the send cannot be stored (or the first ask of a repeated client id); null when it can. */
+  private checkSend(actor: Actor, input: SendInput, restoreCards: UserCard[] | null): Result<Ask> | null {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.CONVERSATION_NOT_FOUND);
-    const now = Date.now();
     // A retry of a stored message gets its first ask, whatever changed since (a block, a removal).
     if (input.clientId !== null) {
       const seen = this.sql
-        .exec<{ ask: string }>("SELECT ask FROM sends WHERE from_id = ? AND client_id = ? AND created_at > ?", actor.userId, input.clientId, now - IDEMPOTENCY_MS)
+        .exec<{ ask: string }>("SELECT ask FROM sends WHERE from_id = ? AND client_id = ? AND created_at > ?", actor.userId, input.clientId, Date.now() - IDEMPOTENCY_MS)
         .toArray()[0];
       if (seen) return ok(JSON.parse(seen.ask) as Ask);
     }
@@ -479,14 +523,45 @@ export class Conversation extends DurableObject<Env> {
       const replied = this.messageById(input.repliedMessageId);
       if (!replied || replied.deletedFor.includes(actor.userId)) return fail(Errors.INCORRECT_REPLY_MESSAGE_ID);
     }
+    return null;
+  }
+
+  /** Commits the message (and the handler's bot reply after it), remembers its ask for retries, and starts the fan-out. */
+  private storeSend(actor: Actor, input: SendInput, modified: ResolvedContent | null, reply: { botId: string; content: ResolvedContent } | null): Ask {
+    const now = Date.now();
     const message = this.insertMessage(actor.userId, input, now);
-    const ask: Ask = { ...(input.clientId !== null ? { mid: input.clientId } : {}), server_mid: message.id, t: message.t, modified: null, bot_message: null };
+    const botMessage = reply === null ? null : this.insertMessage(reply.botId, { ...noExtras, body: reply.content.body ?? null, attachments: reply.content.attachments ?? null }, now);
+    const ask: Ask = {
+      ...(input.clientId !== null ? { mid: input.clientId } : {}),
+      server_mid: message.id,
+      t: message.t,
+      modified,
+      bot_message: botMessage === null ? null : messageBody(botMessage, this.readMeta()!.type),
+    };
     if (input.clientId !== null) {
       this.sql.exec("INSERT OR REPLACE INTO sends (from_id, client_id, ask, created_at) VALUES (?, ?, ?, ?)", actor.userId, input.clientId, JSON.stringify(ask), now);
     }
     this.announceMessage(message, actor.sessionId);
+    if (botMessage !== null) this.announceMessage(botMessage, null);
     this.kick();
-    return ok(ask);
+    return ask;
+  }
+
+  /** conversation_handler_create / _delete keep the object's copy of the handler. */
+  async configureHandler(config: HandlerConfig | null): Promise<void> {
+    this.handler.configure(config);
+  }
+
+  /** Tells the owner (all their devices, logged for sync) that the handler was switched off. */
+  private noticeHandlerDisabled(handler: HandlerConfig, reason: string): void {
+    const meta = this.readMeta()!;
+    const notice = { conversation_handler_disabled: { cid: meta.id, failures: MAX_CONSECUTIVE_FAILURES, reason } };
+    this.enqueue([meta.ownerId], { system_message: { _id: meta.id, from: handler.botId ?? meta.ownerId, t: Math.ceil(Date.now() / 1000), x: notice, cid: meta.id } }, {
+      store: true,
+      excludeSession: null,
+      patch: null,
+    });
+    this.kick();
   }
 
   async listMessages(actor: Actor, query: MessageQuery): Promise<Result<Record<string, unknown>[]>> {
@@ -732,6 +807,12 @@ export class Conversation extends DurableObject<Env> {
   async testHoldFanout(hold: boolean): Promise<void> {
     if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
     this.holdAfterFirstRecipient = hold;
+  }
+
+  /** Test-only: handlers' FETCH goes to `fetchFn` (a fake in the test) instead of the network. */
+  async testHandlerFetch(fetchFn: HandlerFetch | null): Promise<void> {
+    if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
+    this.handler.useFetch(fetchFn);
   }
 
   override async alarm(): Promise<void> {
@@ -1108,11 +1189,7 @@ export class Conversation extends DurableObject<Env> {
 
   /** A persisted message announcing a participant or image change (counted as unread, listed). */
   private appendSystemMessage(actor: Actor, body: string, x: Record<string, unknown>): void {
-    const message = this.insertMessage(
-      actor.userId,
-      { clientId: null, body, attachments: null, x, repliedMessageId: null, forwardedMessageId: null, encryptedMessageType: null, deletedFor: [] },
-      Date.now(),
-    );
+    const message = this.insertMessage(actor.userId, { ...noExtras, body, x }, Date.now());
     this.announceMessage(message, actor.sessionId);
   }
 

@@ -92,6 +92,12 @@ export const Errors = {
   INCORRECT_USER_ID: e(422, "Incorrect user id."),
   INCORRECT_USERS_ARRAY: e(422, "Incorrect users array."),
   ENCRYPTION_PRIVATE_ONLY: e(422, "Only private conversations can be encrypted."),
+  // Conversation handlers: SAMA's messages; HANDLER_FAILED is Parley's (a run stopped by its budgets).
+  HANDLER_NOT_FOUND: e(422, "Handler for this conversation not found."),
+  INCORRECT_TYPE_OF_BODY: e(422, "Incorrect type of message body."),
+  INVALID_ATTACHMENT_FIELDS: e(422, "Invalid attachment fields."),
+  MESSAGE_BLOCKED_BY_HANDLER: e(422, "Message blocked by conversation rules."),
+  HANDLER_FAILED: e(422, "Message blocked: the conversation handler failed."),
 } as const satisfies Record<string, ErrorBody>;
 
 /** A failure with a SAMA status and message; anything else thrown is reported as a 500. */

@@ -8,6 +8,7 @@ import { connect } from "./requests/connect";
 import { contactAdd, contactBatchAdd, contactDelete, contactList, contactUpdate } from "./requests/contacts";
 import { conversationCreate } from "./requests/conversation_create";
 import { conversationDelete } from "./requests/conversation_delete";
+import { conversationHandlerCreate, conversationHandlerDelete, getConversationHandler } from "./requests/conversation_handlers";
 import { conversationList } from "./requests/conversation_list";
 import { conversationSearch } from "./requests/conversation_search";
 import { conversationSubscribe, conversationUnsubscribe } from "./requests/conversation_subscribe";
@@ -58,6 +59,9 @@ const handlers: readonly RequestHandler[] = [
   conversationUnsubscribe,
   getParticipantsByCids,
   getAdminsByCids,
+  conversationHandlerCreate,
+  getConversationHandler,
+  conversationHandlerDelete,
   message,
   messageEdit,
   messageDelete,

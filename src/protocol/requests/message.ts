@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_BODY } from "../../domain/message";
 import type { SendInput } from "../../objects/conversation";
 import { sendMessage } from "../../services/messages";
 import { Errors } from "../errors";
@@ -6,7 +7,7 @@ import { cid } from "../fields";
 import { authedSend } from "../request";
 import { samaMessage } from "../validation";
 
-export const MAX_BODY = 65536;
+export { MAX_BODY };
 
 const bodyOrAttachments = samaMessage(Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY);
 

@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { MAX_HANDLER_CODE } from "../../handlers";
+import { conversationFor } from "../../services/conversations";
+import { botUserId, deleteHandler, findHandler, requireOwnedConversation, saveHandler } from "../../services/conversation-handlers";
+import { Errors, SamaError } from "../errors";
+import { authedRequest } from "../request";
+
+// SAMA validates `cid` with Joi's own messages here ("\"cid\" is required"), not with CID_REQUIRED.
+const byCid = z.strictObject({ cid: z.string() });
+const withContent = z.strictObject({ cid: z.string(), content: z.string().max(MAX_HANDLER_CODE) });
+
+/** Creates or replaces the conversation's handler (owner only); the Conversation object gets its copy. */
+export const conversationHandlerCreate = authedRequest("conversation_handler_create", withContent, async (ctx, params) => {
+  const conversation = conversationFor(ctx, params.cid, Errors.BAD_REQUEST);
+  await requireOwnedConversation(ctx, params.cid);
+  const org = ctx.session.organizationId;
+  await saveHandler(ctx, org, params.cid, params.content, ctx.session.userId);
+  await conversation.configureHandler({ content: params.content, botId: await botUserId(ctx, org), version: ctx.now });
+  return { success: true };
+});
+
+export const getConversationHandler = authedRequest("get_conversation_handler", byCid, async (ctx, params) => {
+  conversationFor(ctx, params.cid, Errors.BAD_REQUEST);
+  await requireOwnedConversation(ctx, params.cid);
+  const handler = await findHandler(ctx, params.cid);
+  if (!handler) throw new SamaError(Errors.HANDLER_NOT_FOUND);
+  return {
+    conversation_handler: {
+      content: handler.content,
+      updated_by: handler.updatedBy,
+      updated_at: new Date(handler.updatedAt).toISOString(),
+      // Parley's addition: when the handler was switched off after repeated failures.
+      ...(handler.disabledAt !== null ? { disabled_at: new Date(handler.disabledAt).toISOString() } : {}),
+    },
+  };
+});
+
+export const conversationHandlerDelete = authedRequest("conversation_handler_delete", byCid, async (ctx, params) => {
+  const conversation = conversationFor(ctx, params.cid, Errors.BAD_REQUEST);
+  await requireOwnedConversation(ctx, params.cid);
+  if (!(await deleteHandler(ctx, params.cid))) throw new SamaError(Errors.HANDLER_NOT_FOUND);
+  await conversation.configureHandler(null);
+  return { success: true };
+});
