@@ -6,25 +6,55 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { catchUpRows, runCatchUp } from "./lib/catchup.mjs";
+import { channelRows, runChannel } from "./lib/channel.mjs";
+import { idleRows, runIdle } from "./lib/idle.mjs";
 import { buildRows, formatTable } from "./lib/report.mjs";
-import { createParleyUsers, openBaselineRoom, openParleyRoom } from "./lib/rooms.mjs";
+import { openBaselineRoom, openParleyRoom } from "./lib/rooms.mjs";
+import { runSamaLoad, samaLoadRows } from "./lib/sama-load.mjs";
 import { describeStep, offeredLoad, passes, roundTrip, saturation, waitIdle, warmUp } from "./lib/scenarios.mjs";
 import { freePort, killAllServersNow, startServer, stopAllServers } from "./lib/servers.mjs";
 import { now, round, sleep } from "./lib/stats.mjs";
+import { UserPool } from "./lib/users.mjs";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const RESULTS_FILE = join(ROOT, "bench", "results.json");
+const USERS_FILE = join(ROOT, ".wrangler", "bench-users.json");
 const GROUP_SIZE = 50;
 const GROUP_SENDERS = 10;
 const FIXED_RATE = 10;
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
+// Scenarios in the order they run; idle capacity goes last, as it pushes the dev server to its limits.
+const SCENARIOS = ["roundtrip", "fanout", "catchup", "sama", "channel", "idle"];
+const onlyArg = args.includes("--only") ? args[args.indexOf("--only") + 1] : null;
+const only = onlyArg ? onlyArg.split(",") : SCENARIOS;
+const unknown = only.filter((name) => !SCENARIOS.includes(name));
+if (unknown.length > 0 || (onlyArg !== null && only.length === 0)) {
+  console.error(`--only takes a comma-separated list of: ${SCENARIOS.join(", ")} (got ${onlyArg})`);
+  process.exit(2);
+}
+// A partial run must not overwrite the full results: it writes bench/results.local.json (gitignored).
+const RESULTS_FILE = join(ROOT, "bench", onlyArg ? "results.local.json" : "results.json");
+const FULL_CHANNEL_SESSIONS = 2_000;
 const SETTINGS = quick
-  ? { roundTrips: 50, warmup: 5, fixedSeconds: 4, steps: [50, 200, 400, 800], lowerSteps: [5, 2, 1], stepSeconds: 1, drainMs: 1_000, idleMaxMs: 2_000, retries: 0 }
-  : { roundTrips: 200, warmup: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], lowerSteps: [5, 2, 1], stepSeconds: 3, drainMs: 2_000, idleMaxMs: 10_000, retries: 1 };
+  ? {
+      quick, roundTrips: 50, warmup: 5, fixedSeconds: 2, steps: [50, 200, 400, 800], lowerSteps: [5, 2, 1], stepSeconds: 1, drainMs: 1_000, idleMaxMs: 2_000, retries: 0,
+      samaSteps: [100, 200], samaReport: [100, 200], samaSeconds: 3, samaDrainMs: 2_000,
+      channelLive: 500, channelLiveUsers: 40, channelSessions: 100, channelPosts: 3, channelTimeoutMs: 10_000,
+      idleSteps: [500], idleUsers: 40, idleMessageTimeoutMs: 10_000,
+      catchupMessages: 200,
+    }
+  : {
+      quick, roundTrips: 200, warmup: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], lowerSteps: [5, 2, 1], stepSeconds: 3, drainMs: 2_000, idleMaxMs: 10_000, retries: 1,
+      samaSteps: [300, 500, 1000, 1500, 2000, 3000, 4000], samaReport: [300, 1000], samaSeconds: 15, samaDrainMs: 5_000,
+      channelLive: 4_000, channelLiveUsers: 100, channelSessions: FULL_CHANNEL_SESSIONS, channelPosts: 5, channelTimeoutMs: 30_000,
+      idleSteps: [1000, 2000, 3000, 4000, 4500, 5000, 5500, 6000, 7000, 8000], idleUsers: 40, idleMessageTimeoutMs: 30_000,
+      catchupMessages: 1_000,
+    };
+SETTINGS.fullChannelSessions = FULL_CHANNEL_SESSIONS;
 // A stuck run must still end and free its servers.
-const WATCHDOG_MS = quick ? 120_000 : 30 * 60_000;
+const WATCHDOG_MS = quick ? 600_000 : 90 * 60_000;
 
 const runStart = now();
 const loadBefore = loadavg().map((x) => round(x, 2));
@@ -153,13 +183,10 @@ async function runFanout(all) {
   return results;
 }
 
-/** Creates the group's users once (PBKDF2 makes it the slowest setup step); 1:1 uses the first two. */
-async function prepareParleyUsers(parley) {
-  const started = now();
+/** The group's users, from the pool kept between runs (PBKDF2 makes creating them the slowest setup step); 1:1 uses the first two. */
+async function prepareParleyUsers(pool) {
   try {
-    const users = await createParleyUsers(parley.baseUrl, GROUP_SIZE);
-    log(`Parley: created and logged in ${users.length} users in ${round((now() - started) / 1000, 1)} s`);
-    return { users };
+    return { users: await pool.take(GROUP_SIZE) };
   } catch (err) {
     log(`Parley: user setup failed — ${err.message}`);
     return { error: `user setup failed: ${err.message}` };
@@ -175,19 +202,38 @@ async function main() {
   try {
     const [baselines, parley] = await Promise.all([startBaselines(persistDir), startParley()]);
     log(`servers ready in ${round((now() - started) / 1000, 1)} s: baselines ${baselines.baseUrl}, Parley ${parley.baseUrl}`);
-    const parleyUsers = await prepareParleyUsers(parley);
+    const pool = new UserPool({ baseUrl: parley.baseUrl, file: USERS_FILE, log });
+    const parleyUsers = await prepareParleyUsers(pool);
     const all = targets(baselines, parley, parleyUsers);
-    const roundTripResults = await runRoundTrips(all);
-    const fanoutResults = await runFanout(all);
-    return { roundTrip: roundTripResults, fanout: fanoutResults, seconds: round((now() - started) / 1000, 1) };
+    const context = { baselines, parley, pool, settings: SETTINGS, runTag, log };
+    const results = {};
+    const run = async (name, fn) => {
+      if (!only.includes(name)) return;
+      const begun = now();
+      results[name] = await fn();
+      log(`${name}: ${round((now() - begun) / 1000, 1)} s`);
+    };
+    await run("roundtrip", () => runRoundTrips(all));
+    await run("fanout", () => runFanout(all));
+    await run("catchup", () => runCatchUp(context));
+    await run("sama", () => runSamaLoad(context));
+    await run("channel", () => runChannel(context));
+    await run("idle", () => runIdle(context));
+    return { results, seconds: round((now() - started) / 1000, 1) };
   } finally {
     await stopAllServers();
     rmSync(persistDir, { recursive: true, force: true });
   }
 }
 
-function report({ roundTrip, fanout, seconds }) {
-  const rows = buildRows({ roundTrip, fanout, settings: SETTINGS });
+function report({ results: r, seconds }) {
+  const rows = [
+    ...buildRows({ roundTrip: r.roundtrip, fanout: r.fanout, settings: SETTINGS }),
+    ...(r.sama ? samaLoadRows(r.sama, SETTINGS) : []),
+    ...(r.channel ? channelRows(r.channel, SETTINGS) : []),
+    ...(r.idle ? idleRows(r.idle, SETTINGS) : []),
+    ...(r.catchup ? catchUpRows(r.catchup, SETTINGS) : []),
+  ];
   const results = {
     machine: machine(),
     date: new Date().toISOString(),
@@ -198,7 +244,7 @@ function report({ roundTrip, fanout, seconds }) {
     load_average_1_5_15: { before: loadBefore, after: loadavg().map((x) => round(x, 2)) },
     settings: { ...SETTINGS, groupSize: GROUP_SIZE, groupSenders: GROUP_SENDERS, fixedRate: FIXED_RATE },
     rows,
-    details: { roundTrip, fanout },
+    details: r,
   };
   writeFileSync(RESULTS_FILE, JSON.stringify(results, null, 2) + "\n");
   console.log(`\n${formatTable(rows)}\n`);

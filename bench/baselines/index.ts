@@ -1,6 +1,7 @@
 // Benchmark baselines: the cheapest possible chat rooms on the same runtime as Parley.
 //   /bare/<room>     BareRoom: relays each text frame to every other socket of the room.
 //   /durable/<room>  DurableRoom: stores each frame in its SQLite first, then relays it.
+//                    GET /durable/<room>?after=<id>&limit=<n> (no upgrade) reads stored frames back.
 // Both use the hibernation API (ctx.acceptWebSocket), as Parley's objects do, so the comparison
 // isolates what Parley adds on top: auth, validation, ordering, per-recipient delivery.
 import { DurableObject } from "cloudflare:workers";
@@ -56,6 +57,8 @@ export class BareRoom extends DurableObject<Env> {
   }
 }
 
+const HISTORY_PAGE = 500;
+
 export class DurableRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,7 +68,18 @@ export class DurableRoom extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    if (request.method === "GET" && url.searchParams.has("after")) return this.history(url.searchParams);
     return acceptSocket(this.ctx, request);
+  }
+
+  /** Catch-up baseline: a page of stored frames after id `after`, oldest first (GET ?after=&limit=). */
+  private history(params: URLSearchParams): Response {
+    const limit = Math.min(Math.max(Number(params.get("limit")) || HISTORY_PAGE, 1), HISTORY_PAGE);
+    const rows = this.ctx.storage.sql
+      .exec<{ id: number; body: string }>("SELECT id, body FROM messages WHERE id > ? ORDER BY id LIMIT ?", Number(params.get("after")) || 0, limit + 1)
+      .toArray();
+    return Response.json({ rows: rows.slice(0, limit), has_more: rows.length > limit });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {

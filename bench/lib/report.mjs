@@ -12,6 +12,20 @@ function ratioOf(parley, baseline, better) {
 }
 
 /**
+ * One row comparing Parley with one baseline (the newer scenarios have one baseline each).
+ * `notes` are joined with "; " (the table lists each once), so a note must not contain "; ".
+ */
+export function compareRow({ scenario, metric, unit, better, parley, baseline, baselineName, notes = [] }) {
+  const all = [...(better === "lower" ? [INVERTED_NOTE] : []), ...notes.filter(Boolean)];
+  const row = {
+    scenario, metric, unit, parley: parley ?? null, baseline: baseline ?? null, baseline_name: baselineName,
+    ratio: ratioOf(parley ?? null, baseline ?? null, better),
+  };
+  if (all.length) row.note = all.join("; ");
+  return row;
+}
+
+/**
  * One row per baseline for a metric. `pick(result)` reads the value from a target's result;
  * a result with `error` (Parley not able to run it) gives null.
  */
@@ -73,9 +87,13 @@ export function buildRows({ roundTrip, fanout, settings }) {
   const fixed = `group fan-out: 50 members, 10 senders, fixed 10 msg/s for ${settings.fixedSeconds} s`;
   const sat = `group fan-out: 50 members, 10 senders, saturation (all delivered, p99 < 100 ms)`;
   const fixedOf = (r) => r.fixed;
-  return [
+  const roundTripRows = roundTrip ? [
     ...metricRows({ scenario: rt, metric: "p50 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p50, noteFor: roundTripNote }),
     ...metricRows({ scenario: rt, metric: "p99 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p99, noteFor: roundTripNote }),
+  ] : [];
+  if (!fanout) return roundTripRows;
+  return [
+    ...roundTripRows,
     ...metricRows({ scenario: fixed, metric: "delivered", unit: "deliveries/s", better: "higher", results: fanout, pick: (r) => fixedOf(r).deliveries_per_s, noteFor: fixedNote }),
     ...metricRows({ scenario: fixed, metric: "p50 send→receive", unit: "ms", better: "lower", results: fanout, pick: (r) => fixedOf(r).p50 }),
     ...metricRows({ scenario: fixed, metric: "p99 send→receive", unit: "ms", better: "lower", results: fanout, pick: (r) => fixedOf(r).p99 }),

@@ -11,15 +11,15 @@ const OPEN_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 
 /** `{"t":<sender ms>,"i":<seq>,"s":<sender>,"p":…}`; t has sub-ms digits (see now()). */
-function payload(seq, sender) {
+export function payload(seq, sender) {
   return JSON.stringify({ t: Math.round(now() * 1000) / 1000, i: seq, s: sender, p: PADDING });
 }
 
-function wsUrl(baseUrl, path) {
+export function wsUrl(baseUrl, path) {
   return baseUrl.replace(/^http/i, "ws") + path;
 }
 
-function openSocket(url) {
+export function openSocket(url) {
   const ws = new WebSocket(url, { perMessageDeflate: false });
   ws.on("error", () => {}); // a "close" follows; an EventEmitter error without a listener would throw
   const opened = new Promise((resolve, reject) => {
@@ -29,7 +29,7 @@ function openSocket(url) {
   return withTimeout(opened, OPEN_TIMEOUT_MS, `opening ${url}`);
 }
 
-function closeQuietly(ws) {
+export function closeQuietly(ws) {
   try {
     ws.close(1000, "bench done");
   } catch {
@@ -74,7 +74,7 @@ export class ParleyRefused extends Error {
 }
 
 /** A socket that matches SAMA `response` frames to requests by id and hands other frames on. */
-class SamaClient {
+export class SamaClient {
   constructor(ws) {
     this.ws = ws;
     this.pending = new Map();
@@ -130,11 +130,11 @@ class SamaClient {
   }
 }
 
-function describeError(action, error) {
+export function describeError(action, error) {
   return `${action} answered ${error?.status ?? "?"} "${error?.message ?? JSON.stringify(error)}"`;
 }
 
-async function login(baseUrl, user) {
+export async function login(baseUrl, user) {
   const res = await fetch(`${baseUrl}/login`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -160,17 +160,13 @@ async function createUser(baseUrl, socket, user) {
 }
 
 /**
- * Creates `count` users and logs each in over HTTP. PBKDF2 makes both steps expensive, so they run
- * `concurrency` at a time, each lane on its own socket (a socket answers its frames one by one).
+ * Creates the users of `specs` ({login, email, password, device_id}) and logs each in over HTTP.
+ * PBKDF2 makes both steps expensive, so they run `concurrency` at a time, each lane on its own
+ * socket (a socket answers its frames one by one).
  */
-export async function createParleyUsers(baseUrl, count, concurrency = 8) {
-  const tag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
-  const specs = Array.from({ length: count }, (_, i) => ({
-    login: `bench_${tag}_${i}`,
-    email: `bench_${tag}_${i}@bench.example`,
-    password: `bench-pw-${tag}`,
-    device_id: `bench-${tag}-${i}`,
-  }));
+export async function createUsers(baseUrl, specs, concurrency = 8) {
+  const count = specs.length;
+  if (count === 0) return [];
   const lanes = await Promise.all(
     Array.from({ length: Math.min(concurrency, count) }, () => SamaClient.open(wsUrl(baseUrl, "/"))),
   );
@@ -191,7 +187,21 @@ export async function createParleyUsers(baseUrl, count, concurrency = 8) {
   }
 }
 
-async function connectUser(baseUrl, user) {
+/** `count` fresh users with logins unique to this call (bench:profile; the benchmark reuses users.mjs's pool). */
+export function createParleyUsers(baseUrl, count, concurrency = 8) {
+  const tag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+  return createUsers(baseUrl, userSpecs(tag, 0, count), concurrency);
+}
+
+/** Login, email, password and device id of users `from`…`from+count-1` of a batch tagged `tag`. */
+export function userSpecs(tag, from, count) {
+  return Array.from({ length: count }, (_, k) => {
+    const i = from + k;
+    return { login: `bench_${tag}_${i}`, email: `bench_${tag}_${i}@bench.example`, password: `bench-pw-${tag}`, device_id: `bench-${tag}-${i}` };
+  });
+}
+
+export async function connectUser(baseUrl, user) {
   const client = await SamaClient.open(wsUrl(baseUrl, "/"));
   const res = await client.request("connect", { token: user.token, device_id: user.device_id });
   if (res.error !== undefined || res.success !== true) {
@@ -201,9 +211,10 @@ async function connectUser(baseUrl, user) {
   return client;
 }
 
-async function createConversation(creator, type, others) {
+export async function createConversation(creator, type, others) {
   const participants = others.map((user) => user._id);
-  const params = type === "g" ? { type, name: "bench", participants } : { type, participants };
+  // Groups and channels need a name; a channel starts with its owner alone (others subscribe).
+  const params = type === "u" ? { type, participants } : { type, name: "bench", ...(participants.length ? { participants } : {}) };
   const res = await creator.request("conversation_create", params);
   if (res.error !== undefined) throw new ParleyRefused(describeError("conversation_create", res.error));
   const cid = res.conversation?._id;
@@ -232,26 +243,35 @@ export async function openParleyRoom({ baseUrl, users, type, senders }) {
     send: (sender, seq) => clients[sender].send({ message: { id: `m${seq}`, cid, body: payload(seq, sender) } }),
     close: () => clients.forEach((client) => client.close()),
   };
-  for (const client of clients) client.onFrame = (frame, at) => onParleyFrame(room, cid, frame, at);
+  for (const client of clients) client.onFrame = parleyFrameHandler(room, (c) => c === cid);
   return room;
 }
 
-/** Deliveries are `message` frames of our conversation; refusals are errors that echo `m<seq>`. */
-function onParleyFrame(room, cid, frame, at) {
-  const refusal = frame.message?.error ?? frame.response?.error;
-  if (refusal !== undefined) {
-    const id = frame.message?.id ?? frame.response?.id;
-    const seq = typeof id === "string" && id.startsWith("m") ? Number(id.slice(1)) : null;
-    room.listener?.reject(seq, refusal?.status ?? null);
-    return;
-  }
-  const message = frame.message;
-  if (!message || message.cid !== cid || typeof message.body !== "string") return; // ask, system_message, …
-  let body;
+/**
+ * The `onFrame` of a Parley client whose deliveries and refusals go to `room.listener`: deliveries
+ * are `message` frames of a conversation `ours(cid)` accepts; refusals are errors that echo `m<seq>`.
+ */
+export function parleyFrameHandler(room, ours) {
+  return (frame, at) => {
+    const refusal = frame.message?.error ?? frame.response?.error;
+    if (refusal !== undefined) {
+      const id = frame.message?.id ?? frame.response?.id;
+      const seq = typeof id === "string" && id.startsWith("m") ? Number(id.slice(1)) : null;
+      room.listener?.reject(seq, refusal?.status ?? null);
+      return;
+    }
+    const body = benchBody(frame.message, ours);
+    if (body) room.listener?.deliver(body, at);
+  };
+}
+
+/** The benchmark payload carried by a `message` packet of an accepted conversation, else null. */
+export function benchBody(message, ours = () => true) {
+  if (!message || !ours(message.cid) || typeof message.body !== "string") return null; // ask, system_message, …
   try {
-    body = JSON.parse(message.body);
+    const body = JSON.parse(message.body);
+    return typeof body?.i === "number" && typeof body?.t === "number" ? body : null;
   } catch {
-    return; // not one of ours
+    return null; // not one of ours
   }
-  room.listener?.deliver(body, at);
 }

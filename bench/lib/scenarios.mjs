@@ -5,8 +5,13 @@ import { latencySummary, now, round, sleep } from "./stats.mjs";
 
 let nextSeq = 1; // unique across the whole run, so a late delivery can never count for a later phase
 
+/** A sequence number for a new message: unique across the whole run. */
+export function takeSeq() {
+  return nextSeq++;
+}
+
 /** Counts one phase: sends, deliveries (at most `fanout` per message), refusals, latencies. */
-class Tally {
+export class Tally {
   constructor(room) {
     this.fanout = room.size - 1;
     this.firstSeq = nextSeq;
@@ -64,7 +69,7 @@ class Tally {
 
 function send(room, tally, sender) {
   tally.sent++;
-  room.send(sender, nextSeq++);
+  room.send(sender, takeSeq());
 }
 
 /**

@@ -50,6 +50,7 @@ export async function startServer({ name, command, args, cwd, port, isReady }) {
     lines: [],
     exited: null,
     cpuSeconds: () => groupCpuSeconds(child.pid),
+    resources: () => groupResources(child.pid),
     logTail: () => server.lines.join("\n"),
   };
   running.add(server);
@@ -113,6 +114,7 @@ function readStat(pid) {
     state: fields[0],
     pgrp: Number(fields[2]),
     ticks: Number(fields[11]) + Number(fields[12]), // utime + stime
+    rssPages: Number(fields[21]),
   };
 }
 
@@ -131,6 +133,53 @@ export function groupCpuSeconds(pgid) {
     .filter((stat) => stat.comm === "workerd")
     .reduce((sum, stat) => sum + stat.ticks, 0);
   return ticks / ticksPerSecond();
+}
+
+function openFiles(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0; // gone, or not ours
+  }
+}
+
+/** The soft "Max open files" limit of a process (ulimit -n), or null. */
+function openFilesLimit(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/limits`, "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const soft = line?.slice("Max open files".length).trim().split(/\s+/)[0];
+    return soft === undefined || soft === "unlimited" ? null : Number(soft);
+  } catch {
+    return null;
+  }
+}
+
+let pageBytes;
+function pageSize() {
+  if (pageBytes === undefined) {
+    const out = spawnSync("getconf", ["PAGESIZE"], { encoding: "utf8" });
+    pageBytes = Number(out.stdout?.trim()) || 4096;
+  }
+  return pageBytes;
+}
+
+/**
+ * Open files and memory of a server's process group: per workerd process (the runtime that holds
+ * the objects, their SQLite files and the sockets behind wrangler's proxy), for the other processes
+ * (npm, wrangler's node proxy), and the resident memory of the whole group.
+ */
+export function groupResources(pgid) {
+  const members = groupMembers(pgid);
+  const workerd = members.filter((stat) => stat.comm === "workerd").map((stat) => ({ pid: stat.pid, fds: openFiles(stat.pid), limit: openFilesLimit(stat.pid) }));
+  const others = members.filter((stat) => stat.comm !== "workerd").map((stat) => ({ pid: stat.pid, comm: stat.comm, fds: openFiles(stat.pid) }));
+  return {
+    workerd_fds: workerd.reduce((sum, p) => sum + p.fds, 0),
+    workerd_max_fds: Math.max(0, ...workerd.map((p) => p.fds)),
+    fd_limit: workerd[0]?.limit ?? null,
+    proxy_fds: Math.max(0, ...others.map((p) => p.fds)),
+    rss_mb: Math.round((members.reduce((sum, stat) => sum + stat.rssPages, 0) * pageSize()) / 1048576),
+    processes: { workerd, others },
+  };
 }
 
 function signalGroup(pid, signal) {

@@ -1,0 +1,175 @@
+// Scenario: idle capacity. Authenticated sockets (open + `connect` with a token) are opened in steps
+// until one fails; at each step the open files of the workerd processes and the resident memory of
+// the dev server's process group are read, so the cost per socket shows. Then one message to a
+// channel of 100 of those sockets (100 users, one socket each): time until all 100 have it.
+// Baseline: the same number of plain sockets in BareRooms of 100.
+import { compareRow } from "./report.mjs";
+import { closeQuietly, connectUser, createConversation, describeError, openSocket, parleyFrameHandler, payload, ParleyRefused, wsUrl } from "./rooms.mjs";
+import { Tally, takeSeq, waitIdle } from "./scenarios.mjs";
+import { mapLimit, now, percentile, round, sleep } from "./stats.mjs";
+
+const MEMBERS = 100;
+const ROOM = 100;
+
+/** Opens `count` sockets with `open(k)`, `concurrency` at a time; stops at the first failure. */
+async function openUpTo(count, concurrency, open) {
+  const sockets = [];
+  let failure = null;
+  let failures = 0;
+  await mapLimit(Array.from({ length: count }), concurrency, async (_, k) => {
+    if (failure) return;
+    try {
+      sockets.push(await open(k));
+    } catch (err) {
+      failures++;
+      failure ??= err.message;
+    }
+  });
+  return { sockets, failure, failures };
+}
+
+/** Time for one message to reach `receivers` sockets: first, p50, last. */
+async function oneMessage(target, receivers, timeoutMs) {
+  const tally = new Tally({ size: receivers + 1 });
+  target.listener = tally;
+  tally.sent = 1;
+  target.post(takeSeq());
+  const complete = await tally.until(timeoutMs);
+  target.listener = null;
+  const sorted = Float64Array.from(tally.latencies).sort();
+  return { receivers, delivered: tally.delivered, complete, rejected: tally.rejected, first_ms: round(sorted[0] ?? null), p50_ms: round(percentile(sorted, 50)), last_ms: round(sorted.at(-1) ?? null) };
+}
+
+function perSocket(before, after, sockets) {
+  if (!sockets) return {};
+  return {
+    workerd_fds_per_socket: round((after.workerd_fds - before.workerd_fds) / sockets, 2),
+    busiest_workerd_fds_per_socket: round((after.workerd_max_fds - before.workerd_max_fds) / sockets, 2),
+    proxy_fds_per_socket: round((after.proxy_fds - before.proxy_fds) / sockets, 2),
+    rss_kb_per_socket: round(((after.rss_mb - before.rss_mb) * 1024) / sockets, 1),
+  };
+}
+
+const brief = (r) => ({ workerd_fds: r.workerd_fds, workerd_max_fds: r.workerd_max_fds, workerd_processes: r.processes.workerd.length, fd_limit: r.fd_limit, proxy_fds: r.proxy_fds, rss_mb: r.rss_mb });
+
+async function parleyIdle({ parley, pool, settings, log }) {
+  const baseUrl = parley.baseUrl;
+  const users = await pool.take(1 + MEMBERS + settings.idleUsers);
+  const [sender, ...rest] = users;
+  const members = rest.slice(0, MEMBERS);
+  const bulkUsers = rest.slice(MEMBERS);
+  const before = parley.resources();
+  const senderClient = await connectUser(baseUrl, sender);
+  const cid = await createConversation(senderClient, "c", []);
+  const target = { listener: null, post: (seq) => senderClient.send({ message: { id: `m${seq}`, cid, body: payload(seq, 0) } }) };
+  senderClient.onFrame = parleyFrameHandler(target, () => false);
+  const open = [];
+  const closeAll = () => [senderClient, ...open].forEach((c) => c.close());
+  try {
+    await mapLimit(members, 16, async (user) => {
+      const client = await connectUser(baseUrl, user);
+      open.push(client);
+      const res = await client.request("conversation_subscribe", { cid });
+      if (res.error !== undefined) throw new ParleyRefused(describeError("conversation_subscribe", res.error));
+      client.onFrame = parleyFrameHandler(target, (c) => c === cid);
+    });
+    const steps = [];
+    let stop = null;
+    let lastGood = { sockets: open.length, resources: parley.resources() };
+    for (const total of settings.idleSteps) {
+      const opening = now();
+      const add = total - open.length;
+      // Many sockets per user, on that user's one device: Parley lets a device hold several sockets.
+      const { sockets, failure, failures } = await openUpTo(add, 32, (k) => connectUser(baseUrl, bulkUsers[(open.length + k) % bulkUsers.length]));
+      open.push(...sockets);
+      await sleep(500);
+      const resources = parley.resources();
+      const step = { target: total, open: open.length, seconds: round((now() - opening) / 1000, 1), failures, failure, ...brief(resources), ...perSocket(before, resources, open.length) };
+      steps.push(step);
+      log(`  Parley      ${String(open.length).padStart(5)} sockets open${failure ? ` (${failures} failed: ${failure})` : ""} in ${step.seconds} s: workerd open files ${resources.workerd_fds}/${resources.fd_limit ?? "?"}, proxy ${resources.proxy_fds}, RSS ${resources.rss_mb} MB`);
+      if (failure || parley.exited) {
+        stop = { at: total, failure: failure ?? `the dev server exited ${JSON.stringify(parley.exited)}`, failures, ...brief(resources), log: parley.logTail().split("\n").filter((l) => /error|EMFILE|too many/i.test(l)).slice(-3) };
+        break;
+      }
+      lastGood = { sockets: open.length, resources };
+    }
+    const held = stop ? open.length : lastGood.sockets;
+    // Back to the last step that opened cleanly, so the message is not measured on a server at its limit.
+    if (stop) {
+      for (const client of open.splice(lastGood.sockets)) client.close();
+      await sleep(2_000);
+    }
+    await waitIdle(parley, { maxMs: settings.idleMaxMs });
+    const message = await oneMessage(target, MEMBERS, settings.idleMessageTimeoutMs);
+    log(`  Parley      message to a channel of ${MEMBERS} (with ${open.length} sockets open): first ${message.first_ms} ms, p50 ${message.p50_ms} ms, last ${message.last_ms} ms${message.complete ? "" : ` — only ${message.delivered}/${MEMBERS}`}`);
+    return { before: brief(before), steps, stop, held, measuredAt: lastGood.sockets, ...perSocket(before, lastGood.resources, lastGood.sockets), message, users: { members: MEMBERS, bulk: bulkUsers.length } };
+  } finally {
+    closeAll();
+    await sleep(2_000);
+  }
+}
+
+async function bareIdle({ baselines, count, runTag, settings, log }) {
+  const before = baselines.resources();
+  const room = (k) => `idle-${runTag}-${Math.floor(k / ROOM)}`;
+  const opening = now();
+  const sender = await openSocket(wsUrl(baselines.baseUrl, `/bare/${room(0)}`));
+  const { sockets, failure } = await openUpTo(count, 32, (k) => openSocket(wsUrl(baselines.baseUrl, `/bare/${room(k)}`)));
+  await sleep(500);
+  const after = baselines.resources();
+  const target = { listener: null, post: (seq) => sender.send(payload(seq, 0)) };
+  sockets.slice(0, ROOM).forEach((ws) => ws.on("message", (data) => {
+    const at = now();
+    target.listener?.deliver(JSON.parse(String(data)), at);
+  }));
+  try {
+    log(`  BareRoom    ${sockets.length} sockets open${failure ? ` (failed: ${failure})` : ""} in ${round((now() - opening) / 1000, 1)} s: workerd open files ${after.workerd_fds}/${after.fd_limit ?? "?"}, proxy ${after.proxy_fds}, RSS ${after.rss_mb} MB`);
+    await waitIdle(baselines, { maxMs: settings.idleMaxMs });
+    const message = await oneMessage(target, ROOM, settings.idleMessageTimeoutMs);
+    log(`  BareRoom    message to a room of ${ROOM}: first ${message.first_ms} ms, p50 ${message.p50_ms} ms, last ${message.last_ms} ms`);
+    return { before: brief(before), after: brief(after), held: sockets.length, failure, ...perSocket(before, after, sockets.length), message };
+  } finally {
+    [sender, ...sockets].forEach(closeQuietly);
+    await sleep(2_000);
+  }
+}
+
+export async function runIdle({ baselines, parley, pool, settings, runTag, log }) {
+  log(`\n(4) idle capacity: authenticated sockets in steps of ${settings.idleSteps.join(", ")} until one fails; then one message to a channel of ${MEMBERS}`);
+  const results = {};
+  try {
+    results.Parley = await parleyIdle({ parley, pool, settings, log });
+  } catch (err) {
+    log(`Parley: not measured — ${err.message}`);
+    results.Parley = { error: err.message };
+  }
+  const count = results.Parley.error ? settings.idleSteps[0] : results.Parley.measuredAt;
+  results.BareRoom = await bareIdle({ baselines, count, runTag, settings, log });
+  return results;
+}
+
+/** Why the step-up stopped, in words. */
+function ceilingNote(p, settings) {
+  if (!p.stop) return `Parley opened every step up to ${settings.idleSteps.at(-1)} sockets (a lower bound)`;
+  const files = p.stop.fd_limit ? `, workerd open files ${p.stop.workerd_fds} of ${p.stop.fd_limit}` : "";
+  const logLines = p.stop.log?.length ? `, server log: ${p.stop.log.join(" | ").replaceAll("; ", ", ").slice(0, 300)}` : "";
+  return `Parley stopped at the ${p.stop.at} step with ${p.held} open: ${p.stop.failures} failed (${p.stop.failure})${files}${logLines}`;
+}
+
+export function idleRows(results, settings) {
+  const p = results.Parley?.error ? null : results.Parley;
+  const b = results.BareRoom;
+  const err = results.Parley?.error ? `Parley not measured: ${results.Parley.error}` : null;
+  const quick = settings.quick ? `quick mode: one step of ${settings.idleSteps.join(", ")} sockets (no ceiling search)` : null;
+  const reuse = p ? `${MEMBERS} users with one socket each plus ${p.users.bulk} users holding the rest (many sockets per user and device)` : null;
+  const scenario = "idle capacity: authenticated sockets (connect with token)";
+  const per = `idle capacity: cost per socket (Parley at ${p?.measuredAt ?? "?"} sockets, BareRoom the same count)`;
+  const msg = `idle capacity: one message to ${MEMBERS} of the open sockets (a channel of ${MEMBERS} users, groups stop at 50)`;
+  return [
+    compareRow({ scenario, metric: "sockets held", unit: "sockets", better: "higher", parley: p?.held, baseline: b?.held, baselineName: "BareRoom", notes: [err, p && ceilingNote(p, settings), `BareRoom was opened to Parley's count only`, reuse, quick] }),
+    compareRow({ scenario: per, metric: "open files per socket (workerd)", unit: "files", better: "lower", parley: p?.workerd_fds_per_socket, baseline: b?.workerd_fds_per_socket, baselineName: "BareRoom", notes: [err, "summed over the workerd processes of the dev server (wrangler dev runs more than one) while the 20,000 limit applies to each: details has the busiest process's share"] }),
+    compareRow({ scenario: per, metric: "memory per socket (dev server RSS)", unit: "KB", better: "lower", parley: p?.rss_kb_per_socket, baseline: b?.rss_kb_per_socket, baselineName: "BareRoom", notes: [err] }),
+    compareRow({ scenario: msg, metric: "last arrival (all 100 have it)", unit: "ms", better: "lower", parley: p?.message.last_ms, baseline: b?.message.last_ms, baselineName: "BareRoom", notes: [err, p && !p.message.complete ? `Parley: ${p.message.delivered}/${MEMBERS} arrived` : null] }),
+    compareRow({ scenario: msg, metric: "p50 arrival", unit: "ms", better: "lower", parley: p?.message.p50_ms, baseline: b?.message.p50_ms, baselineName: "BareRoom", notes: [err] }),
+  ];
+}
