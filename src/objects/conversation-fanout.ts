@@ -36,6 +36,8 @@ const MAX_OPEN_ROWS = 1000;
 const READ_BATCH = 200;
 /** Inbox calls in flight at once (a channel has thousands of recipients). */
 const MAX_BUSY_LANES = 256;
+/** Packets one Inbox call carries at most (a recipient that fell far behind catches up in several). */
+const MAX_PER_CALL = 200;
 
 export class Fanout {
   /** Highest row id read into the lanes. */
@@ -75,8 +77,9 @@ export class Fanout {
           const lane = this.lane(userId);
           if (!lane.failed) lane.queue.push({ row: row.id, delivery });
         }
-        this.open.set(row.id, owed);
         this.readUpTo = row.id;
+        if (owed.size === 0) this.sql.exec("DELETE FROM fanout WHERE id = ?", row.id); // nobody left to tell
+        else this.open.set(row.id, owed);
       }
       if (rows.length < READ_BATCH) break;
     }
@@ -141,7 +144,7 @@ export class Fanout {
       if (this.holdAfter !== null && this.holdAfter !== userId) return; // held: never sent
       this.holdAfter = userId;
     }
-    const batch = lane.queue.splice(0);
+    const batch = lane.queue.splice(0, MAX_PER_CALL);
     lane.busy = true;
     this.busyLanes++;
     this.target
@@ -159,6 +162,7 @@ export class Fanout {
           // Later packets for this recipient wait too, so its order holds; the table keeps what it owes.
           lane.failed = true;
           lane.queue = [];
+          this.persistOwed(userId);
           this.target.retryLater();
         },
       )
@@ -174,6 +178,13 @@ export class Fanout {
         }
         this.pump();
       });
+  }
+
+  /** Narrows the failed recipient's rows to whoever still owes them, so a retry after eviction resends less. */
+  private persistOwed(userId: string): void {
+    for (const [rowId, owed] of this.open) {
+      if (owed.has(userId)) this.sql.exec("UPDATE fanout SET recipients = ? WHERE id = ?", JSON.stringify([...owed]), rowId);
+    }
   }
 
   private stored(rowId: number, userId: string): void {

@@ -15,7 +15,7 @@ import {
   type Participant,
   type Role,
 } from "../domain/conversation";
-import { liveDelivery, type Delivery, type DeliveryReceipt, type IndexPatch } from "../domain/delivery";
+import { liveDelivery, type Delivery, type IndexPatch } from "../domain/delivery";
 import { ENCRYPTION_TTL_MS } from "../domain/encryption";
 import { handlerMessage, MAX_CONSECUTIVE_FAILURES, type ResolvedContent } from "../domain/handler-outcome";
 import {
@@ -33,6 +33,7 @@ import { Errors, type ErrorBody } from "../protocol/errors";
 import type { PushPayload } from "../push/types";
 import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE_ONLY, refusal } from "./conversation-live";
 import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";
+import { Fanout, type FanoutRow } from "./conversation-fanout";
 import { flushOutbox, type OutboxRow } from "./conversation-outbox";
 import { inboxOf } from "./live-sessions";
 import { finishClose, isBenignSocketError } from "./sockets";
@@ -130,14 +131,6 @@ interface MessageRow {
   [key: string]: SqlStorageValue;
 }
 
-interface FanoutRow {
-  id: number;
-  packet: string | null;
-  recipients: string;
-  options: string;
-  [key: string]: SqlStorageValue;
-}
-
 /** How a fan-out row is turned into per-recipient deliveries. */
 interface FanoutOptions {
   store: boolean;
@@ -154,16 +147,11 @@ interface FanoutOptions {
 const IDEMPOTENCY_MS = 24 * 3600 * 1000;
 /** The fields of a message that a bot reply or a system message leaves empty. */
 const noExtras: SendInput = { clientId: null, body: null, attachments: null, x: {}, repliedMessageId: null, forwardedMessageId: null, encryptedMessageType: null, deletedFor: [] };
-const FANOUT_BATCH = 200;
-/** Inbox calls in flight at once during one fan-out pass. */
-const FANOUT_CONCURRENCY = 256;
 const OUTBOX_DELAY_MS = 500;
 const RETRY_DELAY_MS = 2000;
 
 export class Conversation extends DurableObject<Env> {
   private readonly sql: SqlStorage;
-  private pumpRun: Promise<void> | null = null;
-  private settleWaiters: Array<{ upTo: number; resolve: () => void }> = [];
   // In-memory copies of what every send and every delivery report reads (this object is the only
   // writer, so they stay true); rebuilt from SQLite after eviction.
   private metaCache: ConversationMeta | null | undefined = undefined;
@@ -173,8 +161,7 @@ export class Conversation extends DurableObject<Env> {
   private lastIdCache: string | null | undefined = undefined;
   /** Recent messages (id → seq, author) and which of them already count as delivered. */
   private readonly recent = new Map<string, { seq: number; from: string; delivered: boolean }>();
-  /** Test-only (TEST_HOOKS=1): fan-out stops after the first recipient, so a test can evict objects mid-way. */
-  private holdAfterFirstRecipient = false;
+  private readonly fanout: Fanout;
   private alarmAt: number | null | undefined = undefined;
   /** Alarm scheduling runs one call at a time (getAlarm, then maybe setAlarm). */
   private alarmChain: Promise<void> = Promise.resolve();
@@ -188,6 +175,12 @@ export class Conversation extends DurableObject<Env> {
     this.live = new LiveSockets(ctx, env, getConfig(env).liveSocketsPerObject);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.handler = new ConversationHandlerHost(this.sql, env);
+    this.fanout = new Fanout(this.sql, {
+      deliveries: (row) => this.deliveriesOf(row),
+      deliver: (userId, deliveries) => inboxOf(this.env, this.storedMeta()!.organizationId, userId).deliver(userId, deliveries),
+      delivered: (userId, mids) => this.markDelivered(userId, mids),
+      retryLater: () => this.ensureAlarm(RETRY_DELAY_MS),
+    });
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS participants (
@@ -806,7 +799,7 @@ export class Conversation extends DurableObject<Env> {
 
   async testHoldFanout(hold: boolean): Promise<void> {
     if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
-    this.holdAfterFirstRecipient = hold;
+    this.fanout.testHold(hold);
   }
 
   /** Test-only: handlers' FETCH goes to `fetchFn` (a fake in the test) instead of the network. */
@@ -819,7 +812,7 @@ export class Conversation extends DurableObject<Env> {
     this.alarmAt = null;
     const nextExpiry = this.purgeExpired();
     // Deliveries first: a D1 outage must never hold up fan-out retries.
-    await this.pump();
+    await this.fanout.retry();
     try {
       await flushOutbox(this.env.DB, this.sql);
     } catch (err) {
@@ -850,7 +843,7 @@ export class Conversation extends DurableObject<Env> {
 
   /** After a commit: start delivering now, and make sure the alarm will retry and copy to D1. */
   private kick(): void {
-    void this.pump();
+    this.fanout.pump();
     this.ensureAlarm(OUTBOX_DELAY_MS);
   }
 
@@ -866,21 +859,8 @@ export class Conversation extends DurableObject<Env> {
    */
   private async settle(): Promise<void> {
     this.ensureAlarm(OUTBOX_DELAY_MS);
-    const upTo = this.sql.exec<{ m: number | null }>("SELECT max(id) AS m FROM fanout").one().m;
-    if (upTo === null) return;
     // Waits for this request's own rows only, not for a busy conversation's later traffic.
-    const handled = new Promise<void>((resolve) => this.settleWaiters.push({ upTo, resolve }));
-    void this.pump();
-    await handled;
-  }
-
-  /** Wakes the settle() calls whose rows are handled (delivered, or left for the alarm's retry). */
-  private releaseSettled(upTo: number): void {
-    this.settleWaiters = this.settleWaiters.filter((w) => {
-      if (w.upTo > upTo) return true;
-      w.resolve();
-      return false;
-    });
+    await this.fanout.settle();
   }
 
   private async scheduleAlarm(delayMs: number): Promise<void> {
@@ -891,86 +871,19 @@ export class Conversation extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(at);
   }
 
-  /** Delivers pending fan-out rows in commit order; resolves when no row is left to try now. */
-  private pump(): Promise<void> {
-    if (this.pumpRun) return this.pumpRun; // the running pass re-reads the table until it is empty
-    this.pumpRun = this.runPump()
-      .catch((err: unknown) => {
-        console.error("fan-out pass failed; the alarm retries", err);
-        this.ensureAlarm(RETRY_DELAY_MS);
-        return true;
-      })
-      .then((retryLater) => {
-        this.pumpRun = null;
-        const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n;
-        // Rows left for the alarm count as handled; rows committed after the last read start a new pass.
-        if (pending === 0 || retryLater) this.releaseSettled(Number.POSITIVE_INFINITY);
-        else void this.pump();
-      });
-    return this.pumpRun;
-  }
-
-  /** Passes over the fan-out table until it is empty; true when a recipient failed and the alarm will retry. */
-  private async runPump(): Promise<boolean> {
-    for (;;) {
-      const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout ORDER BY id LIMIT ?", FANOUT_BATCH).toArray();
-      if (rows.length === 0) return false;
-      // Read even after deletion: the last packets (kicked, removed) still have to go out.
-      const meta = this.storedMeta();
-      if (!meta) return true;
-      const orgId = meta.organizationId;
-      const cid = meta.id;
-      const perRecipient = new Map<string, Delivery[]>();
-      for (const row of rows) {
-        const options = JSON.parse(row.options) as FanoutOptions;
-        const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
-        for (const userId of JSON.parse(row.recipients) as string[]) {
-          const list = perRecipient.get(userId) ?? [];
-          list.push(toDelivery(row.id, cid, packet, options, userId));
-          perRecipient.set(userId, list);
-        }
-      }
-      const recipients = [...perRecipient.keys()];
-      if (this.holdAfterFirstRecipient && recipients[0] !== undefined) {
-        await inboxOf(this.env, orgId, recipients[0]).deliver(recipients[0], perRecipient.get(recipients[0])!);
-        await new Promise(() => undefined); // held until the test evicts this object
-      }
-      const results: PromiseSettledResult<DeliveryReceipt>[] = [];
-      // A channel's thousands of recipients go a slice at a time: bounded memory and open calls.
-      for (let i = 0; i < recipients.length; i += FANOUT_CONCURRENCY) {
-        const slice = recipients.slice(i, i + FANOUT_CONCURRENCY);
-        results.push(...(await Promise.allSettled(slice.map((userId) => inboxOf(this.env, orgId, userId).deliver(userId, perRecipient.get(userId)!)))));
-      }
-      const failed = new Set<string>();
-      results.forEach((result, i) => {
-        const userId = recipients[i]!;
-        if (result.status === "fulfilled") this.markDelivered(userId, result.value.delivered);
-        else {
-          failed.add(userId);
-          console.error("fan-out to inbox failed", userId, result.reason);
-        }
-      });
-      for (const row of rows) {
-        const remaining = (JSON.parse(row.recipients) as string[]).filter((id) => failed.has(id));
-        if (remaining.length === 0) this.sql.exec("DELETE FROM fanout WHERE id = ?", row.id);
-        else this.sql.exec("UPDATE fanout SET recipients = ? WHERE id = ?", JSON.stringify(remaining), row.id);
-      }
-      if (failed.size > 0) {
-        this.ensureAlarm(RETRY_DELAY_MS);
-        return true;
-      }
-      this.releaseSettled(rows[rows.length - 1]!.id);
-    }
+  /** A fan-out row as one delivery per recipient (read even after deletion: the last packets still go out). */
+  private deliveriesOf(row: FanoutRow): Map<string, Delivery> {
+    const out = new Map<string, Delivery>();
+    const meta = this.storedMeta();
+    if (!meta) return out;
+    const options = JSON.parse(row.options) as FanoutOptions;
+    const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
+    for (const userId of JSON.parse(row.recipients) as string[]) out.set(userId, toDelivery(row.id, meta.id, packet, options, userId));
+    return out;
   }
 
   private enqueue(recipients: string[], packet: Record<string, unknown> | null, options: FanoutOptions): void {
-    if (recipients.length === 0) return;
-    this.sql.exec(
-      "INSERT INTO fanout (packet, recipients, options) VALUES (?, ?, ?)",
-      packet === null ? null : JSON.stringify(packet),
-      JSON.stringify(recipients),
-      JSON.stringify(options),
-    );
+    this.fanout.enqueue(recipients, packet, options);
   }
 
   private outbox(kind: OutboxRow["kind"], payload: unknown): void {
