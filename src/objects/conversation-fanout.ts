@@ -42,11 +42,14 @@ const MAX_PER_CALL = 200;
 export class Fanout {
   /** Highest row id read into the lanes. */
   private readUpTo = 0;
+  /** Rows may exist past readUpTo (set by enqueue and at start, after an eviction). */
+  private unread = true;
   /** Rows read and not yet stored by every recipient → the recipients still owed. */
   private readonly open = new Map<number, Set<string>>();
   private readonly lanes = new Map<string, Lane>();
   private readonly waitingLanes = new Set<string>();
   private busyLanes = 0;
+  private failedLanes = 0;
   private waiters: Array<{ upTo: number; resolve: () => void }> = [];
   /** Test-only: deliver to the first recipient only, so a test can evict objects mid-way. */
   private holdAfter: string | null | undefined = undefined;
@@ -58,6 +61,7 @@ export class Fanout {
 
   enqueue(recipients: string[], packet: Record<string, unknown> | null, options: unknown): void {
     if (recipients.length === 0) return;
+    this.unread = true;
     this.sql.exec(
       "INSERT INTO fanout (packet, recipients, options) VALUES (?, ?, ?)",
       packet === null ? null : JSON.stringify(packet),
@@ -68,22 +72,29 @@ export class Fanout {
 
   /** Reads newly committed rows into the lanes and starts every idle lane that has work. */
   pump(): void {
-    while (this.open.size < MAX_OPEN_ROWS) {
+    const touched = new Set<string>();
+    while (this.unread && this.open.size < MAX_OPEN_ROWS) {
       const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id > ? ORDER BY id LIMIT ?", this.readUpTo, READ_BATCH).toArray();
       for (const row of rows) {
         const owed = new Set<string>();
         for (const [userId, delivery] of this.target.deliveries(row)) {
           owed.add(userId);
           const lane = this.lane(userId);
-          if (!lane.failed) lane.queue.push({ row: row.id, delivery });
+          if (!lane.failed) {
+            lane.queue.push({ row: row.id, delivery });
+            touched.add(userId);
+          }
         }
         this.readUpTo = row.id;
         if (owed.size === 0) this.sql.exec("DELETE FROM fanout WHERE id = ?", row.id); // nobody left to tell
         else this.open.set(row.id, owed);
       }
-      if (rows.length < READ_BATCH) break;
+      if (rows.length < READ_BATCH) this.unread = false;
     }
-    for (const [userId, lane] of this.lanes) if (!lane.busy && lane.queue.length > 0) this.start(userId, lane);
+    for (const userId of touched) {
+      const lane = this.lanes.get(userId)!;
+      if (!lane.busy) this.start(userId, lane);
+    }
     this.release();
   }
 
@@ -105,6 +116,7 @@ export class Fanout {
     if (failed.length > 0) {
       const again = new Set(failed.map(([userId]) => userId));
       for (const userId of again) this.lanes.delete(userId);
+      this.failedLanes -= again.size;
       // Re-read every open row for these recipients, in order, ahead of anything newer.
       for (const [rowId, owed] of this.open) {
         const mine = [...owed].filter((userId) => again.has(userId));
@@ -169,7 +181,9 @@ export class Fanout {
       .finally(() => {
         lane.busy = false;
         this.busyLanes--;
-        if (!lane.failed && lane.queue.length > 0) this.start(userId, lane);
+        if (lane.failed) this.failedLanes++;
+        else if (lane.queue.length > 0) this.start(userId, lane);
+        else this.lanes.delete(userId);
         for (const waiting of this.waitingLanes) {
           if (this.busyLanes >= MAX_BUSY_LANES) break;
           this.waitingLanes.delete(waiting);
@@ -198,10 +212,11 @@ export class Fanout {
 
   /** Wakes settle() calls whose rows are all stored, or owed only to failed lanes (left to the alarm). */
   private release(): void {
-    let frontier = this.readUpTo + 1;
+    let frontier = this.unread ? this.readUpTo + 1 : Number.POSITIVE_INFINITY;
     for (const [rowId, owed] of this.open) {
-      if ([...owed].some((userId) => !this.lanes.get(userId)?.failed)) {
-        frontier = rowId;
+      // Without failed lanes the oldest open row is the frontier; otherwise skip rows only they owe.
+      if (this.failedLanes === 0 || [...owed].some((userId) => !this.lanes.get(userId)?.failed)) {
+        frontier = Math.min(frontier, rowId);
         break;
       }
     }
