@@ -3,6 +3,7 @@ import { pairKey, type ConversationMeta, type ConversationType, type Participant
 import { newObjectId } from "../../domain/object-id";
 import { withImageUrls } from "../../files/avatar-urls";
 import { isBlockedPair } from "../../services/blocks";
+import { requireUsableFile } from "../../services/files";
 import { actorOf, conversationStub, findConversationMeta, findPrivateConversationId, insertConversation, userCards } from "../../services/conversations";
 import type { AuthedContext } from "../context";
 import { Errors, SamaError } from "../errors";
@@ -95,6 +96,7 @@ async function create(ctx: AuthedContext, params: Params) {
 
 /** Creates a private chat (idempotent per pair), a group or a channel; the caller owns it. */
 export const conversationCreate = authedRequest("conversation_create", schema, async (ctx, params) => {
+  if (params.image_object) await requireUsableFile(ctx, ctx.session, params.image_object.file_id, "visible");
   const { conversation } = await create(ctx, params);
   const [withImage] = await withImageUrls(ctx, ctx.session.organizationId, [conversation]);
   return { conversation: withImage };

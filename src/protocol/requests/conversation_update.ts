@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { withImageUrls } from "../../files/avatar-urls";
+import { requireUsableFile } from "../../services/files";
 import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
 import { Errors } from "../errors";
 import { imageObject } from "../fields";
@@ -20,6 +21,7 @@ const schema = z.strictObject({
 export const conversationUpdate = authedRequest("conversation_update", schema, async (ctx, params) => {
   const conversation = conversationFor(ctx, params.id, Errors.BAD_REQUEST);
   const org = ctx.session.organizationId;
+  if (params.image_object) await requireUsableFile(ctx, ctx.session, params.image_object.file_id, "visible");
   const addAdmins = params.admins?.add ?? [];
   const add = [...new Set([...(params.participants?.add ?? []), ...addAdmins])];
   const remove = [...new Set(params.participants?.remove ?? [])];
