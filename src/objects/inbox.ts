@@ -10,6 +10,7 @@ import { getConfig } from "../config";
 import { getDb } from "../db/client";
 import { fileUrlSigner } from "../files/signer";
 import { pushDeps, pushToUser, type PushPayload } from "../push";
+import { mayDownload } from "../services/files";
 import { inboxOf } from "./live-sessions";
 import type { Session } from "./session";
 
@@ -317,8 +318,11 @@ export class Inbox extends DurableObject<Env> {
       Promise.all(
         payloads.map(async ({ payload, attachment }) => {
           // Pushes leave outside any request: the attachment link is built on the configured PUBLIC_URL.
+          // A sender may name any file id in an attachment: only a file this user may download gets a link.
           const firstAttachmentUrl =
-            attachment !== undefined && (config.publicUrl !== null || config.r2S3 !== null)
+            attachment !== undefined &&
+            (config.publicUrl !== null || config.r2S3 !== null) &&
+            (await mayDownload(deps, owner.organizationId, owner.userId, attachment))
               ? await fileUrlSigner({ config, now: Date.now() }, config.publicUrl).downloadUrl(attachment).catch(() => null)
               : null;
           await pushToUser(deps, owner.organizationId, owner.userId, { ...payload, firstAttachmentUrl });

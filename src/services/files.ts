@@ -52,7 +52,7 @@ export async function createFiles(
 }
 
 /** Files of the organization among `objectIds`; unknown and foreign ids are skipped. */
-export function filesByObjectIds({ db }: ServiceDeps, organizationId: string, objectIds: readonly string[]): Promise<FileRow[]> {
+export function filesByObjectIds({ db }: Pick<ServiceDeps, "db">, organizationId: string, objectIds: readonly string[]): Promise<FileRow[]> {
   return inChunks(objectIds, (chunk) =>
     db
       .select()
@@ -81,7 +81,7 @@ export function toFileView(row: FileRow): FileView {
  * rule reads only the directory (D1's participants), which is current when a conversation changes,
  * so an attachment can be fetched the moment its message arrives.
  */
-export async function visibleFileIds({ db }: ServiceDeps, organizationId: string, userId: string, rows: readonly FileRow[]): Promise<Set<string>> {
+export async function visibleFileIds({ db }: Pick<ServiceDeps, "db">, organizationId: string, userId: string, rows: readonly FileRow[]): Promise<Set<string>> {
   const visible = new Set(rows.filter((f) => f.userId === userId).map((f) => f.objectId));
   const others = rows.filter((f) => !visible.has(f.objectId));
   if (others.length === 0) return visible;
@@ -100,6 +100,12 @@ export async function visibleFileIds({ db }: ServiceDeps, organizationId: string
   const avatarIds = new Set(avatars.map((r) => r.file_id));
   for (const f of others) if (sharing.has(f.userId) || avatarIds.has(f.objectId)) visible.add(f.objectId);
   return visible;
+}
+
+/** Whether `userId` may download the organization's file `objectId` (get_file_urls' rule). */
+export async function mayDownload(deps: Pick<ServiceDeps, "db">, organizationId: string, userId: string, objectId: string): Promise<boolean> {
+  const rows = await filesByObjectIds(deps, organizationId, [objectId]);
+  return (await visibleFileIds(deps, organizationId, userId, rows)).has(objectId);
 }
 
 /**
