@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { newObjectId } from "../../src/domain/object-id";
 import { fullBucket, take } from "../../src/domain/token-bucket";
-import { errorFrame, parseEnvelope, responseFrame } from "../../src/protocol/envelope";
+import { MAX_PARAMS_DEPTH, errorFrame, nestedDeeperThan, parseEnvelope, responseFrame, tooDeep } from "../../src/protocol/envelope";
 import { Errors, SamaError } from "../../src/protocol/errors";
 import { date } from "../../src/protocol/fields";
 import { parseParams, samaMessage } from "../../src/protocol/validation";
@@ -79,6 +79,24 @@ describe("envelope", () => {
 
   it.each(["", "x", "[]", "1", "null", "{}", '{"id":1}', '{"request":[]}', '{"request":{"id":1}}'])("rejects %j", (text) => {
     expect(parseEnvelope(text)).toEqual(Errors.INVALID_DATA_FORMAT);
+  });
+
+  it(`refuses params nested deeper than ${MAX_PARAMS_DEPTH} levels, echoing a plain id`, () => {
+    const envelope = (depth: number, objects: boolean, id: unknown = "m1") => {
+      const x = `${objects ? '{"a":'.repeat(depth) : "[".repeat(depth)}1${(objects ? "}" : "]").repeat(depth)}`;
+      const parsed = parseEnvelope(JSON.stringify({ message: { id, cid: "c", x: "X" } }).replace('"X"', x));
+      if (!("action" in parsed)) throw new Error("parse failed");
+      return parsed;
+    };
+    // The params object itself is one level, so `x` may nest MAX_PARAMS_DEPTH - 1 levels.
+    for (const objects of [true, false]) {
+      expect(tooDeep(envelope(MAX_PARAMS_DEPTH - 1, objects))).toBeNull();
+      expect(tooDeep(envelope(MAX_PARAMS_DEPTH, objects))).toMatchObject({ action: "message", id: "m1" });
+      expect(tooDeep(envelope(10_000, objects))).toMatchObject({ id: "m1" });
+    }
+    expect(tooDeep(envelope(10_000, true, { a: { b: 1 } }))?.id).toBeUndefined();
+    expect(nestedDeeperThan({ a: [1, { b: [] }] }, 4)).toBe(false);
+    expect(nestedDeeperThan({ a: [1, { b: [] }] }, 3)).toBe(true);
   });
 });
 
