@@ -210,17 +210,20 @@ export function isAnswer(frame: Frame): boolean {
 }
 
 /**
- * Sends `text`, then a ping: the Session answers in arrival order, so every answer to `text` has come
- * once the pong is back. Returns those answers (none for a successful typing) and the pushes received meanwhile.
+ * Sends `text` and returns its answers (none for a successful typing) and the pushes received
+ * meanwhile. When the answer is a response with a known `answerId` it is awaited directly;
+ * otherwise a ping follows: the Session answers in arrival order, so every answer to `text` has
+ * come once the pong is back. Either way, answers left over from the previous frame show up here.
  */
-export async function exchange(socket: TestSocket, text: string, timeoutMs = 10_000): Promise<{ answers: Frame[]; pushes: Frame[] }> {
+export async function exchange(socket: TestSocket, text: string, answerId: string | null = null, timeoutMs = 20_000): Promise<{ answers: Frame[]; pushes: Frame[] }> {
   const start = socket.frames.length;
-  const sentinel = `sentinel${++sentinels}`;
-  const pong = socket.next((f) => isRecord(f.response) && f.response.id === sentinel, timeoutMs);
+  const sentinel = answerId === null ? `sentinel${++sentinels}` : null;
+  const awaited = answerId ?? sentinel;
+  const last = socket.next((f) => isRecord(f.response) && f.response.id === awaited, timeoutMs);
   socket.send(text);
-  socket.send({ request: { ping: {}, id: sentinel } });
-  const last = await pong;
-  const between = socket.frames.slice(start).filter((f) => f !== last);
+  if (sentinel !== null) socket.send({ request: { ping: {}, id: sentinel } });
+  const end = await last;
+  const between = socket.frames.slice(start).filter((f) => sentinel === null || f !== end);
   return { answers: between.filter(isAnswer), pushes: between.filter((f) => !isAnswer(f)) };
 }
 
