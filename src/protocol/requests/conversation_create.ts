@@ -85,6 +85,8 @@ async function create(ctx: AuthedContext, params: Params) {
   const others = [...new Set(params.participants ?? [])].filter((id) => id !== me);
   if (params.type === "u") return createPrivate(ctx, params, others);
   if (params.type === "g" && others.length + 1 > ctx.config.conversationMaxParticipants) throw new SamaError(Errors.TOO_MANY_USERS_IN_GROUP);
+  // Channels have no member cap; this bounds what one request looks up and writes.
+  if (others.length > ctx.config.participantsPerRequestMax) throw new SamaError(Errors.TOO_MANY_USERS_IN_REQUEST);
   const cards = await userCards(ctx, ctx.session.organizationId, [me, ...others]);
   const members = cards.filter((c) => c.userId !== me);
   if (params.type === "g" && members.length === 0) throw new SamaError(Errors.PARTICIPANTS_NOT_PROVIDED);
