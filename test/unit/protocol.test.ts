@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { newObjectId } from "../../src/domain/object-id";
-import { fullBucket, take } from "../../src/domain/token-bucket";
+import { fullBucket, take, takeUpTo } from "../../src/domain/token-bucket";
 import { MAX_PARAMS_DEPTH, errorFrame, nestedDeeperThan, parseEnvelope, responseFrame, tooDeep } from "../../src/protocol/envelope";
 import { Errors, SamaError } from "../../src/protocol/errors";
 import { date } from "../../src/protocol/fields";
@@ -117,6 +117,21 @@ describe("token bucket", () => {
     expect(later.allowed).toBe(true);
     expect(later.bucket.tokens).toBeCloseTo(49);
     expect(take(bucket, limits, 1_000_000).bucket.tokens).toBe(199);
+  });
+
+  it("hands out slices: whole tokens up to what is asked, none when empty", () => {
+    let bucket = fullBucket(limits, 0);
+    const grants: number[] = [];
+    for (let i = 0; i < 22; i++) {
+      const r = takeUpTo(bucket, limits, 0, 10);
+      bucket = r.bucket;
+      grants.push(r.granted);
+    }
+    expect(grants).toEqual([...Array<number>(20).fill(10), 0, 0]);
+    // 150 ms at 50/s refill 7.5 tokens: 7 are handed out, the half stays.
+    const later = takeUpTo(bucket, limits, 150, 10);
+    expect(later.granted).toBe(7);
+    expect(later.bucket.tokens).toBeCloseTo(0.5);
   });
 });
 
