@@ -56,8 +56,10 @@ export default defineConfig(async () => {
           : []),
         {
           // The fuzzer sends 1,000+ frames on one socket as fast as answers come back: the
-          // production rate limit (its own test runs in the "workers" project) would answer most with 429.
-          plugins: [worker({ RATE_LIMIT_PER_SECOND: "100000", RATE_LIMIT_BURST: "100000" })],
+          // production rate limits (their own tests run in the "workers" project) would answer most with 429.
+          plugins: [
+            worker({ RATE_LIMIT_PER_SECOND: "100000", RATE_LIMIT_BURST: "100000", USER_RATE_LIMIT_PER_SECOND: "100000", USER_RATE_LIMIT_BURST: "100000" }),
+          ],
           test: { name: "fuzz", include: ["test/fuzz/**/*.test.ts"], setupFiles },
         },
       ],

@@ -14,6 +14,9 @@ export interface Config {
   refreshReuseGraceSeconds: number;
   rateLimitPerSecond: number;
   rateLimitBurst: number;
+  /** Token bucket shared by all of one user's sockets (in the user's Inbox). */
+  userRateLimitPerSecond: number;
+  userRateLimitBurst: number;
   maxFrameBytes: number;
   loginMaxFailuresPerDevice: number;
   loginMaxFailuresPerAccount: number;
@@ -29,6 +32,10 @@ export interface Config {
   conversationMaxParticipants: number;
   /** Live channel sockets per object before a shard is opened (Cloudflare's cap is 32,768 hibernated sockets). */
   liveSocketsPerObject: number;
+  /** Users one conversation_create or conversation_update may name (participants and admins together). */
+  participantsPerRequestMax: number;
+  pushSubscriptionsMax: number;
+  contactsMax: number;
   /** Origin of links made outside any request (attachment URLs in pushes); null when not configured. */
   publicUrl: string | null;
   /** Key of Worker-signed file URLs (FILES_SIGNING_SECRET); required for them, checked where they are signed. */
@@ -92,6 +99,8 @@ export function getConfig(env: Env): Config {
     refreshReuseGraceSeconds: num(env.REFRESH_REUSE_GRACE_SECONDS, 30),
     rateLimitPerSecond: num(env.RATE_LIMIT_PER_SECOND, 50),
     rateLimitBurst: num(env.RATE_LIMIT_BURST, 200),
+    userRateLimitPerSecond: num(env.USER_RATE_LIMIT_PER_SECOND, 100),
+    userRateLimitBurst: num(env.USER_RATE_LIMIT_BURST, 400),
     maxFrameBytes: num(env.MAX_FRAME_BYTES, 1048576),
     loginMaxFailuresPerDevice: num(env.LOGIN_MAX_FAILURES_PER_DEVICE, 5),
     loginMaxFailuresPerAccount: num(env.LOGIN_MAX_FAILURES_PER_ACCOUNT, 50),
@@ -104,6 +113,9 @@ export function getConfig(env: Env): Config {
     messagePreloadCount: num(env.MESSAGE_PRELOAD_COUNT, 30),
     conversationMaxParticipants: num(env.CONVERSATION_MAX_PARTICIPANTS, 50),
     liveSocketsPerObject: num(env.LIVE_SOCKETS_PER_OBJECT, 32000),
+    participantsPerRequestMax: num(env.PARTICIPANTS_PER_REQUEST_MAX, 100),
+    pushSubscriptionsMax: num(env.PUSH_SUBSCRIPTIONS_MAX, 20),
+    contactsMax: num(env.CONTACTS_MAX, 5000),
     publicUrl: nonEmpty(env.PUBLIC_URL)?.replace(/\/+$/, "") ?? null,
     filesSigningSecret: fileSettings.FILES_SIGNING_SECRET || null,
     r2S3: r2S3Of(fileSettings),

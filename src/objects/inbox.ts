@@ -7,9 +7,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { liveDelivery, mergePatches, type Delivery, type DeliveryReceipt, type IndexPatch } from "../domain/delivery";
 import { getConfig } from "../config";
+import { fullBucket, takeUpTo, type Bucket } from "../domain/token-bucket";
 import { getDb } from "../db/client";
 import { fileUrlSigner } from "../files/signer";
 import { pushDeps, pushToUser, type PushPayload } from "../push";
+import { mayDownload } from "../services/files";
 import { inboxOf } from "./live-sessions";
 import type { Session } from "./session";
 
@@ -67,6 +69,8 @@ export class Inbox extends DurableObject<Env> {
   private sessionCache: Array<{ id: string; inactive: boolean }> | null = null;
   private ownerCache: Owner | null = null;
   private lastEventSeq: number | null = null;
+  /** The user's request budget over all their sockets; in memory (a new object starts full). */
+  private requestBucket: Bucket | null = null;
   private readonly appliedCache = new Map<string, number>();
   private readonly sessionStubs = new Map<string, DurableObjectStub<Session>>();
   private presenceChain: Promise<void> = Promise.resolve();
@@ -92,6 +96,16 @@ export class Inbox extends DurableObject<Env> {
   // ---------------------------------------------------------------- sessions
 
   /** A Session signed in as this user on `deviceId`; the first one brings the user online. */
+  /** Hands a socket of this user up to `wanted` requests from the per-user bucket; 0 means rate-limited. */
+  async grantRequests(wanted: number): Promise<number> {
+    const config = getConfig(this.env);
+    const limits = { perSecond: config.userRateLimitPerSecond, burst: config.userRateLimitBurst };
+    const now = Date.now();
+    const { granted, bucket } = takeUpTo(this.requestBucket ?? fullBucket(limits, now), limits, now, wanted);
+    this.requestBucket = bucket;
+    return granted;
+  }
+
   async attach(owner: Owner, sessionId: string, deviceId: string): Promise<void> {
     this.setMeta("owner", JSON.stringify(owner));
     this.sessionCache = null;
@@ -324,8 +338,11 @@ export class Inbox extends DurableObject<Env> {
       Promise.all(
         payloads.map(async ({ payload, attachment }) => {
           // Pushes leave outside any request: the attachment link is built on the configured PUBLIC_URL.
+          // A sender may name any file id in an attachment: only a file this user may download gets a link.
           const firstAttachmentUrl =
-            attachment !== undefined && (config.publicUrl !== null || config.r2S3 !== null)
+            attachment !== undefined &&
+            (config.publicUrl !== null || config.r2S3 !== null) &&
+            (await mayDownload(deps, owner.organizationId, owner.userId, attachment))
               ? await fileUrlSigner({ config, now: Date.now() }, config.publicUrl).downloadUrl(attachment).catch(() => null)
               : null;
           await pushToUser(deps, owner.organizationId, owner.userId, { ...payload, firstAttachmentUrl });

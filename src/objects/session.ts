@@ -24,6 +24,12 @@ interface SessionState {
 
 const decoder = new TextDecoder();
 
+/**
+ * Requests a signed-in socket takes from its user's bucket (in the Inbox) at a time: one RPC per
+ * this many frames, and a user's sockets can together run ahead of the bucket by at most this many each.
+ */
+const USER_BUDGET_SLICE = 10;
+
 /** Close codes a peer may send that must not be echoed back (reserved for local use). */
 export class Session extends DurableObject<Env> {
   private readonly config: Config;
@@ -32,6 +38,8 @@ export class Session extends DurableObject<Env> {
   private readonly recentMessages = new Map<string, string>();
   /** Frames of this socket are answered strictly in arrival order. */
   private queue: Promise<void> = Promise.resolve();
+  /** What is left of the slice of the signed-in user's request budget (memory only: after eviction a new slice is asked for). */
+  private userBudget = { userId: "", left: 0 };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -109,8 +117,25 @@ export class Session extends DurableObject<Env> {
   }
 
   private async answer(ws: WebSocket, text: string): Promise<void> {
+    if (!(await this.takeUserBudget(ws))) {
+      this.send(ws, refusalFrame(text, Errors.TOO_MANY_REQUESTS));
+      return;
+    }
     const frame = await answerFrame(this.requestContext(ws), text);
     if (frame !== null) this.send(ws, frame);
+  }
+
+  /** One request from the signed-in user's budget shared by all their sockets (signed-out sockets have only their own bucket). */
+  private async takeUserBudget(ws: WebSocket): Promise<boolean> {
+    const identity = this.load(ws).identity;
+    if (!identity) return true;
+    if (this.userBudget.userId !== identity.userId || this.userBudget.left === 0) {
+      const granted = await inboxOf(this.env, identity.organizationId, identity.userId).grantRequests(USER_BUDGET_SLICE);
+      this.userBudget = { userId: identity.userId, left: granted };
+      if (granted === 0) return false;
+    }
+    this.userBudget.left -= 1;
+    return true;
   }
 
   private deps(): ServiceDeps {

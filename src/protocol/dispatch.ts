@@ -1,7 +1,7 @@
 // Turns one inbound frame into the frame that answers it: envelope, auth guard, validation, handler,
 // and errors always as {"status","message"}.
 import type { RequestContext } from "./context";
-import { errorFrame, parseEnvelope, responseFrame } from "./envelope";
+import { errorFrame, parseEnvelope, responseFrame, tooDeep } from "./envelope";
 import { Errors, SamaError, unknownRequest, type ErrorBody } from "./errors";
 import { requestHandlers } from "./registry";
 
@@ -9,6 +9,8 @@ import { requestHandlers } from "./registry";
 export async function answerFrame(ctx: RequestContext, text: string): Promise<string | null> {
   const envelope = parseEnvelope(text);
   if (!("action" in envelope)) return errorFrame(null, envelope);
+  const deep = tooDeep(envelope);
+  if (deep) return errorFrame(deep, Errors.INVALID_DATA_FORMAT);
   const handler = requestHandlers.get(envelope.action);
   if (!handler) return errorFrame(envelope, unknownRequest(envelope.action));
   if (handler.requiresAuth && !ctx.session) return errorFrame(envelope, Errors.UNAUTHORIZED);

@@ -10,6 +10,25 @@ export interface Envelope {
   id: unknown;
 }
 
+/**
+ * Deepest nesting a request's params may have. SAMA's requests nest a few levels (plus a free-form
+ * `x`); a deeper value would only overflow the stack of whatever copies it next (an RPC to a
+ * Durable Object, JSON.stringify): a 10,000-deep `x` made `system_message` fail with a 500.
+ */
+export const MAX_PARAMS_DEPTH = 32;
+
+/** Whether `value` nests objects/arrays more than `max` levels deep (iterative: depth itself is the hazard). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) stack.push({ node: child, depth: depth + 1 });
+  }
+  return false;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -41,6 +60,12 @@ export function parseEnvelope(text: string): Envelope | ErrorBody {
   // Top-level sends carry their id inside the action object (message, system_message).
   const id = json.id !== undefined ? json.id : isRecord(params) ? params.id : undefined;
   return { form: "top-level", action, params, id };
+}
+
+/** A frame whose params nest too deep, refused as invalid data; its id is echoed unless it nests itself. */
+export function tooDeep(envelope: Envelope): Envelope | null {
+  if (!nestedDeeperThan(envelope.params, MAX_PARAMS_DEPTH) && !nestedDeeperThan(envelope.id, MAX_PARAMS_DEPTH)) return null;
+  return { ...envelope, id: nestedDeeperThan(envelope.id, 1) ? undefined : envelope.id };
 }
 
 function withId(id: unknown, body: Record<string, unknown>): Record<string, unknown> {

@@ -58,6 +58,9 @@ export const Errors = {
   TOO_MANY_REQUESTS: e(429, "Too many requests."),
   TOO_MANY_LOGIN_ATTEMPTS: e(429, "Too many failed login attempts. Try again later."),
   FRAME_TOO_LARGE: e(413, "Request is too large."),
+  TOO_MANY_USERS_IN_REQUEST: e(422, "Too many users in one request."),
+  PUSH_SUBSCRIPTIONS_LIMIT: e(422, "You've reached the maximum number of push subscriptions."),
+  CONTACTS_LIMIT: e(422, "You've reached the maximum number of contacts."),
   CANNOT_BLOCK_SELF: e(422, "Can't block self user."),
   ORG_NAME_TAKEN: e(422, "An organization with this name already exists."),
   // Files: SAMA's messages; FILE_NOT_FOUND is Parley's wording of SAMA's bare "Can't find file".

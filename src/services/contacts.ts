@@ -8,7 +8,7 @@
 // window in which a racing write could store a stale match. `contact_points` holds one row per entry
 // with its value lower-cased the way users.email_key/phone_key are, so a user's change finds the
 // contacts it affects through an index instead of reading every contact of the organization.
-import { and, desc, eq, gt, sql, type SQL } from "drizzle-orm";
+import { and, count, desc, eq, gt, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { contactPoints, contacts, type ContactPoint, type UserRow } from "../db/schema";
@@ -181,6 +181,9 @@ export async function addContacts(deps: ServiceDeps, owner: ContactOwner, inputs
     updatedAt: now,
   }));
   if (rows.length === 0) return [];
+  const existing = await db.select({ n: count() }).from(contacts).where(eq(contacts.userId, owner.userId)).get();
+  // All or nothing: a batch that would pass the cap is refused whole.
+  if ((existing?.n ?? 0) + rows.length > deps.config.contactsMax) throw new SamaError(Errors.CONTACTS_LIMIT);
   const items: Batch[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) items.push(db.insert(contacts).values(rows.slice(i, i + ROWS_PER_INSERT)));
   const ids = rows.map((r) => r.id);

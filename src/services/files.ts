@@ -5,6 +5,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { inChunks } from "../db/client";
 import { files } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
+import { Errors, SamaError } from "../protocol/errors";
 import type { ServiceDeps } from "./context";
 import { timestamps } from "../domain/timestamps";
 
@@ -51,7 +52,7 @@ export async function createFiles(
 }
 
 /** Files of the organization among `objectIds`; unknown and foreign ids are skipped. */
-export function filesByObjectIds({ db }: ServiceDeps, organizationId: string, objectIds: readonly string[]): Promise<FileRow[]> {
+export function filesByObjectIds({ db }: Pick<ServiceDeps, "db">, organizationId: string, objectIds: readonly string[]): Promise<FileRow[]> {
   return inChunks(objectIds, (chunk) =>
     db
       .select()
@@ -80,7 +81,7 @@ export function toFileView(row: FileRow): FileView {
  * rule reads only the directory (D1's participants), which is current when a conversation changes,
  * so an attachment can be fetched the moment its message arrives.
  */
-export async function visibleFileIds({ db }: ServiceDeps, organizationId: string, userId: string, rows: readonly FileRow[]): Promise<Set<string>> {
+export async function visibleFileIds({ db }: Pick<ServiceDeps, "db">, organizationId: string, userId: string, rows: readonly FileRow[]): Promise<Set<string>> {
   const visible = new Set(rows.filter((f) => f.userId === userId).map((f) => f.objectId));
   const others = rows.filter((f) => !visible.has(f.objectId));
   if (others.length === 0) return visible;
@@ -99,4 +100,24 @@ export async function visibleFileIds({ db }: ServiceDeps, organizationId: string
   const avatarIds = new Set(avatars.map((r) => r.file_id));
   for (const f of others) if (sharing.has(f.userId) || avatarIds.has(f.objectId)) visible.add(f.objectId);
   return visible;
+}
+
+/** Whether `userId` may download the organization's file `objectId` (get_file_urls' rule). */
+export async function mayDownload(deps: Pick<ServiceDeps, "db">, organizationId: string, userId: string, objectId: string): Promise<boolean> {
+  const rows = await filesByObjectIds(deps, organizationId, [objectId]);
+  return (await visibleFileIds(deps, organizationId, userId, rows)).has(objectId);
+}
+
+/**
+ * Refuses (422 "Can't find file.") a file of the organization that `userId` may not attach to a
+ * profile or conversation: an avatar must be their own upload (avatars are visible to the whole
+ * organization), a conversation image a file they can already see. Otherwise naming someone's
+ * private file as an image would hand its download URL to everyone who sees the image. Ids that are
+ * no file of the organization pass, as in SAMA: they are stored and get no URL.
+ */
+export async function requireUsableFile(deps: ServiceDeps, owner: { organizationId: string; userId: string }, fileId: string, rule: "own" | "visible"): Promise<void> {
+  const [row] = await filesByObjectIds(deps, owner.organizationId, [fileId]);
+  if (row === undefined || row.userId === owner.userId) return;
+  if (rule === "visible" && (await visibleFileIds(deps, owner.organizationId, owner.userId, [row])).has(fileId)) return;
+  throw new SamaError(Errors.FILE_NOT_FOUND);
 }

@@ -1,10 +1,11 @@
 // Push subscriptions and push events in D1 (SAMA's push_subscriptions and push_events collections).
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, count, eq, inArray, isNull, ne } from "drizzle-orm";
 import { inChunks, type Db } from "../db/client";
 import { pushEvents, pushSubscriptions } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import type { PushTarget } from "../push/types";
 import { timestamps } from "../domain/timestamps";
+import { Errors, SamaError } from "../protocol/errors";
 
 export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;
 export type PushEventRow = typeof pushEvents.$inferSelect;
@@ -26,8 +27,17 @@ export interface NewSubscription {
   deviceToken: string | null;
 }
 
-/** Creates or replaces the caller's subscription for one device (unique per user and device_udid). */
-export async function upsertSubscription({ db, now }: Deps, input: NewSubscription): Promise<PushSubscriptionRow> {
+/**
+ * Creates or replaces the caller's subscription for one device (unique per user and device_udid).
+ * A new device beyond `max` subscriptions is refused: every message fans out to all of them.
+ */
+export async function upsertSubscription({ db, now }: Deps, input: NewSubscription, max: number): Promise<PushSubscriptionRow> {
+  const others = await db
+    .select({ n: count() })
+    .from(pushSubscriptions)
+    .where(and(eq(pushSubscriptions.userId, input.userId), ne(pushSubscriptions.deviceUdid, input.deviceUdid)))
+    .get();
+  if ((others?.n ?? 0) >= max) throw new SamaError(Errors.PUSH_SUBSCRIPTIONS_LIMIT);
   const fields = {
     organizationId: input.organizationId,
     platform: input.platform,

@@ -46,6 +46,27 @@ describe("avatar_url", () => {
   });
 });
 
+describe("someone else's file as an avatar or conversation image", () => {
+  it("is refused, so its download URL never reaches people who may not see it", async () => {
+    const owner = await signUp();
+    const { socket: ownerSocket } = await connectedSocket(owner);
+    const secret = await createFile(ownerSocket, { name: "private.png", size: 4, content_type: "image/png" });
+    const thief = await signUp();
+    const { socket } = await connectedSocket(thief);
+    const refused = { status: 422, message: "Can't find file." };
+
+    expect(await socket.requestError("user_edit", { avatar_object: { file_id: secret.object_id } })).toEqual(refused);
+    expect(await socket.requestError("conversation_create", { type: "c", name: "leak", image_object: { file_id: secret.object_id } })).toEqual(refused);
+    const channel = (await socket.request("conversation_create", { type: "c", name: "leak" })).conversation as Frame;
+    expect(await socket.requestError("conversation_update", { id: channel._id, image_object: { file_id: secret.object_id } })).toEqual(refused);
+    expect(await socket.requestError("get_file_urls", { file_ids: [secret.object_id] })).toEqual(refused);
+    // A file shared with the caller may be a conversation image, but only their own upload an avatar.
+    await ownerSocket.request("conversation_create", { type: "g", name: "shared", participants: [thief.id] });
+    expect((await socket.request("conversation_update", { id: channel._id, image_object: { file_id: secret.object_id } })).conversation).toBeDefined();
+    expect(await socket.requestError("user_edit", { avatar_object: { file_id: secret.object_id } })).toEqual(refused);
+  });
+});
+
 describe("image_url", () => {
   it("is a working download URL on conversations with an image, in create, update and list", async () => {
     const owner = await signUp();

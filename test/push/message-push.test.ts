@@ -125,20 +125,33 @@ describe("push for messages", () => {
     expect((await bodies(subs[1]!)).find((p) => p.body === "Olga added you to conversation")).toMatchObject({ title: "Team", cid });
   });
 
-  it("links the first attachment, signed on PUBLIC_URL", async () => {
+  it("links the first attachment, signed on PUBLIC_URL, only when the recipient may download it", async () => {
     const alice = await signUp();
     const bob = await signUp();
     const { socket: b } = await connectedSocket(bob);
     const sub = await subscribe(b, `attach-${bob.id}`);
     b.close();
     const { a, cid } = await chat(alice, bob);
+    const fileOf = async (socket: TestSocket) =>
+      (((await socket.request("create_files", [{ name: "x.png", size: 4, content_type: "image/png" }])).files as Frame[])[0]!.object_id as string);
+    const mine = await fileOf(a);
+    // Someone bob shares nothing with: naming their file must not hand bob a link to it.
+    const stranger = (await connectedSocket(await signUp())).socket;
+    const theirs = await fileOf(stranger);
     const seen = spyOnPushService();
-    const ask = a.next((f) => typeof f.ask === "object" && (f.ask as Frame).mid === "att");
-    a.send({ message: { id: "att", cid, body: "look", attachments: [{ file_id: "0123456789abcdef01234567", file_name: "x.png" }] } });
-    await ask;
-    await vi.waitFor(() => expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(1), { timeout: 5000 });
-    const payload = JSON.parse((await decryptAes128gcm(sub, seen.find((r) => r.url === sub.endpoint)!.body)).plaintext) as Frame;
-    expect(String(payload.firstAttachmentUrl)).toMatch(/^http:\/\/parley\.test\/files\/0123456789abcdef01234567\?exp=\d+&sig=/);
+    const payloads = async (count: number) => {
+      await vi.waitFor(() => expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(count), { timeout: 5000 });
+      return Promise.all(seen.filter((r) => r.url === sub.endpoint).map(async (r) => JSON.parse((await decryptAes128gcm(sub, r.body)).plaintext) as Frame));
+    };
+    for (const [id, fileId] of [["att1", mine], ["att2", theirs]] as const) {
+      const ask = a.next((f) => typeof f.ask === "object" && (f.ask as Frame).mid === id);
+      a.send({ message: { id, cid, body: id, attachments: [{ file_id: fileId, file_name: "x.png" }] } });
+      await ask;
+      await payloads(id === "att1" ? 1 : 2);
+    }
+    const [first, second] = await payloads(2);
+    expect(String(first!.firstAttachmentUrl)).toMatch(new RegExp(`^http://parley\\.test/files/${mine}\\?exp=\\d+&sig=`));
+    expect(second!.firstAttachmentUrl).toBeNull();
   });
 });
 

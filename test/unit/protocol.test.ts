@@ -2,8 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { newObjectId } from "../../src/domain/object-id";
-import { fullBucket, take } from "../../src/domain/token-bucket";
-import { errorFrame, parseEnvelope, responseFrame } from "../../src/protocol/envelope";
+import { fullBucket, take, takeUpTo } from "../../src/domain/token-bucket";
+import { MAX_PARAMS_DEPTH, errorFrame, nestedDeeperThan, parseEnvelope, responseFrame, tooDeep } from "../../src/protocol/envelope";
 import { Errors, SamaError } from "../../src/protocol/errors";
 import { date } from "../../src/protocol/fields";
 import { parseParams, samaMessage } from "../../src/protocol/validation";
@@ -80,6 +80,24 @@ describe("envelope", () => {
   it.each(["", "x", "[]", "1", "null", "{}", '{"id":1}', '{"request":[]}', '{"request":{"id":1}}'])("rejects %j", (text) => {
     expect(parseEnvelope(text)).toEqual(Errors.INVALID_DATA_FORMAT);
   });
+
+  it(`refuses params nested deeper than ${MAX_PARAMS_DEPTH} levels, echoing a plain id`, () => {
+    const envelope = (depth: number, objects: boolean, id: unknown = "m1") => {
+      const x = `${objects ? '{"a":'.repeat(depth) : "[".repeat(depth)}1${(objects ? "}" : "]").repeat(depth)}`;
+      const parsed = parseEnvelope(JSON.stringify({ message: { id, cid: "c", x: "X" } }).replace('"X"', x));
+      if (!("action" in parsed)) throw new Error("parse failed");
+      return parsed;
+    };
+    // The params object itself is one level, so `x` may nest MAX_PARAMS_DEPTH - 1 levels.
+    for (const objects of [true, false]) {
+      expect(tooDeep(envelope(MAX_PARAMS_DEPTH - 1, objects))).toBeNull();
+      expect(tooDeep(envelope(MAX_PARAMS_DEPTH, objects))).toMatchObject({ action: "message", id: "m1" });
+      expect(tooDeep(envelope(10_000, objects))).toMatchObject({ id: "m1" });
+    }
+    expect(tooDeep(envelope(10_000, true, { a: { b: 1 } }))?.id).toBeUndefined();
+    expect(nestedDeeperThan({ a: [1, { b: [] }] }, 4)).toBe(false);
+    expect(nestedDeeperThan({ a: [1, { b: [] }] }, 3)).toBe(true);
+  });
 });
 
 describe("token bucket", () => {
@@ -99,6 +117,21 @@ describe("token bucket", () => {
     expect(later.allowed).toBe(true);
     expect(later.bucket.tokens).toBeCloseTo(49);
     expect(take(bucket, limits, 1_000_000).bucket.tokens).toBe(199);
+  });
+
+  it("hands out slices: whole tokens up to what is asked, none when empty", () => {
+    let bucket = fullBucket(limits, 0);
+    const grants: number[] = [];
+    for (let i = 0; i < 22; i++) {
+      const r = takeUpTo(bucket, limits, 0, 10);
+      bucket = r.bucket;
+      grants.push(r.granted);
+    }
+    expect(grants).toEqual([...Array<number>(20).fill(10), 0, 0]);
+    // 150 ms at 50/s refill 7.5 tokens: 7 are handed out, the half stays.
+    const later = takeUpTo(bucket, limits, 150, 10);
+    expect(later.granted).toBe(7);
+    expect(later.bucket.tokens).toBeCloseTo(0.5);
   });
 });
 

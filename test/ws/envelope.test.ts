@@ -29,6 +29,14 @@ describe("envelope", () => {
     expect(await reply).toEqual({ response: { id: "first", pong: {} } });
   });
 
+  it("refuses a 10,000-deep x with 400, echoing the id, and keeps the socket usable", async () => {
+    const socket = await TestSocket.open();
+    const reply = socket.next((f) => isRecord(f.response) && f.response.id === "deep");
+    socket.send(`{"request":{"system_message":{"id":"s","cid":"c","x":{"a":${"[".repeat(10_000)}${"]".repeat(10_000)}}},"id":"deep"}}`);
+    expect(await reply).toEqual({ response: { id: "deep", error: { status: 400, message: "Bad request - invalid data format" } } });
+    expect(await socket.request("ping", {}, "after")).toEqual({ id: "after", pong: {} });
+  });
+
   it("answers a non-JSON frame with 400 and keeps the socket usable", async () => {
     const socket = await TestSocket.open();
     const reply = socket.next((f) => isRecord(f.response) && isRecord(f.response.error));

@@ -3,6 +3,7 @@ import { pairKey, type ConversationMeta, type ConversationType, type Participant
 import { newObjectId } from "../../domain/object-id";
 import { withImageUrls } from "../../files/avatar-urls";
 import { isBlockedPair } from "../../services/blocks";
+import { requireUsableFile } from "../../services/files";
 import { actorOf, conversationStub, findConversationMeta, findPrivateConversationId, insertConversation, userCards } from "../../services/conversations";
 import type { AuthedContext } from "../context";
 import { Errors, SamaError } from "../errors";
@@ -86,6 +87,8 @@ async function create(ctx: AuthedContext, params: Params) {
   const others = [...new Set(params.participants ?? [])].filter((id) => id !== me);
   if (params.type === "u") return createPrivate(ctx, params, others);
   if (params.type === "g" && others.length + 1 > ctx.config.conversationMaxParticipants) throw new SamaError(Errors.TOO_MANY_USERS_IN_GROUP);
+  // Channels have no member cap; this bounds what one request looks up and writes.
+  if (others.length > ctx.config.participantsPerRequestMax) throw new SamaError(Errors.TOO_MANY_USERS_IN_REQUEST);
   const cards = await userCards(ctx, ctx.session.organizationId, [me, ...others]);
   const members = cards.filter((c) => c.userId !== me);
   if (params.type === "g" && members.length === 0) throw new SamaError(Errors.PARTICIPANTS_NOT_PROVIDED);
@@ -97,6 +100,7 @@ async function create(ctx: AuthedContext, params: Params) {
 
 /** Creates a private chat (idempotent per pair), a group or a channel; the caller owns it. */
 export const conversationCreate = authedRequest("conversation_create", schema, async (ctx, params) => {
+  if (params.image_object) await requireUsableFile(ctx, ctx.session, params.image_object.file_id, "visible");
   const { conversation } = await create(ctx, params);
   const [withImage] = await withImageUrls(ctx, ctx.session.organizationId, [conversation]);
   return { conversation: withImage };

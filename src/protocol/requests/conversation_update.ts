@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { withImageUrls } from "../../files/avatar-urls";
+import { requireUsableFile } from "../../services/files";
 import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
-import { Errors } from "../errors";
+import { Errors, SamaError } from "../errors";
 import { imageObject } from "../fields";
 import { authedRequest } from "../request";
 
@@ -20,9 +21,12 @@ const schema = z.strictObject({
 export const conversationUpdate = authedRequest("conversation_update", schema, async (ctx, params) => {
   const conversation = conversationFor(ctx, params.id, Errors.BAD_REQUEST);
   const org = ctx.session.organizationId;
+  if (params.image_object) await requireUsableFile(ctx, ctx.session, params.image_object.file_id, "visible");
   const addAdmins = params.admins?.add ?? [];
   const add = [...new Set([...(params.participants?.add ?? []), ...addAdmins])];
   const remove = [...new Set(params.participants?.remove ?? [])];
+  // Channels have no member cap; this bounds what one request looks up and writes.
+  if (add.length + remove.length + (params.admins?.remove?.length ?? 0) > ctx.config.participantsPerRequestMax) throw new SamaError(Errors.TOO_MANY_USERS_IN_REQUEST);
   const [addCards, removedCards] = await Promise.all([userCards(ctx, org, add), userCards(ctx, org, remove)]);
   const result = unwrap(
     await conversation.update(actorOf(ctx), {

@@ -63,7 +63,7 @@ export function parseSubscription(params: Record<string, unknown>): Input {
 
 export const pushSubscriptionCreate = authedRequest("push_subscription_create", anyObject, async (ctx, params) => {
   const input = parseSubscription(params);
-  const row = await upsertSubscription(ctx, { ...input, organizationId: ctx.session.organizationId, userId: ctx.session.userId });
+  const row = await upsertSubscription(ctx, { ...input, organizationId: ctx.session.organizationId, userId: ctx.session.userId }, ctx.config.pushSubscriptionsMax);
   return { subscription: subscriptionView(row) };
 });
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "../../auth/password";
 import { withAvatarUrls } from "../../files/avatar-urls";
+import { requireUsableFile } from "../../services/files";
 import { updateUser } from "../../services/users";
 import { currentUser } from "../current-user";
 import { Errors, SamaError } from "../errors";
@@ -22,6 +23,7 @@ const schema = z.strictObject({
 /** Edits the signed-in user's profile; a new password needs the current one. */
 export const userEdit = authedRequest("user_edit", schema, async (ctx, params) => {
   const user = await currentUser(ctx);
+  if (params.avatar_object) await requireUsableFile(ctx, ctx.session, params.avatar_object.file_id, "own");
   let passwordHash: string | undefined;
   if (params.new_password !== undefined) {
     const check = await verifyPassword(params.current_password ?? "", user.passwordHash);
