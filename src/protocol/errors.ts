@@ -88,6 +88,7 @@ export const Errors = {
   INCORRECT_OTP_TOKEN: e(403, "Incorrect token for password recovery."),
   MISSING_OTP_SENDER_SERVICE: e(401, "Failed to create OTP sender transporter."),
   OTP_RESEND_COOLDOWN: e(429, "A password recovery code was sent recently. Try again later."),
+  OTP_EMAIL_FAILED: e(503, "The password recovery email could not be sent. Try again later."),
   // E2EE: SAMA's messages, then Parley's rule that only private chats are encrypted.
   INCORRECT_IDENTITY_KEY: e(422, "Incorrect identity device key."),
   INCORRECT_SIGNED_KEY: e(422, "Incorrect signed key."),

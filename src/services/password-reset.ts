@@ -74,7 +74,8 @@ export async function sendResetCode(deps: ServiceDeps, organizationId: string, e
       .update(t)
       .set({ codeHash: null, sentAt: 0, windowSends: sql`${t.windowSends} - 1` })
       .where(and(eq(t.userId, user.id), eq(t.codeHash, hash)));
-    throw err;
+    console.error("password recovery email failed", err);
+    throw new SamaError(Errors.OTP_EMAIL_FAILED);
   }
 }
 

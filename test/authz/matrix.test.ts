@@ -138,16 +138,40 @@ describe("authorization matrix", () => {
 });
 
 /** HTTP routes that name an object, each with the requests that must be refused. */
-const HTTP_CASES: Record<string, (file: { victim: string; url: URL }) => Array<{ what: string; method: string; path: string; headers?: Record<string, string>; status: number }>> = {
+interface HttpCase {
+  what: string;
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  status: number;
+}
+
+/** Every admin route: refused without the key and with a wrong one (the guard answers before anything is read). */
+const adminCases = (methods: string[], path: string) => (): HttpCase[] =>
+  methods.flatMap((method) => [
+    { what: `${method}: no admin key`, method, path, status: 401 },
+    { what: `${method}: a wrong admin key`, method, path, headers: { "admin-api-key": `${ADMIN_KEY}-wrong` }, status: 401 },
+  ]);
+
+const HTTP_CASES: Record<string, (file: { victim: string; url: URL }) => HttpCase[]> = {
   "/files/:object_id": ({ victim: victimFile, url }) => [
     { what: "no signature", method: "GET", path: `/files/${victimFile}`, status: 403 },
     { what: "another file's signature", method: "GET", path: `/files/${victimFile}${url.search}`, status: 403 },
     { what: "a download signature used to upload", method: "PUT", path: `${url.pathname}${url.search}`, headers: { "Content-Type": "image/png", "Content-Length": "1" }, status: 403 },
     { what: "a forged signature", method: "GET", path: `/files/${victimFile}?expires=9999999999&signature=${"0".repeat(64)}`, status: 403 },
   ],
-  "/admin/organization": () => [
-    { what: "no admin key", method: "POST", path: "/admin/organization", status: 401 },
-    { what: "a wrong admin key", method: "POST", path: "/admin/organization", headers: { "admin-api-key": `${ADMIN_KEY}-wrong` }, status: 401 },
+  "/admin/organization": adminCases(["POST"], "/admin/organization"),
+  "/admin/server-stats": adminCases(["GET"], "/admin/server-stats"),
+  "/admin/message": adminCases(["POST", "PUT", "DELETE"], "/admin/message"),
+  "/admin/message/system": adminCases(["POST"], "/admin/message/system"),
+  "/admin/message/read": adminCases(["PUT"], "/admin/message/read"),
+  "/admin/message/reaction": adminCases(["PUT"], "/admin/message/reaction"),
+  "/admin/activity/online": adminCases(["POST"], "/admin/activity/online"),
+  // The victim's channel: no token, a token of the same organization that is no subscriber, another organization's.
+  "/api/conversations/:cid/live": () => [
+    { what: "no token", method: "GET", path: `/api/conversations/${victim.channel}/live`, headers: { Upgrade: "websocket" }, status: 401 },
+    { what: "a non-subscriber", method: "GET", path: `/api/conversations/${victim.channel}/live?token=${outsider.login.accessToken}`, headers: { Upgrade: "websocket" }, status: 403 },
+    { what: "another organization", method: "GET", path: `/api/conversations/${victim.channel}/live?token=${stranger.login.accessToken}`, headers: { Upgrade: "websocket" }, status: 404 },
   ],
 };
 

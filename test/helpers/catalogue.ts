@@ -8,7 +8,7 @@ import { TestSocket, isRecord, type Frame } from "./socket";
 import { connectedSocket, loginHttp, signUp, unique, type Login, type TestUser } from "./users";
 
 /** What a request can name that belongs to someone. */
-export type ObjectKind = "conversation" | "message" | "user" | "file" | "contact" | "push_subscription";
+export type ObjectKind = "conversation" | "message" | "user" | "file" | "contact" | "push_subscription" | "device";
 
 /** A user's world: their signed-in socket and objects they own or take part in. */
 export interface Scope {
@@ -108,6 +108,17 @@ export const REQUEST_CASES: Record<string, RequestCase> = {
   push_subscription_list: { names: ["user"], params: (s) => ({ user_id: s.user.id }), outsider: "harmless", foreign: "harmless" },
   push_subscription_delete: { names: ["push_subscription"], params: (s) => ({ device_udid: s.deviceUdid }), outsider: 422, foreign: 422 },
   push_event_create: { names: ["user"], params: (s) => ({ recipients_ids: [s.peer.id], message: { title: "fuzz", body: "fuzz" } }), outsider: "allowed", foreign: 422 },
+  user_send_otp: { names: [], params: (s) => ({ organization_id: s.user.organizationId, email: s.user.email }) },
+  user_reset_password: { names: [], params: (s) => ({ organization_id: s.user.organizationId, email: s.user.email, token: 123456, new_password: "fuzz-pass-2" }) },
+  conversation_handler_create: { names: ["conversation"], params: (s) => ({ cid: s.group, content: "export default env.ACCEPT();" }), outsider: 403, foreign: 400 },
+  get_conversation_handler: { names: ["conversation"], params: (s) => ({ cid: s.group }), outsider: 403, foreign: 400 },
+  conversation_handler_delete: { names: ["conversation"], params: (s) => ({ cid: s.group }), outsider: 403, foreign: 400 },
+  message_decryption_failed: { names: ["conversation", "message"], params: (s) => ({ cid: s.private, ids: [s.message] }), outsider: 403, foreign: 404 },
+  device_register: { names: [], params: () => ({ identity_key: unique("ik"), signed_key: unique("sk"), one_time_pre_keys: [unique("k"), unique("k")] }) },
+  device_list: { names: [], params: () => ({}) },
+  request_keys: { names: ["user"], params: (s) => ({ user_ids: [s.peer.id, s.user.id] }), outsider: "allowed", foreign: "harmless" },
+  // The victim's own device (its login's device id): nobody else may delete it.
+  device_delete: { names: ["device"], params: (s) => ({ device_id: s.login.deviceId }), outsider: 403, foreign: 403 },
 };
 
 /** The registered requests without a line in REQUEST_CASES, and lines for requests no longer registered. */

@@ -145,7 +145,7 @@ describe("user_send_otp", () => {
     let status = 503;
     const seen = interceptEmails(() => new Response("unavailable", { status }));
     const user = await signUp();
-    expect(await sendOtp(user)).toEqual({ error: { status: 500, message: "Internal server error." } });
+    expect(await sendOtp(user)).toEqual({ error: { status: 503, message: "The password recovery email could not be sent. Try again later." } });
     const failedCode = codeIn(seen[0]!);
     status = 200;
     const code = await emailedCode(user, seen);
