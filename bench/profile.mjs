@@ -1,5 +1,6 @@
 // A CPU profile of the dev server under group fan-out: where the runtime thread's time goes.
-//   npm run bench:profile [-- --rate 10 --seconds 6 --size 50 --log]
+//   npm run bench:profile [-- --rate 10 --seconds 6 --size 50 --rooms 1 --log]
+// With --rooms N, N groups of --size members each get --rate msg/s (the SAMA test: --rooms 50 --size 4 --rate 0.8).
 // Starts Parley's dev server with an inspector port, opens a group room, starts V8's sampling
 // profiler through the inspector (Chrome DevTools Protocol over WebSocket), offers the load, and
 // prints self time by function and by file. Not a benchmark: it explains the benchmark's numbers.
@@ -19,6 +20,7 @@ const arg = (name, fallback) => {
 const RATE = arg("rate", 10);
 const SECONDS = arg("seconds", 6);
 const SIZE = arg("size", 50);
+const ROOMS = arg("rooms", 1);
 const SENDERS = Math.min(10, SIZE);
 
 /** The worker's inspector target: wrangler proxies workerd's inspector on the given port. */
@@ -81,22 +83,25 @@ async function main() {
     port,
     isReady: async (baseUrl) => (await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(1_000) })).ok,
   });
-  const users = await createParleyUsers(server.baseUrl, SIZE);
-  const room = await openParleyRoom({ baseUrl: server.baseUrl, users, type: "g", senders: SENDERS });
-  await warmUp(room);
+  const users = await createParleyUsers(server.baseUrl, SIZE * ROOMS);
+  const rooms = [];
+  for (let r = 0; r < ROOMS; r++) rooms.push(await openParleyRoom({ baseUrl: server.baseUrl, users: users.slice(r * SIZE, (r + 1) * SIZE), type: "g", senders: SENDERS }));
+  await Promise.all(rooms.map((room) => warmUp(room)));
   const inspector = await openInspector(inspectorPort);
   await inspector.call("Profiler.enable");
   await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
   await inspector.call("Profiler.start");
-  const step = await offeredLoad(room, server, { rate: RATE, seconds: SECONDS, drainMs: 5_000 });
+  const steps = await Promise.all(rooms.map((room) => offeredLoad(room, server, { rate: RATE, seconds: SECONDS, drainMs: 5_000 })));
+  const step = steps[0];
   const { profile } = await inspector.call("Profiler.stop");
   inspector.close();
-  room.close();
+  for (const room of rooms) room.close();
   writeFileSync(`${ROOT}/bench/profile.cpuprofile`, JSON.stringify(profile));
   const totalUs = profile.endTime - profile.startTime;
-  const deliveries = step.delivered;
+  const deliveries = steps.reduce((n, s) => n + s.delivered, 0);
+  const expected = steps.reduce((n, s) => n + s.expected, 0);
   console.log(
-    `${RATE} msg/s × ${SECONDS} s to ${SIZE} members: delivered ${deliveries}/${step.expected}, p50 ${step.p50} ms, p99 ${step.p99} ms, ` +
+    `${ROOMS} × ${RATE} msg/s × ${SECONDS} s to ${SIZE} members: delivered ${deliveries}/${expected}, first room's p50 ${step.p50} ms, p99 ${step.p99} ms, ` +
       `server CPU ${step.server_cpu_pct}%`,
   );
   const busyUs = aggregate(profile, (f) => f.functionName).filter(([k]) => k !== "(idle)").reduce((s, [, us]) => s + us, 0);

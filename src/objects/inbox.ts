@@ -106,12 +106,14 @@ export class Inbox extends DurableObject<Env> {
     return granted;
   }
 
-  async attach(owner: Owner, sessionId: string, deviceId: string): Promise<void> {
+  /** A Session signed in; answers with its first slice of the user's request budget (saves a call per sign-in). */
+  async attach(owner: Owner, sessionId: string, deviceId: string, budget: number): Promise<number> {
     this.setMeta("owner", JSON.stringify(owner));
     this.sessionCache = null;
     this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, Date.now());
     await this.syncPresence();
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + LIVENESS_MS);
+    return this.grantRequests(budget);
   }
 
   /** A Session signed out or closed; the last one takes the user offline. */

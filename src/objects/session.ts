@@ -67,7 +67,9 @@ export class Session extends DurableObject<Env> {
     const now = Date.now();
     const { allowed, bucket } = take(state.bucket, this.limits, now);
     state.bucket = bucket;
-    ws.serializeAttachment(state);
+    // Saved only once it runs low: an eviction must not refill a flooding client's bucket, and an
+    // ordinary client's frames skip the attachment write.
+    if (bucket.tokens < this.limits.burst / 2) ws.serializeAttachment(state);
     if (!allowed) {
       this.send(ws, refusalFrame(text, Errors.TOO_MANY_REQUESTS));
       return;
@@ -153,7 +155,8 @@ export class Session extends DurableObject<Env> {
       signIn: async (identity) => {
         // Registered with the Inbox first: a socket is never signed in where revocation cannot reach it.
         const owner = { userId: identity.userId, organizationId: identity.organizationId };
-        await inboxOf(this.env, identity.organizationId, identity.userId).attach(owner, this.sessionId(), identity.deviceId);
+        const granted = await inboxOf(this.env, identity.organizationId, identity.userId).attach(owner, this.sessionId(), identity.deviceId, USER_BUDGET_SLICE);
+        this.userBudget = { userId: identity.userId, left: granted };
         const previous = this.setIdentity(ws, identity);
         if (previous && previous.userId !== identity.userId) await this.detach(previous);
       },
