@@ -39,10 +39,11 @@ const RESULTS_FILE = join(ROOT, "bench", onlyArg ? "results.local.json" : "resul
 const FULL_CHANNEL_SESSIONS = 2_000;
 const SETTINGS = quick
   ? {
-      quick, roundTrips: 50, warmup: 5, fixedSeconds: 2, steps: [50, 200, 400, 800], lowerSteps: [5, 2, 1], stepSeconds: 1, drainMs: 1_000, idleMaxMs: 2_000, retries: 0,
-      samaSteps: [100, 200], samaReport: [100, 200], samaSeconds: 3, samaDrainMs: 2_000,
-      channelLive: 500, channelLiveUsers: 40, channelSessions: 100, channelPosts: 3, channelTimeoutMs: 10_000,
-      idleSteps: [500], idleUsers: 40, idleMessageTimeoutMs: 10_000,
+      // Every scenario once, at small sizes: the whole run stays under a minute on 2 cores.
+      quick, roundTrips: 30, warmup: 5, fixedSeconds: 1, steps: [50], lowerSteps: [5], stepSeconds: 1, drainMs: 1_000, idleMaxMs: 1_000, retries: 0,
+      samaSeconds: 2, samaSteps: [100], samaReport: [100], samaDrainMs: 1_000,
+      channelLive: 200, channelLiveUsers: 20, channelSessions: 40, channelPosts: 2, channelTimeoutMs: 5_000,
+      idleSteps: [200], idleUsers: 20, idleMessageTimeoutMs: 3_000,
       catchupMessages: 200,
     }
   : {
@@ -157,6 +158,7 @@ async function runRoundTrips(all) {
     results[target.name] = await inRoom(target, { size: 2, senders: 1, type: "u", label: "rt" }, async (room) => {
       const result = await roundTrip(room, { count: SETTINGS.roundTrips, warmup: SETTINGS.warmup });
       log(`  ${target.name.padEnd(11)} p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms, lost ${result.lost}, refused ${result.rejected}`);
+      if (result.lost > 0) log(`last lines of ${target.name}'s server:\n${target.server.logTail().split("\n").slice(-15).join("\n")}`);
       return result;
     });
   }

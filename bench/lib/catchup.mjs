@@ -5,7 +5,7 @@
 // Baseline: a DurableRoom that stored the same N frames, read back by a reconnecting client through
 // the baselines Worker's GET /durable/<room>?after=&limit= (pages of 500, like sync's).
 import { compareRow } from "./report.mjs";
-import { benchBody, closeQuietly, connectUser, createConversation, describeError, openSocket, payload, ParleyRefused, wsUrl } from "./rooms.mjs";
+import { benchBody, closeQuietly, connectUser, createConversation, describeError, openSocket, payload, ParleyRefused, wsUrl, messageId } from "./rooms.mjs";
 import { takeSeq, waitIdle } from "./scenarios.mjs";
 import { mapLimit, now, round, sleep, withTimeout } from "./stats.mjs";
 
@@ -38,7 +38,7 @@ async function sendMany(baseUrl, user, cid, count, timeoutMs) {
     for (let k = 0; k < count; k++) {
       const seq = takeSeq();
       seqs.push(seq);
-      lanes[Math.floor(k / PER_SOCKET)].send({ message: { id: `m${seq}`, cid, body: payload(seq, 0) } });
+      lanes[Math.floor(k / PER_SOCKET)].send({ message: { id: messageId(seq), cid, body: payload(seq, 0) } });
     }
     await withTimeout(all, timeoutMs, `${count} sends`);
     if (refused.length) throw new ParleyRefused(`${refused.length} of ${count} messages refused, e.g. ${JSON.stringify(refused[0])}`);

@@ -4,7 +4,7 @@
 // goes through every subscriber's Inbox). A few posts by the owner; for each, the time until the
 // first and the last socket has it, and the median. Baseline: a BareRoom of as many sockets.
 import { compareRow } from "./report.mjs";
-import { benchBody, connectUser, createConversation, describeError, openBaselineRoom, openSocket, parleyFrameHandler, payload, ParleyRefused, wsUrl, closeQuietly } from "./rooms.mjs";
+import { benchBody, connectUser, createConversation, describeError, openBaselineRoom, openSocket, parleyFrameHandler, payload, ParleyRefused, wsUrl, closeQuietly, messageId } from "./rooms.mjs";
 import { Tally, takeSeq, waitIdle } from "./scenarios.mjs";
 import { mapLimit, now, percentile, round, sleep } from "./stats.mjs";
 
@@ -90,7 +90,7 @@ async function parleyLive({ baseUrl, owner, subscribers, sockets, log }) {
     throw err;
   }
   log(`Parley: ${sockets} live sockets of ${subscribers.length} subscribers open in ${round((now() - opening) / 1000, 1)} s`);
-  target.post = (seq) => client.send({ message: { id: `m${seq}`, cid, body: payload(seq, 0) } });
+  target.post = (seq) => client.send({ message: { id: messageId(seq), cid, body: payload(seq, 0) } });
   client.onFrame = parleyFrameHandler(target, () => false); // the owner's refusals only
   return target;
 }
@@ -114,7 +114,7 @@ async function parleySessions({ baseUrl, owner, subscribers, log }) {
     throw err;
   }
   log(`Parley: ${subscribers.length} subscribers connected and subscribed in ${round((now() - opening) / 1000, 1)} s`);
-  target.post = (seq) => client.send({ message: { id: `m${seq}`, cid, body: payload(seq, 0) } });
+  target.post = (seq) => client.send({ message: { id: messageId(seq), cid, body: payload(seq, 0) } });
   client.onFrame = parleyFrameHandler(target, () => false);
   return target;
 }

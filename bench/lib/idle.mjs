@@ -4,7 +4,7 @@
 // channel of 100 of those sockets (100 users, one socket each): time until all 100 have it.
 // Baseline: the same number of plain sockets in BareRooms of 100.
 import { compareRow } from "./report.mjs";
-import { closeQuietly, connectUser, createConversation, describeError, openSocket, parleyFrameHandler, payload, ParleyRefused, wsUrl } from "./rooms.mjs";
+import { closeQuietly, connectUser, createConversation, describeError, openSocket, parleyFrameHandler, payload, ParleyRefused, wsUrl, messageId } from "./rooms.mjs";
 import { Tally, takeSeq, waitIdle } from "./scenarios.mjs";
 import { mapLimit, now, percentile, round, sleep } from "./stats.mjs";
 
@@ -61,7 +61,7 @@ async function parleyIdle({ parley, pool, settings, log }) {
   const before = parley.resources();
   const senderClient = await connectUser(baseUrl, sender);
   const cid = await createConversation(senderClient, "c", []);
-  const target = { listener: null, post: (seq) => senderClient.send({ message: { id: `m${seq}`, cid, body: payload(seq, 0) } }) };
+  const target = { listener: null, post: (seq) => senderClient.send({ message: { id: messageId(seq), cid, body: payload(seq, 0) } }) };
   senderClient.onFrame = parleyFrameHandler(target, () => false);
   const open = [];
   const closeAll = () => [senderClient, ...open].forEach((c) => c.close());
@@ -105,7 +105,7 @@ async function parleyIdle({ parley, pool, settings, log }) {
     return { before: brief(before), steps, stop, held, measuredAt: lastGood.sockets, ...perSocket(before, lastGood.resources, lastGood.sockets), message, users: { members: MEMBERS, bulk: bulkUsers.length } };
   } finally {
     closeAll();
-    await sleep(2_000);
+    await sleep(settings.quick ? 300 : 2_000); // let the closes land before the next phase
   }
 }
 
@@ -130,7 +130,7 @@ async function bareIdle({ baselines, count, runTag, settings, log }) {
     return { before: brief(before), after: brief(after), held: sockets.length, failure, ...perSocket(before, after, sockets.length), message };
   } finally {
     [sender, ...sockets].forEach(closeQuietly);
-    await sleep(2_000);
+    await sleep(settings.quick ? 300 : 2_000);
   }
 }
 

@@ -11,6 +11,11 @@ const OPEN_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 
 /** `{"t":<sender ms>,"i":<seq>,"s":<sender>,"p":…}`; t has sub-ms digits (see now()). */
+// Client message ids are unique per run: Parley treats a repeated id from the same sender in the same
+// conversation (reused users keep their private chats across runs) as a retry and stores nothing.
+const RUN = Date.now().toString(36);
+export const messageId = (seq) => `m${seq}-${RUN}`;
+
 export function payload(seq, sender) {
   return JSON.stringify({ t: Math.round(now() * 1000) / 1000, i: seq, s: sender, p: PADDING });
 }
@@ -240,7 +245,7 @@ export async function openParleyRoom({ baseUrl, users, type, senders }) {
     size: users.length,
     senders,
     listener: null,
-    send: (sender, seq) => clients[sender].send({ message: { id: `m${seq}`, cid, body: payload(seq, sender) } }),
+    send: (sender, seq) => clients[sender].send({ message: { id: messageId(seq), cid, body: payload(seq, sender) } }),
     close: () => clients.forEach((client) => client.close()),
   };
   for (const client of clients) client.onFrame = parleyFrameHandler(room, (c) => c === cid);
@@ -256,7 +261,7 @@ export function parleyFrameHandler(room, ours) {
     const refusal = frame.message?.error ?? frame.response?.error;
     if (refusal !== undefined) {
       const id = frame.message?.id ?? frame.response?.id;
-      const seq = typeof id === "string" && id.startsWith("m") ? Number(id.slice(1)) : null;
+      const seq = typeof id === "string" && id.startsWith("m") ? Number(id.slice(1).split("-")[0]) : null;
       room.listener?.reject(seq, refusal?.status ?? null);
       return;
     }

@@ -4,7 +4,7 @@
 // the offered load is users/5 msg/s, evenly spread, and every message is owed to the 3 others.
 import { loadavg } from "node:os";
 import { compareRow } from "./report.mjs";
-import { closeQuietly, connectUser, createConversation, openSocket, parleyFrameHandler, payload, wsUrl } from "./rooms.mjs";
+import { closeQuietly, connectUser, createConversation, openSocket, parleyFrameHandler, payload, wsUrl, messageId } from "./rooms.mjs";
 import { Tally, takeSeq, waitIdle } from "./scenarios.mjs";
 import { latencySummary, mapLimit, now, round, sleep } from "./stats.mjs";
 
@@ -37,7 +37,7 @@ function parleyFleet(baseUrl, pool) {
         for (let u = owner; u < owner + GROUP; u++) cids[u] = cid;
       });
     },
-    send: (user, seq) => clients[user].send({ message: { id: `m${seq}`, cid: cids[user], body: payload(seq, user) } }),
+    send: (user, seq) => clients[user].send({ message: { id: messageId(seq), cid: cids[user], body: payload(seq, user) } }),
     close: () => clients.forEach((client) => client.close()),
   };
   return fleet;
