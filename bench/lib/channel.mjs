@@ -5,7 +5,7 @@
 // first and the last socket has it, and the median. Baseline: a BareRoom of as many sockets.
 import { compareRow } from "./report.mjs";
 import { benchBody, connectUser, createConversation, describeError, openBaselineRoom, openSocket, parleyFrameHandler, payload, ParleyRefused, wsUrl, closeQuietly, messageId } from "./rooms.mjs";
-import { Tally, takeSeq, waitIdle } from "./scenarios.mjs";
+import { oneMessage, waitIdle } from "./scenarios.mjs";
 import { mapLimit, now, percentile, round, sleep } from "./stats.mjs";
 
 /** `count` posts, one at a time; each waits for all `receivers` deliveries (or `timeoutMs`). */
@@ -13,22 +13,7 @@ async function posts(target, { count, receivers, timeoutMs, server, idleMaxMs })
   const results = [];
   for (let k = 0; k < count; k++) {
     await waitIdle(server, { maxMs: idleMaxMs });
-    const tally = new Tally({ size: receivers + 1 });
-    target.listener = tally;
-    tally.sent = 1;
-    target.post(takeSeq());
-    const complete = await tally.until(timeoutMs);
-    target.listener = null;
-    const sorted = Float64Array.from(tally.latencies).sort();
-    results.push({
-      receivers,
-      delivered: tally.delivered,
-      complete,
-      rejected: tally.rejected,
-      first_ms: round(sorted[0] ?? null),
-      p50_ms: round(percentile(sorted, 50)),
-      last_ms: round(sorted.length ? sorted[sorted.length - 1] : null),
-    });
+    results.push(await oneMessage(target, receivers, timeoutMs));
   }
   return summarize(results);
 }

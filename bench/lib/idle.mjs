@@ -5,8 +5,8 @@
 // Baseline: the same number of plain sockets in BareRooms of 100.
 import { compareRow } from "./report.mjs";
 import { closeQuietly, connectUser, createConversation, describeError, openSocket, parleyFrameHandler, payload, ParleyRefused, wsUrl, messageId } from "./rooms.mjs";
-import { Tally, takeSeq, waitIdle } from "./scenarios.mjs";
-import { mapLimit, now, percentile, round, sleep } from "./stats.mjs";
+import { oneMessage, waitIdle } from "./scenarios.mjs";
+import { mapLimit, now, round, sleep } from "./stats.mjs";
 
 const MEMBERS = 100;
 const ROOM = 100;
@@ -26,18 +26,6 @@ async function openUpTo(count, concurrency, open) {
     }
   });
   return { sockets, failure, failures };
-}
-
-/** Time for one message to reach `receivers` sockets: first, p50, last. */
-async function oneMessage(target, receivers, timeoutMs) {
-  const tally = new Tally({ size: receivers + 1 });
-  target.listener = tally;
-  tally.sent = 1;
-  target.post(takeSeq());
-  const complete = await tally.until(timeoutMs);
-  target.listener = null;
-  const sorted = Float64Array.from(tally.latencies).sort();
-  return { receivers, delivered: tally.delivered, complete, rejected: tally.rejected, first_ms: round(sorted[0] ?? null), p50_ms: round(percentile(sorted, 50)), last_ms: round(sorted.at(-1) ?? null) };
 }
 
 function perSocket(before, after, sockets) {

@@ -1,7 +1,7 @@
 // The measurements. Each one drives a room (see rooms.mjs) and counts what its receivers report.
 // Latency = receive time − the send time carried in the message; sender and receivers live in this
 // process, so both ends read the same clock.
-import { latencySummary, now, round, sleep } from "./stats.mjs";
+import { latencySummary, now, percentile, round, sleep } from "./stats.mjs";
 
 let nextSeq = 1; // unique across the whole run, so a late delivery can never count for a later phase
 
@@ -220,4 +220,24 @@ export async function waitIdle(server, { maxMs = 10_000, windowMs = 300, idlePct
     await sleep(windowMs);
     if (((server.cpuSeconds() - before) / (windowMs / 1000)) * 100 < idlePct) return;
   }
+}
+
+/** Time for one post to reach `receivers` sockets (or `timeoutMs`): first, p50 and last arrival. */
+export async function oneMessage(target, receivers, timeoutMs) {
+  const tally = new Tally({ size: receivers + 1 });
+  target.listener = tally;
+  tally.sent = 1;
+  target.post(takeSeq());
+  const complete = await tally.until(timeoutMs);
+  target.listener = null;
+  const sorted = Float64Array.from(tally.latencies).sort();
+  return {
+    receivers,
+    delivered: tally.delivered,
+    complete,
+    rejected: tally.rejected,
+    first_ms: round(sorted[0] ?? null),
+    p50_ms: round(percentile(sorted, 50)),
+    last_ms: round(sorted.at(-1) ?? null),
+  };
 }
