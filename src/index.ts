@@ -1,6 +1,7 @@
 // Worker entry: the Hono app for HTTP and WebSocket upgrades, and the Durable Object classes.
 import { buildApp } from "./http/app";
 
+export { HandlerOutbound } from "./handlers/outbound-entrypoint";
 export { Conversation } from "./objects/conversation";
 export { Inbox } from "./objects/inbox";
 export { Session } from "./objects/session";

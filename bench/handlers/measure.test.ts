@@ -1,7 +1,7 @@
 // PARLEY_MEASURE=1 npx vitest run --project measure
 // What a conversation handler costs, printed (docs/handlers.md): each engine cold and warm, and 1:1
 // sends with and without a handler through real sockets. Nothing here is asserted.
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { it } from "vitest";
 import { HANDLER_BUDGETS } from "../../src/handlers";
 import { QuickJsEngine } from "../../src/handlers/quickjs";
@@ -29,7 +29,7 @@ async function engineCost(name: string, engine: HandlerEngine, code: string): Pr
 it("engine cost per message", async () => {
   // Date.now() only moves on I/O inside workerd; performance.now() too, so each timing ends on awaited work.
   await engineCost("quickjs", new QuickJsEngine(noNetwork), CODE);
-  await engineCost("worker-loader", new WorkerLoaderEngine(env.LOADER), `${CODE}\n// ${Math.random()}`);
+  await engineCost("worker-loader", new WorkerLoaderEngine(env.LOADER, exports.HandlerOutbound), `${CODE}\n// ${Math.random()}`);
 });
 
 it("1:1 sends with and without a handler", async () => {

@@ -2,7 +2,7 @@
 // handler that keeps failing is switched off. No I/O: the Conversation object applies the verdict.
 import type { HandlerInput, RunOutcome } from "../handlers/types";
 import { Errors, type ErrorBody } from "../protocol/errors";
-import { MAX_BODY, type Attachment } from "./message";
+import { MAX_BODY, type Attachment, type SentContent } from "./message";
 
 /** The replacement or reply a RESOLVE carries: only the fields it gave. (A type, not an interface: it crosses RPC.) */
 export type ResolvedContent = {
@@ -97,14 +97,7 @@ export function nextFailureStreak(streak: number, failed: boolean): { streak: nu
 }
 
 /** `env.MESSAGE`: the message as the client sent it, without its client id (SAMA). */
-export function handlerMessage(cid: string, sent: {
-  body: string | null;
-  attachments: Attachment[] | null;
-  x: Record<string, unknown>;
-  repliedMessageId: string | null;
-  forwardedMessageId: string | null;
-  encryptedMessageType: number | null;
-}): HandlerInput["message"] {
+export function handlerMessage(cid: string, sent: SentContent): HandlerInput["message"] {
   const message: HandlerInput["message"] = { cid };
   if (sent.body !== null) message.body = sent.body;
   if (sent.attachments !== null) message.attachments = sent.attachments;

@@ -8,6 +8,16 @@ export interface Attachment {
   [key: string]: unknown;
 }
 
+/** A message's content as its sender wrote it (SendInput adds the client id and deleted_for). */
+export interface SentContent {
+  body: string | null;
+  attachments: Attachment[] | null;
+  x: Record<string, unknown>;
+  repliedMessageId: string | null;
+  forwardedMessageId: string | null;
+  encryptedMessageType: number | null;
+}
+
 export interface StoredMessage {
   id: string;
   seq: number;

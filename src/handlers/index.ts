@@ -1,7 +1,7 @@
 // Conversation handlers' sandbox: the budgets every run gets and the engine HANDLER_ENGINE selects.
 import { QuickJsEngine } from "./quickjs";
 import type { Budgets, HandlerEngine, HandlerFetch } from "./types";
-import { WorkerLoaderEngine } from "./worker-loader";
+import { WorkerLoaderEngine, type OutboundBinding } from "./worker-loader";
 
 /** Longest handler source accepted by conversation_handler_create, in characters. */
 export const MAX_HANDLER_CODE = 65536;
@@ -24,9 +24,12 @@ export function engineName(env: Env): EngineName {
   return (env.HANDLER_ENGINE as string) === "worker-loader" ? "worker-loader" : "quickjs";
 }
 
-/** The engine for this deployment; FETCH goes through `fetchFn` (the global fetch outside tests). */
-export function handlerEngine(env: Env, fetchFn: HandlerFetch): HandlerEngine {
-  return engineName(env) === "worker-loader" ? new WorkerLoaderEngine(env.LOADER) : new QuickJsEngine(fetchFn);
+/**
+ * The engine for this deployment. QuickJS's FETCH goes through `fetchFn` (the global fetch outside
+ * tests); the Worker Loader's isolates call `outbound` (the HandlerOutbound entrypoint).
+ */
+export function handlerEngine(env: Env, fetchFn: HandlerFetch, outbound: OutboundBinding): HandlerEngine {
+  return engineName(env) === "worker-loader" ? new WorkerLoaderEngine(env.LOADER, outbound) : new QuickJsEngine(fetchFn);
 }
 
 export type { Budgets, HandlerEngine, HandlerFetch, HandlerInput, RunOutcome } from "./types";

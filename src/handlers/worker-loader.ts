@@ -1,18 +1,32 @@
 // The second engine: Cloudflare's Worker Loader. The handler runs in its own V8 isolate, loaded by the
-// hash of its code (warm isolates are reused), with no bindings and no network (`globalOutbound:
-// null`), and a CPU limit that Cloudflare enforces in production (the local runtime ignores it, so the
-// QuickJS engine is the default). SAMA's handler is a module that runs once; an isolate evaluates a
-// module once, so the handler's top-level code becomes the body of a function called per message.
+// hash of its code (warm isolates are reused), with no network (`globalOutbound: null`) and one
+// binding that only its FETCH reaches (HandlerOutbound: the same checks as the QuickJS engine), and a
+// CPU limit that Cloudflare enforces in production (the local runtime ignores it, so the QuickJS
+// engine is the default). SAMA's handler is a module that runs once; an isolate evaluates a module
+// once, so the handler's top-level code becomes the body of a function called per message.
+import type { HandlerOutbound } from "./outbound-entrypoint";
 import type { Budgets, HandlerEngine, HandlerInput, RunOutcome } from "./types";
+
+/** The entrypoint FETCH goes through, as ctx.exports hands it out. */
+export type OutboundBinding = Service<HandlerOutbound>;
 
 const COMPATIBILITY_DATE = "2026-11-01";
 
 // The isolate's entry: builds `env` for each request, runs the handler, answers with its decision.
 const MAIN_MODULE = `import { run } from "./handler.js";
 export default {
-  async fetch(request) {
-    const input = await request.json();
+  async fetch(request, isolateEnv) {
+    const { maxCalls, ...input } = await request.json();
     let decision = null;
+    let calls = 0;
+    // The handler sees only this function, never isolateEnv: its module is given nothing but env.
+    const fetch = async (url, init) => {
+      if (++calls > maxCalls) throw new Error("FETCH: at most " + maxCalls + " requests per message");
+      const r = await isolateEnv.OUTBOUND.request(url, init === undefined ? {} : JSON.parse(JSON.stringify(init)));
+      if (r.error !== undefined) throw new Error(r.error);
+      return Object.freeze({ ok: r.ok, status: r.status, statusText: r.statusText, headers: r.headers,
+        text: async () => r.body, json: async () => JSON.parse(r.body) });
+    };
     const env = Object.freeze({
       MESSAGE: input.message,
       USER: input.user,
@@ -22,7 +36,7 @@ export default {
         decision ??= { kind: "resolve", value: resolved, options: resolveOptions };
       },
       REJECT: (reason) => { decision ??= { kind: "reject", reason: typeof reason === "string" ? reason : null }; },
-      FETCH: () => Promise.reject(new Error("FETCH is not available on this engine")),
+      FETCH: fetch,
     });
     try {
       await run(env);
@@ -55,16 +69,19 @@ async function sha256Hex(text: string): Promise<string> {
 export class WorkerLoaderEngine implements HandlerEngine {
   readonly name = "worker-loader";
 
-  constructor(private readonly loader: WorkerLoader) {}
+  constructor(
+    private readonly loader: WorkerLoader,
+    private readonly outbound: OutboundBinding,
+  ) {}
 
   async run(code: string, input: HandlerInput, budgets: Budgets): Promise<RunOutcome> {
-    const body = JSON.stringify(input);
+    const body = JSON.stringify({ ...input, maxCalls: budgets.fetch.maxCalls });
     if (new TextEncoder().encode(body).byteLength > budgets.inputBytes) return { kind: "failed", failure: "input_too_large", detail: `input over ${budgets.inputBytes} bytes` };
     const worker = this.loader.get(`handler-${await sha256Hex(code)}`, () => ({
       compatibilityDate: COMPATIBILITY_DATE,
       mainModule: "main.js",
       modules: { "main.js": MAIN_MODULE, "handler.js": handlerModule(code) },
-      env: {},
+      env: { OUTBOUND: this.outbound },
       globalOutbound: null,
       limits: { cpuMs: Math.ceil(budgets.wallMs / 3) },
     }));

@@ -5,6 +5,7 @@
 import { getDb } from "../db/client";
 import { nextFailureStreak, verdictOf, type Verdict } from "../domain/handler-outcome";
 import { HANDLER_BUDGETS, handlerEngine, type HandlerFetch, type HandlerInput, type RunOutcome } from "../handlers";
+import type { OutboundBinding } from "../handlers/worker-loader";
 import { markHandlerDisabled } from "../services/conversation-handlers";
 import type { UserCard } from "./conversation";
 
@@ -42,6 +43,7 @@ export class ConversationHandlerHost {
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Env,
+    private readonly outbound: OutboundBinding,
   ) {}
 
   /** The handler to run, or null when there is none or it was switched off. */
@@ -83,7 +85,7 @@ export class ConversationHandlerHost {
   async run(handler: HandlerConfig, cid: string, input: HandlerInput): Promise<HandlerRun> {
     let outcome: RunOutcome;
     try {
-      outcome = await handlerEngine(this.env, this.fetchFn).run(handler.content, input, HANDLER_BUDGETS);
+      outcome = await handlerEngine(this.env, this.fetchFn, this.outbound).run(handler.content, input, HANDLER_BUDGETS);
     } catch (err) {
       outcome = { kind: "failed", failure: "engine", detail: String(err) };
     }

@@ -25,6 +25,7 @@ import {
   reactionSummary,
   type Attachment,
   type MessageStatus,
+  type SentContent,
   type StoredMessage,
 } from "../domain/message";
 import { nextObjectId } from "../domain/object-id";
@@ -51,14 +52,8 @@ export interface Actor {
   sessionId: string | null;
 }
 
-export interface SendInput {
+export interface SendInput extends SentContent {
   clientId: string | null;
-  body: string | null;
-  attachments: Attachment[] | null;
-  x: Record<string, unknown>;
-  repliedMessageId: string | null;
-  forwardedMessageId: string | null;
-  encryptedMessageType: number | null;
   deletedFor: string[];
 }
 
@@ -147,7 +142,9 @@ interface FanoutOptions {
 const IDEMPOTENCY_MS = 24 * 3600 * 1000;
 /** The fields of a message that a bot reply or a system message leaves empty. */
 const noExtras: SendInput = { clientId: null, body: null, attachments: null, x: {}, repliedMessageId: null, forwardedMessageId: null, encryptedMessageType: null, deletedFor: [] };
-const OUTBOX_DELAY_MS = 500;
+// The D1 copy trails the conversation by up to this much: one D1 batch carries every change of those
+// seconds (D1 serves search and statistics, never the message path, so a lag there costs nothing).
+const OUTBOX_DELAY_MS = 2000;
 const RETRY_DELAY_MS = 2000;
 
 export class Conversation extends DurableObject<Env> {
@@ -174,7 +171,8 @@ export class Conversation extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.live = new LiveSockets(ctx, env, getConfig(env).liveSocketsPerObject);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
-    this.handler = new ConversationHandlerHost(this.sql, env);
+    // Called with props: a loopback binding that can be handed to the loader isolate (the bare stub cannot).
+    this.handler = new ConversationHandlerHost(this.sql, env, ctx.exports.HandlerOutbound({ props: {} }));
     this.fanout = new Fanout(this.sql, {
       deliveries: (row) => this.deliveriesOf(row),
       deliver: (userId, deliveries) => inboxOf(this.env, this.storedMeta()!.organizationId, userId).deliver(userId, deliveries),

@@ -1,6 +1,8 @@
 // The Worker Loader engine (HANDLER_ENGINE=worker-loader in this project): the same handler source and
 // outcomes as QuickJS. Runaway code is not tested here: the local runtime ignores the loader's CPU limit.
-import { describe, expect, it } from "vitest";
+// FETCH leaves through the HandlerOutbound entrypoint, which runs in this Worker's isolate, so a spy on
+// the global fetch stands in for the network and records what reached it.
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMessages, nextPacket } from "../../chat/messages-fixtures";
 import { chatWithHandler, expectAsk, expectError, samaHandler, sendMessage } from "../fixtures";
 
@@ -33,17 +35,52 @@ describe("worker-loader engine", () => {
         let network;
         try { await globalThis.fetch("https://example.test/"); network = "reached"; } catch (e) { network = "blocked"; }
         let viaFetch;
-        try { await fetch("https://example.test/"); viaFetch = "reached"; } catch (e) { viaFetch = e.message; }
+        try { await fetch("ftp://example.test/"); viaFetch = "reached"; } catch (e) { viaFetch = e.message; }
         const probe = { network, viaFetch, envKeys: Object.keys(env).sort(), secret: typeof env.JWT_ACCESS_SECRET, db: typeof globalThis.DB };
         return resolve({ message: { body: JSON.stringify(probe) } });`),
     );
     const ask = await expectAsk(sendMessage(chat.memberSocket, chat.cid, { body: "probe" }));
     expect(JSON.parse((ask.bot_message as Record<string, string>).body!)).toEqual({
       network: "blocked",
-      viaFetch: "FETCH is not available on this engine",
+      viaFetch: "FETCH: only http and https URLs are allowed",
       envKeys: ["ACCEPT", "FETCH", "MESSAGE", "REJECT", "RESOLVE", "USER"],
       secret: "undefined",
       db: "undefined",
     });
   });
+
+  it("FETCH goes out through the checked outbound, at most 5 times per message", async () => {
+    const seen: Array<{ url: string; method: string; headers: Record<string, string>; body: string }> = [];
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      if (!request.url.startsWith("https://api.example.test/")) return realFetch(input, init);
+      seen.push({ url: request.url, method: request.method, headers: Object.fromEntries(request.headers), body: await request.text() });
+      return Response.json({ verdict: request.url.endsWith("/bad") ? "blocked" : "fine" });
+    });
+    const chat = await chatWithHandler(
+      samaHandler(`
+        if (message.body === "many") {
+          const errors = [];
+          for (let i = 0; i < 6; i++) { try { await fetch("https://api.example.test/ok"); } catch (e) { errors.push(e.message); } }
+          return resolve({ message: { body: JSON.stringify(errors) } });
+        }
+        const r = await fetch("https://api.example.test/" + message.body, { method: "POST", headers: { "X-Key": "k1" }, body: JSON.stringify({ text: message.body }) });
+        const { verdict } = await r.json();
+        return verdict === "blocked" ? reject("Blocked by the checker.") : accept();`),
+    );
+    expect(await expectError(sendMessage(chat.memberSocket, chat.cid, { body: "bad" }))).toEqual({ status: 422, message: "Blocked by the checker." });
+    await expectAsk(sendMessage(chat.memberSocket, chat.cid, { body: "good" }));
+    expect(seen.slice(0, 2)).toEqual([
+      { url: "https://api.example.test/bad", method: "POST", headers: { "content-type": "text/plain;charset=UTF-8", "x-key": "k1" }, body: '{"text":"bad"}' },
+      { url: "https://api.example.test/good", method: "POST", headers: { "content-type": "text/plain;charset=UTF-8", "x-key": "k1" }, body: '{"text":"good"}' },
+    ]);
+    const many = await expectAsk(sendMessage(chat.memberSocket, chat.cid, { body: "many" }));
+    expect(JSON.parse((many.bot_message as Record<string, string>).body!)).toEqual(["FETCH: at most 5 requests per message"]);
+    expect(seen).toHaveLength(7);
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
 });
