@@ -129,6 +129,10 @@ export class Fanout {
           if (delivery) this.lane(userId).queue.push({ row: rowId, delivery });
         }
       }
+      for (const userId of again) {
+        const lane = this.lanes.get(userId);
+        if (lane && !lane.busy && lane.queue.length > 0) this.start(userId, lane);
+      }
     }
     await this.settle();
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n > 0;
