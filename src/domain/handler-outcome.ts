@@ -2,7 +2,7 @@
 // handler that keeps failing is switched off. No I/O: the Conversation object applies the verdict.
 import type { HandlerInput, RunOutcome } from "../handlers/types";
 import { Errors, type ErrorBody } from "../protocol/errors";
-import { MAX_BODY, type Attachment, type SentContent } from "./message";
+import { contentFields, MAX_BODY, type Attachment, type SentContent } from "./message";
 
 /** The replacement or reply a RESOLVE carries: only the fields it gave. (A type, not an interface: it crosses RPC.) */
 export type ResolvedContent = {
@@ -98,14 +98,7 @@ export function nextFailureStreak(streak: number, failed: boolean): { streak: nu
 
 /** `env.MESSAGE`: the message as the client sent it, without its client id (SAMA). */
 export function handlerMessage(cid: string, sent: SentContent): HandlerInput["message"] {
-  const message: HandlerInput["message"] = { cid };
-  if (sent.body !== null) message.body = sent.body;
-  if (sent.attachments !== null) message.attachments = sent.attachments;
-  message.x = sent.x;
-  if (sent.repliedMessageId !== null) message.replied_message_id = sent.repliedMessageId;
-  if (sent.forwardedMessageId !== null) message.forwarded_message_id = sent.forwardedMessageId;
-  if (sent.encryptedMessageType !== null) message.encrypted_message_type = sent.encryptedMessageType;
-  return message;
+  return { cid, ...contentFields(sent) };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

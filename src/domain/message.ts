@@ -38,18 +38,25 @@ export interface StoredMessage {
 
 export type MessageStatus = "sent" | "delivered" | "read";
 
+/** A message's content in SAMA's field names; absent fields are left out, `x` is always there. */
+export function contentFields(m: SentContent): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if (m.body !== null) fields.body = m.body;
+  if (m.attachments !== null) fields.attachments = m.attachments;
+  fields.x = m.x;
+  if (m.encryptedMessageType !== null) fields.encrypted_message_type = m.encryptedMessageType;
+  if (m.repliedMessageId !== null) fields.replied_message_id = m.repliedMessageId;
+  if (m.forwardedMessageId !== null) fields.forwarded_message_id = m.forwardedMessageId;
+  return fields;
+}
+
 /** The body of a `message` packet; `seq` is Parley's addition (gap-free per conversation). */
 export function messageBody(m: StoredMessage, cType: ConversationType | null): Record<string, unknown> {
   const body: Record<string, unknown> = { _id: m.id, cid: m.cid };
   if (cType !== null) body.c_type = cType;
   body.from = m.from;
   body.t = m.t;
-  if (m.body !== null) body.body = m.body;
-  if (m.attachments !== null) body.attachments = m.attachments;
-  body.x = m.x;
-  if (m.encryptedMessageType !== null) body.encrypted_message_type = m.encryptedMessageType;
-  if (m.repliedMessageId !== null) body.replied_message_id = m.repliedMessageId;
-  if (m.forwardedMessageId !== null) body.forwarded_message_id = m.forwardedMessageId;
+  Object.assign(body, contentFields(m));
   body.updated_at = new Date(m.updatedAt).toISOString();
   body.created_at = new Date(m.createdAt).toISOString();
   body.seq = m.seq;
