@@ -12,6 +12,7 @@ import { getDb } from "../db/client";
 import { fileUrlSigner } from "../files/signer";
 import { pushDeps, pushToUser, type PushPayload } from "../push";
 import { mayDownload } from "../services/files";
+import { EXPIRED, SharedDeadline } from "./deadline";
 import { inboxOf } from "./live-sessions";
 import type { Session } from "./session";
 
@@ -52,7 +53,7 @@ interface IndexRow {
 /** Events older than this are dropped (SAMA's OPERATIONS_LOG_EXPIRES_IN: 14 days). */
 const LOG_RETENTION_MS = 14 * 24 * 3600 * 1000;
 const SYNC_PAGE = 500;
-/** A Session that takes longer than this is skipped for this delivery (the log still has the packet). */
+/** A Session that has not answered within half to all of this is skipped for this delivery (the log still has the packet). */
 const PUSH_TIMEOUT_MS = 5000;
 /** How often an online user's sessions are checked for sockets that vanished without a close event. */
 const LIVENESS_MS = 5 * 60 * 1000;
@@ -73,6 +74,7 @@ export class Inbox extends DurableObject<Env> {
   private requestBucket: Bucket | null = null;
   private readonly appliedCache = new Map<string, number>();
   private readonly sessionStubs = new Map<string, DurableObjectStub<Session>>();
+  private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
   private presenceChain: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -311,10 +313,11 @@ export class Inbox extends DurableObject<Env> {
           const mine = frames.filter((f) => f.exclude !== sessionId);
           if (mine.length === 0) return;
           // A failed call is not proof the socket is gone (the liveness alarm decides that); "false" is.
-          const reached = await withTimeout(this.session(sessionId).push(userId, mine.map((f) => f.frame)), PUSH_TIMEOUT_MS).catch((err: unknown) => {
+          const answer = await this.pushDeadline.race(this.session(sessionId).push(userId, mine.map((f) => f.frame))).catch((err: unknown) => {
             console.error("push to session failed", err);
             return null;
           });
+          const reached = answer === EXPIRED ? null : answer;
           if (reached === false) await this.detach(sessionId);
           else if (reached) for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
         }),
@@ -530,12 +533,3 @@ function insertRows(sql: SqlStorage, head: string, width: number, values: SqlSto
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
-}

@@ -40,6 +40,8 @@ export class Session extends DurableObject<Env> {
   private queue: Promise<void> = Promise.resolve();
   /** What is left of the slice of the signed-in user's request budget (memory only: after eviction a new slice is asked for). */
   private userBudget = { userId: "", left: 0 };
+  /** This object's socket, once known: one lookup per wake instead of one per call. */
+  private socket: WebSocket | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -55,6 +57,7 @@ export class Session extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
+    this.socket = server;
     this.state = { identity: null, bucket: fullBucket(this.limits, Date.now()), origin: new URL(request.url).origin };
     server.serializeAttachment(this.state);
     return new Response(null, { status: 101, webSocket: client });
@@ -63,6 +66,7 @@ export class Session extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const text = typeof message === "string" ? message : decoder.decode(message);
     if (text.length === 0) return; // SAMA ignores empty frames
+    this.socket = ws;
     const state = this.load(ws);
     const now = Date.now();
     const { allowed, bucket } = take(state.bucket, this.limits, now);
@@ -95,7 +99,7 @@ export class Session extends DurableObject<Env> {
 
   /** RPC from the Inbox: signs the socket out if it is still signed in as that user (and device). */
   async signOutIf(userId: string, deviceId: string | null): Promise<boolean> {
-    const ws = this.ctx.getWebSockets()[0];
+    const ws = this.openSocket();
     if (!ws) return false;
     const state = this.load(ws);
     const identity = state.identity;
@@ -106,13 +110,13 @@ export class Session extends DurableObject<Env> {
 
   /** RPC from the Inbox's liveness check. */
   async isSignedInAs(userId: string): Promise<boolean> {
-    const ws = this.ctx.getWebSockets()[0];
+    const ws = this.openSocket();
     return ws !== undefined && this.load(ws).identity?.userId === userId;
   }
 
   /** RPC from the Inbox: packets for the signed-in user. False when the socket is gone or is someone else's now. */
   async push(userId: string, frames: string[]): Promise<boolean> {
-    const ws = this.ctx.getWebSockets()[0];
+    const ws = this.openSocket();
     if (!ws || this.load(ws).identity?.userId !== userId) return false;
     for (const frame of frames) this.send(ws, frame);
     return true;
@@ -202,7 +206,14 @@ export class Session extends DurableObject<Env> {
     }
   }
 
+  /** The socket, unless it has closed (after hibernation the runtime hands it back once). */
+  private openSocket(): WebSocket | undefined {
+    this.socket ??= this.ctx.getWebSockets()[0] ?? null;
+    return this.socket ?? undefined;
+  }
+
   private async onGone(ws: WebSocket): Promise<void> {
+    if (this.socket === ws) this.socket = null;
     const identity = this.setIdentity(ws, null);
     if (identity) await this.detach(identity);
   }
