@@ -2,7 +2,8 @@
 // baseline_name, ratio, note?} and prints them as a table.
 import { round } from "./stats.mjs";
 
-const BASELINES = ["BareRoom", "DurableRoom"];
+// Round trip and group fan-out compare Parley with each of these (bench/baselines/index.ts).
+const BASELINES = ["BareRoom", "DurableRoom", "RelayRoom"];
 const INVERTED_NOTE = "lower is better: ratio = baseline/parley, so higher is still better";
 
 function ratioOf(parley, baseline, better) {
