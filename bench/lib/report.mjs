@@ -85,8 +85,9 @@ function saturationNote(result, name) {
 
 export function buildRows({ roundTrip, fanout, settings }) {
   const rt = "1:1 round trip, idle server, one message in flight";
-  const fixed = `group fan-out: 50 members, 10 senders, fixed 10 msg/s for ${settings.fixedSeconds} s`;
-  const sat = `group fan-out: 50 members, 10 senders, saturation (all delivered, p99 < 100 ms)`;
+  const group = `group fan-out: ${settings.groupSize} members, ${settings.groupSenders} senders`;
+  const fixed = `${group}, fixed 10 msg/s for ${settings.fixedSeconds} s`;
+  const sat = `${group}, saturation (all delivered, p99 < 100 ms)`;
   const fixedOf = (r) => r.fixed;
   const roundTripRows = roundTrip ? [
     ...metricRows({ scenario: rt, metric: "p50 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p50, noteFor: roundTripNote }),

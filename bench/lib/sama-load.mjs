@@ -194,7 +194,7 @@ async function stepUp(fleet, server, settings, log) {
     }
     const warm = await warmUp(fleet, from, settings.samaDrainMs * 3);
     log(`${fleet.name}: ${users} users connected in groups of ${GROUP} (+${users - from} in ${round((now() - growing) / 1000, 1)} s, warm-up ${warm ? "delivered" : "incomplete"})`);
-    await waitIdle(server, { maxMs: settings.idleMaxMs });
+    await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
     const step = await drive(fleet, server, { seconds: settings.samaSeconds, drainMs: settings.samaDrainMs });
     step.pass = passes(step);
     steps.push(step);
@@ -213,13 +213,13 @@ export async function runSamaLoad({ baselines, parley, pool, settings, runTag, l
     ["RelayRoom", () => baselineFleet(baselines.baseUrl, "relay", runTag), baselines],
     ["Parley", () => parleyFleet(parley.baseUrl, pool), parley],
   ]) {
-    await waitIdle(server, { maxMs: settings.idleMaxMs });
+    await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
     const fleet = make();
     try {
       results[name] = await stepUp(fleet, server, settings, log);
     } finally {
       fleet.close();
-      await sleep(1_000);
+      await sleep(settings.closeWaitMs); // let the closes land before the next target
     }
   }
   return results;
