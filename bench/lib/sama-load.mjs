@@ -189,6 +189,8 @@ async function stepUp(fleet, server, settings, log) {
       const step = { users, error: `${fleet.name} could not connect ${users} users: ${err.message}` };
       steps.push(step);
       log(describe(fleet.name, step));
+      // A timeout or a dropped socket (not a refusal) is the server's story: show its log.
+      if (err.name !== "ParleyRefused") log(`last lines of ${fleet.name}'s server:\n${server.logTail().split("\n").slice(-12).join("\n")}`);
       failed ??= step;
       break;
     }
