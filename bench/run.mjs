@@ -19,8 +19,6 @@ import { UserPool } from "./lib/users.mjs";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const USERS_FILE = join(ROOT, ".wrangler", "bench-users.json");
-const GROUP_SIZE = 50;
-const GROUP_SENDERS = 10;
 const FIXED_RATE = 10;
 
 const args = process.argv.slice(2);
@@ -37,20 +35,26 @@ if (unknown.length > 0 || (onlyArg !== null && only.length === 0)) {
 // A partial run must not overwrite the full results: it writes bench/results.local.json (gitignored).
 const RESULTS_FILE = join(ROOT, "bench", onlyArg ? "results.local.json" : "results.json");
 const FULL_CHANNEL_SESSIONS = 2_000;
+// idleWindowMs: the CPU window in which a server must be nearly idle before a measurement starts.
+// closeWaitMs: the pause after closing sockets, so their closes land before the next measurement.
 const SETTINGS = quick
   ? {
-      // Every scenario once, at small sizes: the whole run stays under a minute on 2 cores.
-      quick, roundTrips: 30, warmup: 5, fixedSeconds: 1, steps: [50], lowerSteps: [5], stepSeconds: 1, drainMs: 1_000, idleMaxMs: 1_000, retries: 0,
-      samaSeconds: 2, samaSteps: [100], samaReport: [100], samaDrainMs: 1_000,
-      channelLive: 200, channelLiveUsers: 20, channelSessions: 40, channelPosts: 2, channelTimeoutMs: 5_000,
-      idleSteps: [200], idleUsers: 20, idleMessageTimeoutMs: 3_000,
-      catchupMessages: 200,
+      // Every scenario once, at small sizes: the whole run, server start included, stays under a
+      // minute on 2 cores. Most of the time goes to setup (connecting users, opening objects) and to
+      // settling between measurements, so both are cut here as well as the sizes.
+      quick, roundTrips: 20, warmup: 3, groupSize: 25, groupSenders: 5, fixedSeconds: 1, steps: [50], lowerSteps: [5], stepSeconds: 1, drainMs: 1_000,
+      idleMaxMs: 1_000, idleWindowMs: 150, closeWaitMs: 100, retries: 0,
+      samaSeconds: 1.5, samaSteps: [40], samaReport: [40], samaDrainMs: 1_000,
+      channelLive: 100, channelLiveUsers: 10, channelSessions: 20, channelPosts: 2, channelTimeoutMs: 5_000,
+      idleSteps: [100], idleMembers: 50, idleUsers: 10, idleMessageTimeoutMs: 3_000,
+      catchupMessages: 100,
     }
   : {
-      quick, roundTrips: 200, warmup: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], lowerSteps: [5, 2, 1], stepSeconds: 3, drainMs: 2_000, idleMaxMs: 10_000, retries: 1,
+      quick, roundTrips: 200, warmup: 10, groupSize: 50, groupSenders: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], lowerSteps: [5, 2, 1], stepSeconds: 3, drainMs: 2_000,
+      idleMaxMs: 10_000, idleWindowMs: 300, closeWaitMs: 1_000, retries: 1,
       samaSteps: [300, 500, 1000, 1500, 2000, 3000, 4000], samaReport: [300, 1000], samaSeconds: 15, samaDrainMs: 5_000,
       channelLive: 4_000, channelLiveUsers: 100, channelSessions: FULL_CHANNEL_SESSIONS, channelPosts: 5, channelTimeoutMs: 30_000,
-      idleSteps: [1000, 2000, 3000, 4000, 4500, 5000, 5500, 6000, 7000, 8000], idleUsers: 40, idleMessageTimeoutMs: 30_000,
+      idleSteps: [1000, 2000, 3000, 4000, 4500, 5000, 5500, 6000, 7000, 8000], idleMembers: 100, idleUsers: 40, idleMessageTimeoutMs: 30_000,
       catchupMessages: 1_000,
     };
 SETTINGS.fullChannelSessions = FULL_CHANNEL_SESSIONS;
@@ -100,7 +104,7 @@ async function startParley() {
   });
 }
 
-/** The three systems under test, each able to open a room of `size` sockets. */
+/** The systems under test (three baselines and Parley), each able to open a room of `size` sockets. */
 function targets(baselines, parley, parleyUsers) {
   const baseline = (name, kind) => ({
     name,
@@ -111,6 +115,7 @@ function targets(baselines, parley, parleyUsers) {
   return [
     baseline("BareRoom", "bare"),
     baseline("DurableRoom", "durable"),
+    baseline("RelayRoom", "relay"),
     {
       name: "Parley",
       server: parley,
@@ -122,7 +127,7 @@ function targets(baselines, parley, parleyUsers) {
   ];
 }
 
-const settle = (server) => waitIdle(server, { maxMs: SETTINGS.idleMaxMs });
+const settle = (server) => waitIdle(server, { maxMs: SETTINGS.idleMaxMs, windowMs: SETTINGS.idleWindowMs });
 
 /**
  * Runs `fn(room)` in a fresh room of `target`, then closes it and lets the server settle.
@@ -147,7 +152,7 @@ async function inRoom(target, roomSpec, fn) {
     return { error: `${err.message}${state}` };
   } finally {
     room?.close();
-    await sleep(300);
+    await sleep(Math.min(300, SETTINGS.closeWaitMs));
   }
 }
 
@@ -166,10 +171,10 @@ async function runRoundTrips(all) {
 }
 
 async function runFanout(all) {
-  log(`\n(b) group fan-out: ${GROUP_SIZE} sockets, ${GROUP_SENDERS} senders; fixed ${FIXED_RATE} msg/s for ${SETTINGS.fixedSeconds} s, then (if that passes) steps ${SETTINGS.steps.join(", ")} msg/s × ${SETTINGS.stepSeconds} s`);
+  log(`\n(b) group fan-out: ${SETTINGS.groupSize} sockets, ${SETTINGS.groupSenders} senders; fixed ${FIXED_RATE} msg/s for ${SETTINGS.fixedSeconds} s, then (if that passes) steps ${SETTINGS.steps.join(", ")} msg/s × ${SETTINGS.stepSeconds} s`);
   const results = {};
   for (const target of all) {
-    results[target.name] = await inRoom(target, { size: GROUP_SIZE, senders: GROUP_SENDERS, type: "g", label: "fanout" }, async (room) => {
+    results[target.name] = await inRoom(target, { size: SETTINGS.groupSize, senders: SETTINGS.groupSenders, type: "g", label: "fanout" }, async (room) => {
       const warming = now();
       await warmUp(room);
       log(`${target.name}: warm-up (one message per sender) delivered in ${round((now() - warming) / 1000, 1)} s`);
@@ -177,7 +182,7 @@ async function runFanout(all) {
       const fixed = await offeredLoad(room, target.server, { rate: FIXED_RATE, seconds: SETTINGS.fixedSeconds, drainMs: SETTINGS.drainMs });
       log(describeStep(target.name, { ...fixed, pass: passes(fixed) }));
       const sat = await saturation(room, target.server, {
-        first: fixed, steps: SETTINGS.steps, lowerSteps: SETTINGS.lowerSteps, stepSeconds: SETTINGS.stepSeconds, drainMs: SETTINGS.drainMs, idleMaxMs: SETTINGS.idleMaxMs, retries: SETTINGS.retries, log,
+        first: fixed, steps: SETTINGS.steps, lowerSteps: SETTINGS.lowerSteps, stepSeconds: SETTINGS.stepSeconds, drainMs: SETTINGS.drainMs, idleMaxMs: SETTINGS.idleMaxMs, idleWindowMs: SETTINGS.idleWindowMs, retries: SETTINGS.retries, log,
       });
       return { fixed, saturation: sat };
     });
@@ -188,7 +193,7 @@ async function runFanout(all) {
 /** The group's users, from the pool kept between runs (PBKDF2 makes creating them the slowest setup step); 1:1 uses the first two. */
 async function prepareParleyUsers(pool) {
   try {
-    return { users: await pool.take(GROUP_SIZE) };
+    return { users: await pool.take(SETTINGS.groupSize) };
   } catch (err) {
     log(`Parley: user setup failed — ${err.message}`);
     return { error: `user setup failed: ${err.message}` };
@@ -242,15 +247,17 @@ function report({ results: r, seconds }) {
     command: `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`,
     quick,
     seconds,
+    // From the script's start to the servers stopped: what --quick promises to keep under a minute.
+    total_seconds: round((now() - runStart) / 1000, 1),
     // Other work on the machine (tests, other dev servers) skews the numbers: keep the evidence.
     load_average_1_5_15: { before: loadBefore, after: loadavg().map((x) => round(x, 2)) },
-    settings: { ...SETTINGS, groupSize: GROUP_SIZE, groupSenders: GROUP_SENDERS, fixedRate: FIXED_RATE },
+    settings: { ...SETTINGS, fixedRate: FIXED_RATE },
     rows,
     details: r,
   };
   writeFileSync(RESULTS_FILE, JSON.stringify(results, null, 2) + "\n");
   console.log(`\n${formatTable(rows)}\n`);
-  log(`finished in ${seconds} s; wrote ${RESULTS_FILE}`);
+  log(`finished: ${seconds} s from server start to the last scenario, ${results.total_seconds} s in all (servers stopped); wrote ${RESULTS_FILE}`);
 }
 
 process.on("exit", killAllServersNow);

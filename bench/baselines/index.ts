@@ -2,13 +2,18 @@
 //   /bare/<room>     BareRoom: relays each text frame to every other socket of the room.
 //   /durable/<room>  DurableRoom: stores each frame in its SQLite first, then relays it.
 //                    GET /durable/<room>?after=<id>&limit=<n> (no upgrade) reads stored frames back.
-// Both use the hibernation API (ctx.acceptWebSocket), as Parley's objects do, so the comparison
+//   /relay/<room>/<member>  RelayRoom: one MemberSocket object per socket; a frame goes socket →
+//                    MemberSocket → RelayRoom → every other member's MemberSocket (one RPC each) → socket.
+// All use the hibernation API (ctx.acceptWebSocket), as Parley's objects do, so the comparison
 // isolates what Parley adds on top: auth, validation, ordering, per-recipient delivery.
+// RelayRoom isolates the cost of Parley's topology (an object per recipient) from that of its logic.
 import { DurableObject } from "cloudflare:workers";
 
 interface Env {
   BARE_ROOM: DurableObjectNamespace<BareRoom>;
   DURABLE_ROOM: DurableObjectNamespace<DurableRoom>;
+  RELAY_ROOM: DurableObjectNamespace<RelayRoom>;
+  MEMBER_SOCKET: DurableObjectNamespace<MemberSocket>;
 }
 
 /** Accepts a WebSocket upgrade into this object with hibernation. */
@@ -94,12 +99,142 @@ export class DurableRoom extends DurableObject<Env> {
   }
 }
 
-const ROOM_PATH = /^\/(bare|durable)\/([A-Za-z0-9_.-]{1,64})$/;
+/** What a MemberSocket keeps on its socket, so it still knows its room after hibernation. */
+interface MemberAttachment {
+  room: string;
+}
+
+/** The header through which the Worker tells a MemberSocket which room it belongs to. */
+const ROOM_HEADER = "X-Relay-Room";
+
+/**
+ * One WebSocket, like Parley's Session: a text frame goes to the room by RPC, and the room pushes
+ * other members' frames back by RPC. Named `<room>/<member>`; its id (as a string) is its member id.
+ */
+export class MemberSocket extends DurableObject<Env> {
+  // Cached while the object is resident; after a wake it is found again through the runtime.
+  private socket: WebSocket | null = null;
+  private room: DurableObjectStub<RelayRoom> | null = null;
+
+  override async fetch(request: Request): Promise<Response> {
+    const room = request.headers.get(ROOM_HEADER);
+    if (!room) return new Response(`Missing ${ROOM_HEADER}`, { status: 400 });
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a WebSocket upgrade", { status: 426 });
+    }
+    // Registered before the client sees its socket open, so no frame sent afterwards can miss it.
+    await this.call(room, (stub) => stub.join(this.ctx.id.toString()));
+    // Exactly one socket per member: a new one replaces the old.
+    for (const old of this.ctx.getWebSockets()) closeSocket(old, 1000, "replaced");
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ room } satisfies MemberAttachment);
+    this.socket = server;
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Sends a frame another member relayed through the room. */
+  push(frame: string): void {
+    const socket = this.socket ?? this.ctx.getWebSockets()[0] ?? null;
+    if (!socket) return; // the socket is gone; the benchmark counts the missing delivery
+    this.socket = socket;
+    try {
+      socket.send(frame);
+    } catch {
+      this.socket = null; // closing; the benchmark counts the missing delivery
+    }
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.socket = ws;
+    const frame = typeof message === "string" ? message : new TextDecoder().decode(message);
+    const { room } = ws.deserializeAttachment() as MemberAttachment;
+    await this.call(room, (stub) => stub.relay(this.ctx.id.toString(), frame));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    if (ws === this.socket) this.socket = null;
+    closeSocket(ws, code, reason);
+  }
+
+  /** Calls the room through a cached stub; a stub that threw may be broken, so the next call gets a new one. */
+  private async call(room: string, fn: (stub: DurableObjectStub<RelayRoom>) => Promise<void>): Promise<void> {
+    this.room ??= this.env.RELAY_ROOM.get(this.env.RELAY_ROOM.idFromName(room));
+    try {
+      await fn(this.room);
+    } catch (err) {
+      this.room = null;
+      throw err;
+    }
+  }
+}
+
+const MEMBER_KEY = "member:";
+
+/**
+ * The room of the "one object per member" baseline: no socket and no message storage, only its
+ * members, and one RPC per other member for each frame — the floor of Parley's per-recipient topology.
+ */
+export class RelayRoom extends DurableObject<Env> {
+  private readonly members = new Set<string>();
+  private readonly stubs = new Map<string, DurableObjectStub<MemberSocket>>();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // An evicted room must still know its members when the next frame wakes it.
+    void ctx.blockConcurrencyWhile(async () => {
+      const saved = await ctx.storage.list({ prefix: MEMBER_KEY });
+      for (const key of saved.keys()) this.members.add(key.slice(MEMBER_KEY.length));
+    });
+  }
+
+  async join(memberId: string): Promise<void> {
+    if (this.members.has(memberId)) return;
+    this.members.add(memberId);
+    await this.ctx.storage.put(MEMBER_KEY + memberId, true);
+  }
+
+  /** Pushes `frame` to every member except `from`, all at once, and resolves when all answered. */
+  async relay(from: string, frame: string): Promise<void> {
+    const pushes: Promise<void>[] = [];
+    for (const id of this.members) {
+      if (id === from) continue;
+      pushes.push(
+        this.member(id).push(frame).catch(() => {
+          // A stub that threw may be broken: the next frame gets a new one. The delivery is counted missing.
+          this.stubs.delete(id);
+        }),
+      );
+    }
+    await Promise.all(pushes);
+  }
+
+  private member(id: string): DurableObjectStub<MemberSocket> {
+    let stub = this.stubs.get(id);
+    if (!stub) {
+      stub = this.env.MEMBER_SOCKET.get(this.env.MEMBER_SOCKET.idFromString(id));
+      this.stubs.set(id, stub);
+    }
+    return stub;
+  }
+}
+
+const NAME = "[A-Za-z0-9_.-]{1,64}";
+const ROOM_PATH = new RegExp(`^/(bare|durable)/(${NAME})$`);
+const MEMBER_PATH = new RegExp(`^/relay/(${NAME})/(${NAME})$`);
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
-    const match = ROOM_PATH.exec(new URL(request.url).pathname);
-    if (!match) return new Response("Baselines: use /bare/<room> or /durable/<room>", { status: 404 });
+    const path = new URL(request.url).pathname;
+    const member = MEMBER_PATH.exec(path);
+    if (member) {
+      const room = member[1]!;
+      const headers = new Headers(request.headers);
+      headers.set(ROOM_HEADER, room);
+      return env.MEMBER_SOCKET.get(env.MEMBER_SOCKET.idFromName(`${room}/${member[2]!}`)).fetch(new Request(request, { headers }));
+    }
+    const match = ROOM_PATH.exec(path);
+    if (!match) return new Response("Baselines: use /bare/<room>, /durable/<room> or /relay/<room>/<member>", { status: 404 });
     const namespace = match[1] === "bare" ? env.BARE_ROOM : env.DURABLE_ROOM;
     return namespace.get(namespace.idFromName(match[2]!)).fetch(request);
   },

@@ -126,13 +126,13 @@ async function parleyCatchUp({ parley, pool, settings, log }) {
   const offline = await connectUser(baseUrl, device);
   const { event_seq: since } = await request(offline, "sync", { since: Number.MAX_SAFE_INTEGER });
   offline.close();
-  await sleep(500);
+  await sleep(Math.min(500, settings.closeWaitMs));
   const sending = now();
   const ours = await sendMany(baseUrl, sender, cid, settings.catchupMessages, 120_000);
   log(`Parley: ${ours.size} messages sent and acknowledged in ${round((now() - sending) / 1000, 1)} s while the device was offline`);
   // Deliveries to the device's Inbox finish after the ask: wait for a quiet server (a sync that
   // still finds some missing polls on, and the note says so).
-  await waitIdle(parley, { maxMs: settings.idleMaxMs * 3, windowMs: 1_000, idlePct: 5 });
+  await waitIdle(parley, { maxMs: settings.idleMaxMs * 3, windowMs: settings.quick ? 500 : 1_000, idlePct: 5 });
   const sync = await catchUpWithSync(baseUrl, device, cid, since, ours);
   log(`  Parley      sync: ${sync.received}/${ours.size} in ${sync.ms} ms (${sync.pages} pages, reconnect included)`);
   const list = await catchUpWithList(baseUrl, device, cid, ours);
@@ -151,8 +151,8 @@ async function durableCatchUp({ baselines, settings, runTag, log }) {
     sender.send(payload(seq, 0));
   }
   closeQuietly(sender);
-  await sleep(500);
-  await waitIdle(baselines, { maxMs: settings.idleMaxMs });
+  await sleep(Math.min(500, settings.closeWaitMs));
+  await waitIdle(baselines, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
   const start = now();
   const device = await openSocket(url);
   try {

@@ -9,10 +9,10 @@ import { oneMessage, waitIdle } from "./scenarios.mjs";
 import { mapLimit, now, percentile, round, sleep } from "./stats.mjs";
 
 /** `count` posts, one at a time; each waits for all `receivers` deliveries (or `timeoutMs`). */
-async function posts(target, { count, receivers, timeoutMs, server, idleMaxMs }) {
+async function posts(target, { count, receivers, timeoutMs, server, idle }) {
   const results = [];
   for (let k = 0; k < count; k++) {
-    await waitIdle(server, { maxMs: idleMaxMs });
+    await waitIdle(server, idle);
     results.push(await oneMessage(target, receivers, timeoutMs));
   }
   return summarize(results);
@@ -113,11 +113,11 @@ async function bare({ baseUrl, receivers, label }) {
   return target;
 }
 
-async function measure(name, open, { server, count, receivers, timeoutMs, idleMaxMs, log }) {
+async function measure(name, open, { server, count, receivers, timeoutMs, idle, closeWaitMs, log }) {
   let target;
   try {
     target = await open();
-    const result = await posts(target, { count, receivers, timeoutMs, server, idleMaxMs });
+    const result = await posts(target, { count, receivers, timeoutMs, server, idle });
     log(`  ${name.padEnd(24)} ${receivers} receivers: first ${result.first_ms} ms, p50 ${result.p50_ms} ms, last ${result.last_ms} ms (median of ${count} posts; worst last ${result.worst_last_ms} ms)${result.complete ? "" : " — INCOMPLETE"}`);
     return result;
   } catch (err) {
@@ -126,14 +126,15 @@ async function measure(name, open, { server, count, receivers, timeoutMs, idleMa
     return { error: err.message };
   } finally {
     target?.close();
-    await sleep(1_000);
+    await sleep(closeWaitMs); // let the closes land before the next measurement
   }
 }
 
 export async function runChannel({ baselines, parley, pool, settings, runTag, log }) {
   const { channelLive: live, channelLiveUsers: liveUsers, channelSessions: sessions, channelPosts: count } = settings;
   log(`\n(3) channel fan-out: ${live} live sockets of ${liveUsers} users; ${sessions} ordinary sessions; ${count} posts each`);
-  const common = { count, timeoutMs: settings.channelTimeoutMs, idleMaxMs: settings.idleMaxMs, log };
+  const idle = { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs };
+  const common = { count, timeoutMs: settings.channelTimeoutMs, idle, closeWaitMs: settings.closeWaitMs, log };
   const results = {};
   results.bareLive = await measure("BareRoom", () => bare({ baseUrl: baselines.baseUrl, receivers: live, label: `chan-${runTag}` }), { ...common, server: baselines, receivers: live });
   results.bareSessions = await measure("BareRoom", () => bare({ baseUrl: baselines.baseUrl, receivers: sessions, label: `chans-${runTag}` }), { ...common, server: baselines, receivers: sessions });

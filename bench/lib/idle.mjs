@@ -1,31 +1,33 @@
 // Scenario: idle capacity. Authenticated sockets (open + `connect` with a token) are opened in steps
 // until one fails; at each step the open files of the workerd processes and the resident memory of
 // the dev server's process group are read, so the cost per socket shows. Then one message to a
-// channel of 100 of those sockets (100 users, one socket each): time until all 100 have it.
-// Baseline: the same number of plain sockets in BareRooms of 100.
+// channel of `idleMembers` of those sockets (100 users, one socket each; quick mode 50): time until
+// all of them have it. Baseline: the same number of plain sockets in BareRooms of as many.
 import { compareRow } from "./report.mjs";
 import { closeQuietly, connectUser, createConversation, describeError, openSocket, parleyFrameHandler, payload, ParleyRefused, wsUrl, messageId } from "./rooms.mjs";
 import { oneMessage, waitIdle } from "./scenarios.mjs";
 import { mapLimit, now, round, sleep } from "./stats.mjs";
 
-const MEMBERS = 100;
-const ROOM = 100;
 
-/** Opens `count` sockets with `open(k)`, `concurrency` at a time; stops at the first failure. */
+/**
+ * Opens `count` sockets with `open(k)`, `concurrency` at a time; stops at the first failure.
+ * `byIndex[k]` is socket k (undefined if it failed or was not tried): opens finish out of order, so
+ * the position in `sockets` says nothing about which k (which room) a socket belongs to.
+ */
 async function openUpTo(count, concurrency, open) {
-  const sockets = [];
+  const byIndex = new Array(count);
   let failure = null;
   let failures = 0;
   await mapLimit(Array.from({ length: count }), concurrency, async (_, k) => {
     if (failure) return;
     try {
-      sockets.push(await open(k));
+      byIndex[k] = await open(k);
     } catch (err) {
       failures++;
       failure ??= err.message;
     }
   });
-  return { sockets, failure, failures };
+  return { sockets: byIndex.filter(Boolean), byIndex, failure, failures };
 }
 
 function perSocket(before, after, sockets) {
@@ -42,10 +44,11 @@ const brief = (r) => ({ workerd_fds: r.workerd_fds, workerd_max_fds: r.workerd_m
 
 async function parleyIdle({ parley, pool, settings, log }) {
   const baseUrl = parley.baseUrl;
-  const users = await pool.take(1 + MEMBERS + settings.idleUsers);
+  const members = settings.idleMembers;
+  const users = await pool.take(1 + members + settings.idleUsers);
   const [sender, ...rest] = users;
-  const members = rest.slice(0, MEMBERS);
-  const bulkUsers = rest.slice(MEMBERS);
+  const memberUsers = rest.slice(0, members);
+  const bulkUsers = rest.slice(members);
   const before = parley.resources();
   const senderClient = await connectUser(baseUrl, sender);
   const cid = await createConversation(senderClient, "c", []);
@@ -54,7 +57,7 @@ async function parleyIdle({ parley, pool, settings, log }) {
   const open = [];
   const closeAll = () => [senderClient, ...open].forEach((c) => c.close());
   try {
-    await mapLimit(members, 16, async (user) => {
+    await mapLimit(memberUsers, 16, async (user) => {
       const client = await connectUser(baseUrl, user);
       open.push(client);
       const res = await client.request("conversation_subscribe", { cid });
@@ -87,43 +90,49 @@ async function parleyIdle({ parley, pool, settings, log }) {
       for (const client of open.splice(lastGood.sockets)) client.close();
       await sleep(2_000);
     }
-    await waitIdle(parley, { maxMs: settings.idleMaxMs });
-    const message = await oneMessage(target, MEMBERS, settings.idleMessageTimeoutMs);
-    log(`  Parley      message to a channel of ${MEMBERS} (with ${open.length} sockets open): first ${message.first_ms} ms, p50 ${message.p50_ms} ms, last ${message.last_ms} ms${message.complete ? "" : ` — only ${message.delivered}/${MEMBERS}`}`);
-    return { before: brief(before), steps, stop, held, measuredAt: lastGood.sockets, ...perSocket(before, lastGood.resources, lastGood.sockets), message, users: { members: MEMBERS, bulk: bulkUsers.length } };
+    await waitIdle(parley, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
+    const message = await oneMessage(target, members, settings.idleMessageTimeoutMs);
+    log(`  Parley      message to a channel of ${members} (with ${open.length} sockets open): first ${message.first_ms} ms, p50 ${message.p50_ms} ms, last ${message.last_ms} ms${message.complete ? "" : ` — only ${message.delivered}/${members}`}`);
+    return { before: brief(before), steps, stop, held, measuredAt: lastGood.sockets, ...perSocket(before, lastGood.resources, lastGood.sockets), message, users: { members, bulk: bulkUsers.length } };
   } finally {
     closeAll();
-    await sleep(settings.quick ? 300 : 2_000); // let the closes land before the next phase
+    await sleep(settings.closeWaitMs * 2); // let the closes land before the next phase
   }
 }
 
 async function bareIdle({ baselines, count, runTag, settings, log }) {
   const before = baselines.resources();
-  const room = (k) => `idle-${runTag}-${Math.floor(k / ROOM)}`;
+  // Rooms as large as Parley's channel, so the message goes to as many sockets.
+  const size = settings.idleMembers;
+  const room = (k) => `idle-${runTag}-${Math.floor(k / size)}`;
   const opening = now();
   const sender = await openSocket(wsUrl(baselines.baseUrl, `/bare/${room(0)}`));
-  const { sockets, failure } = await openUpTo(count, 32, (k) => openSocket(wsUrl(baselines.baseUrl, `/bare/${room(k)}`)));
+  const { sockets, byIndex, failure } = await openUpTo(count, 32, (k) => openSocket(wsUrl(baselines.baseUrl, `/bare/${room(k)}`)));
   await sleep(500);
   const after = baselines.resources();
   const target = { listener: null, post: (seq) => sender.send(payload(seq, 0)) };
-  sockets.slice(0, ROOM).forEach((ws) => ws.on("message", (data) => {
+  // The sender's room is sockets k < size. Taking the first `size` of `sockets` (in the order they
+  // opened) sometimes took a socket of the next room instead: one delivery short, the tally waited
+  // for its timeout.
+  const receivers = byIndex.slice(0, size).filter(Boolean);
+  receivers.forEach((ws) => ws.on("message", (data) => {
     const at = now();
     target.listener?.deliver(JSON.parse(String(data)), at);
   }));
   try {
     log(`  BareRoom    ${sockets.length} sockets open${failure ? ` (failed: ${failure})` : ""} in ${round((now() - opening) / 1000, 1)} s: workerd open files ${after.workerd_fds}/${after.fd_limit ?? "?"}, proxy ${after.proxy_fds}, RSS ${after.rss_mb} MB`);
-    await waitIdle(baselines, { maxMs: settings.idleMaxMs });
-    const message = await oneMessage(target, ROOM, settings.idleMessageTimeoutMs);
-    log(`  BareRoom    message to a room of ${ROOM}: first ${message.first_ms} ms, p50 ${message.p50_ms} ms, last ${message.last_ms} ms`);
+    await waitIdle(baselines, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
+    const message = await oneMessage(target, receivers.length, settings.idleMessageTimeoutMs);
+    log(`  BareRoom    message to a room of ${receivers.length}: first ${message.first_ms} ms, p50 ${message.p50_ms} ms, last ${message.last_ms} ms${message.complete ? "" : ` — only ${message.delivered}/${receivers.length}`}`);
     return { before: brief(before), after: brief(after), held: sockets.length, failure, ...perSocket(before, after, sockets.length), message };
   } finally {
     [sender, ...sockets].forEach(closeQuietly);
-    await sleep(settings.quick ? 300 : 2_000);
+    await sleep(settings.closeWaitMs * 2);
   }
 }
 
 export async function runIdle({ baselines, parley, pool, settings, runTag, log }) {
-  log(`\n(4) idle capacity: authenticated sockets in steps of ${settings.idleSteps.join(", ")} until one fails; then one message to a channel of ${MEMBERS}`);
+  log(`\n(4) idle capacity: authenticated sockets in steps of ${settings.idleSteps.join(", ")} until one fails; then one message to a channel of ${settings.idleMembers}`);
   const results = {};
   try {
     results.Parley = await parleyIdle({ parley, pool, settings, log });
@@ -148,16 +157,17 @@ export function idleRows(results, settings) {
   const p = results.Parley?.error ? null : results.Parley;
   const b = results.BareRoom;
   const err = results.Parley?.error ? `Parley not measured: ${results.Parley.error}` : null;
-  const quick = settings.quick ? `quick mode: one step of ${settings.idleSteps.join(", ")} sockets (no ceiling search)` : null;
-  const reuse = p ? `${MEMBERS} users with one socket each plus ${p.users.bulk} users holding the rest (many sockets per user and device)` : null;
+  const n = settings.idleMembers;
+  const quick = settings.quick ? `quick mode: one step of ${settings.idleSteps.join(", ")} sockets (no ceiling search), a channel of ${n}` : null;
+  const reuse = p ? `${n} users with one socket each plus ${p.users.bulk} users holding the rest (many sockets per user and device)` : null;
   const scenario = "idle capacity: authenticated sockets (connect with token)";
   const per = `idle capacity: cost per socket (Parley at ${p?.measuredAt ?? "?"} sockets, BareRoom the same count)`;
-  const msg = `idle capacity: one message to ${MEMBERS} of the open sockets (a channel of ${MEMBERS} users, groups stop at 50)`;
+  const msg = `idle capacity: one message to ${n} of the open sockets (a channel of ${n} users, groups stop at 50)`;
   return [
     compareRow({ scenario, metric: "sockets held", unit: "sockets", better: "higher", parley: p?.held, baseline: b?.held, baselineName: "BareRoom", notes: [err, p && ceilingNote(p, settings), `BareRoom was opened to Parley's count only`, reuse, quick] }),
     compareRow({ scenario: per, metric: "open files per socket (workerd)", unit: "files", better: "lower", parley: p?.workerd_fds_per_socket, baseline: b?.workerd_fds_per_socket, baselineName: "BareRoom", notes: [err, "summed over the workerd processes of the dev server (wrangler dev runs more than one) while the 20,000 limit applies to each: details has the busiest process's share"] }),
     compareRow({ scenario: per, metric: "memory per socket (dev server RSS)", unit: "KB", better: "lower", parley: p?.rss_kb_per_socket, baseline: b?.rss_kb_per_socket, baselineName: "BareRoom", notes: [err] }),
-    compareRow({ scenario: msg, metric: "last arrival (all 100 have it)", unit: "ms", better: "lower", parley: p?.message.last_ms, baseline: b?.message.last_ms, baselineName: "BareRoom", notes: [err, p && !p.message.complete ? `Parley: ${p.message.delivered}/${MEMBERS} arrived` : null] }),
+    compareRow({ scenario: msg, metric: `last arrival (all ${n} have it)`, unit: "ms", better: "lower", parley: p?.message.last_ms, baseline: b?.message.last_ms, baselineName: "BareRoom", notes: [err, p && !p.message.complete ? `Parley: ${p.message.delivered}/${n} arrived` : null, b && !b.message.complete ? `BareRoom: ${b.message.delivered}/${b.message.receivers} arrived` : null] }),
     compareRow({ scenario: msg, metric: "p50 arrival", unit: "ms", better: "lower", parley: p?.message.p50_ms, baseline: b?.message.p50_ms, baselineName: "BareRoom", notes: [err] }),
   ];
 }

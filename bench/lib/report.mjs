@@ -2,7 +2,8 @@
 // baseline_name, ratio, note?} and prints them as a table.
 import { round } from "./stats.mjs";
 
-const BASELINES = ["BareRoom", "DurableRoom"];
+// Round trip and group fan-out compare Parley with each of these (bench/baselines/index.ts).
+const BASELINES = ["BareRoom", "DurableRoom", "RelayRoom"];
 const INVERTED_NOTE = "lower is better: ratio = baseline/parley, so higher is still better";
 
 function ratioOf(parley, baseline, better) {
@@ -84,8 +85,9 @@ function saturationNote(result, name) {
 
 export function buildRows({ roundTrip, fanout, settings }) {
   const rt = "1:1 round trip, idle server, one message in flight";
-  const fixed = `group fan-out: 50 members, 10 senders, fixed 10 msg/s for ${settings.fixedSeconds} s`;
-  const sat = `group fan-out: 50 members, 10 senders, saturation (all delivered, p99 < 100 ms)`;
+  const group = `group fan-out: ${settings.groupSize} members, ${settings.groupSenders} senders`;
+  const fixed = `${group}, fixed 10 msg/s for ${settings.fixedSeconds} s`;
+  const sat = `${group}, saturation (all delivered, p99 < 100 ms)`;
   const fixedOf = (r) => r.fixed;
   const roundTripRows = roundTrip ? [
     ...metricRows({ scenario: rt, metric: "p50 send→receive", unit: "ms", better: "lower", results: roundTrip, pick: (r) => r.p50, noteFor: roundTripNote }),

@@ -47,14 +47,21 @@ function textOf(data) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Baselines: raw sockets in a BareRoom or DurableRoom (bench/baselines/index.ts).
+// Baselines: raw sockets in a BareRoom, DurableRoom or RelayRoom (bench/baselines/index.ts).
+
+export const BASELINE_NAMES = { bare: "BareRoom", durable: "DurableRoom", relay: "RelayRoom" };
+
+/** The URL of socket `member` of baseline room `roomName`: a RelayRoom has one URL (one object) per socket. */
+export function baselineUrl(baseUrl, kind, roomName, member) {
+  if (!(kind in BASELINE_NAMES)) throw new Error(`unknown baseline kind ${kind}`);
+  return wsUrl(baseUrl, kind === "relay" ? `/relay/${roomName}/${member}` : `/${kind}/${roomName}`);
+}
 
 /** Opens `size` sockets into one baseline room; the first `senders` of them send. */
 export async function openBaselineRoom({ baseUrl, kind, roomName, size, senders }) {
-  const url = wsUrl(baseUrl, `/${kind}/${roomName}`);
-  const sockets = await mapLimit(Array.from({ length: size }), 8, () => openSocket(url));
+  const sockets = await mapLimit(Array.from({ length: size }), 8, (_, k) => openSocket(baselineUrl(baseUrl, kind, roomName, k)));
   const room = {
-    name: kind === "bare" ? "BareRoom" : "DurableRoom",
+    name: BASELINE_NAMES[kind],
     size,
     senders,
     listener: null,

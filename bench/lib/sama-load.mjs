@@ -4,7 +4,7 @@
 // the offered load is users/5 msg/s, evenly spread, and every message is owed to the 3 others.
 import { loadavg } from "node:os";
 import { compareRow } from "./report.mjs";
-import { closeQuietly, connectUser, createConversation, openSocket, parleyFrameHandler, payload, wsUrl, messageId } from "./rooms.mjs";
+import { BASELINE_NAMES, baselineUrl, closeQuietly, connectUser, createConversation, openSocket, parleyFrameHandler, payload, messageId } from "./rooms.mjs";
 import { Tally, takeSeq, waitIdle } from "./scenarios.mjs";
 import { latencySummary, mapLimit, now, round, sleep } from "./stats.mjs";
 
@@ -13,6 +13,8 @@ const PERIOD_MS = 5_000;
 const P99_LIMIT_MS = 100;
 // SAMA 0.28, load_testing/RESULTS.md (see /work/shared/SAMA-PROTOCOL.md §6.1).
 const SAMA = { users: 300, peakPctOf2Cores: 77, avgPctOf2Cores: 66, hardware: "Xeon Gold 6140, 2 cores, one Node process" };
+// The fleets of the baselines Worker that run the same traffic as Parley.
+const BASELINES = ["DurableRoom", "RelayRoom"];
 
 /** Parley: users connected one socket each, every 4 in a `g` conversation created by the first. */
 function parleyFleet(baseUrl, pool) {
@@ -43,11 +45,14 @@ function parleyFleet(baseUrl, pool) {
   return fleet;
 }
 
-/** DurableRoom: the same groups of 4 as rooms of the baselines Worker (stores, then relays). */
-function durableFleet(baseUrl, runTag) {
+/**
+ * A baseline: the same groups of 4 as rooms of the baselines Worker — DurableRooms (store, then
+ * relay) or RelayRooms (one object per socket, one RPC per recipient).
+ */
+function baselineFleet(baseUrl, kind, runTag) {
   const sockets = [];
   const fleet = {
-    name: "DurableRoom",
+    name: BASELINE_NAMES[kind],
     listener: null,
     get size() {
       return sockets.length;
@@ -55,7 +60,7 @@ function durableFleet(baseUrl, runTag) {
     async grow(count) {
       const from = sockets.length;
       const opened = await mapLimit(Array.from({ length: count - from }, (_, k) => from + k), 16, (u) =>
-        openSocket(wsUrl(baseUrl, `/durable/sama-${runTag}-${Math.floor(u / GROUP)}`)),
+        openSocket(baselineUrl(baseUrl, kind, `sama-${kind}-${runTag}-${Math.floor(u / GROUP)}`, u)),
       );
       for (const ws of opened) ws.on("message", (data) => {
         const at = now();
@@ -184,12 +189,14 @@ async function stepUp(fleet, server, settings, log) {
       const step = { users, error: `${fleet.name} could not connect ${users} users: ${err.message}` };
       steps.push(step);
       log(describe(fleet.name, step));
+      // A timeout or a dropped socket (not a refusal) is the server's story: show its log.
+      if (err.name !== "ParleyRefused") log(`last lines of ${fleet.name}'s server:\n${server.logTail().split("\n").slice(-12).join("\n")}`);
       failed ??= step;
       break;
     }
     const warm = await warmUp(fleet, from, settings.samaDrainMs * 3);
     log(`${fleet.name}: ${users} users connected in groups of ${GROUP} (+${users - from} in ${round((now() - growing) / 1000, 1)} s, warm-up ${warm ? "delivered" : "incomplete"})`);
-    await waitIdle(server, { maxMs: settings.idleMaxMs });
+    await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
     const step = await drive(fleet, server, { seconds: settings.samaSeconds, drainMs: settings.samaDrainMs });
     step.pass = passes(step);
     steps.push(step);
@@ -204,16 +211,17 @@ export async function runSamaLoad({ baselines, parley, pool, settings, runTag, l
   log(`\n(1) SAMA load test: groups of ${GROUP}, one message per user every 5 s; steps ${settings.samaSteps.join(", ")} users, ${settings.samaSeconds} s each`);
   const results = {};
   for (const [name, make, server] of [
-    ["DurableRoom", () => durableFleet(baselines.baseUrl, runTag), baselines],
+    ["DurableRoom", () => baselineFleet(baselines.baseUrl, "durable", runTag), baselines],
+    ["RelayRoom", () => baselineFleet(baselines.baseUrl, "relay", runTag), baselines],
     ["Parley", () => parleyFleet(parley.baseUrl, pool), parley],
   ]) {
-    await waitIdle(server, { maxMs: settings.idleMaxMs });
+    await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
     const fleet = make();
     try {
       results[name] = await stepUp(fleet, server, settings, log);
     } finally {
       fleet.close();
-      await sleep(1_000);
+      await sleep(settings.closeWaitMs); // let the closes land before the next target
     }
   }
   return results;
@@ -226,16 +234,22 @@ export function samaLoadRows(results, settings) {
   for (const users of settings.samaReport) {
     const scenario = `SAMA load test: ${users} users in groups of 4, 1 msg/user/5 s`;
     const p = at("Parley", users);
-    const b = at("DurableRoom", users);
     const missing = !p ? `Parley not measured at ${users} users: ${results.Parley?.failedAt ? whyFailed(results.Parley.failedAt) : "no step"}` : null;
     const pNote = p && !passes(p) ? `Parley at ${users} users: ${whyFailed(p)}` : null;
-    const common = { scenario, baselineName: "DurableRoom" };
-    rows.push(
-      compareRow({ ...common, metric: "p50 send→receive", unit: "ms", better: "lower", parley: p?.p50, baseline: b?.p50, notes: [missing, pNote, quickNote] }),
-      compareRow({ ...common, metric: "p99 send→receive", unit: "ms", better: "lower", parley: p?.p99, baseline: b?.p99, notes: [missing, pNote, quickNote] }),
-      compareRow({ ...common, metric: "server CPU (workerd), average", unit: "% of one core", better: "lower", parley: p?.server_cpu_pct, baseline: b?.server_cpu_pct, notes: [missing, quickNote] }),
-      compareRow({ ...common, metric: "server CPU (workerd), peak 1 s", unit: "% of one core", better: "lower", parley: p?.server_peak_cpu_pct, baseline: b?.server_peak_cpu_pct, notes: [missing, quickNote] }),
-    );
+    // One row per metric and baseline, like the fan-out rows.
+    const metrics = [
+      ["p50 send→receive", "ms", (s) => s?.p50, [missing, pNote, quickNote]],
+      ["p99 send→receive", "ms", (s) => s?.p99, [missing, pNote, quickNote]],
+      ["server CPU (workerd), average", "% of one core", (s) => s?.server_cpu_pct, [missing, quickNote]],
+      ["server CPU (workerd), peak 1 s", "% of one core", (s) => s?.server_peak_cpu_pct, [missing, quickNote]],
+    ];
+    for (const [metric, unit, pick, notes] of metrics) {
+      for (const baselineName of BASELINES) {
+        const b = at(baselineName, users);
+        const bNote = b && !passes(b) ? `${baselineName} at ${users} users: ${whyFailed(b)}` : null;
+        rows.push(compareRow({ scenario, metric, unit, better: "lower", parley: pick(p), baseline: pick(b), baselineName, notes: [...notes, bNote] }));
+      }
+    }
     if (users === SAMA.users) {
       // SAMA's figure is CPU of the whole 2-core machine; Parley's workerd is one thread, so ÷ 2.
       const pct2 = (v) => (v === null || v === undefined ? null : round(v / 2, 1));
@@ -252,12 +266,14 @@ export function samaLoadRows(results, settings) {
     if (r.lowerBound) return `${name} passed every step up to ${settings.samaSteps.at(-1)} users (a lower bound)`;
     return `${name} stopped at ${r.failedAt.users} users: ${whyFailed(r.failedAt)}`;
   };
-  rows.push(
-    compareRow({
-      scenario: "SAMA load test: most users held (all delivered, p99 < 100 ms)", metric: "users", unit: "users", better: "higher",
-      parley: results.Parley?.held, baseline: results.DurableRoom?.held, baselineName: "DurableRoom",
-      notes: [ceilingNote("Parley"), ceilingNote("DurableRoom"), quickNote],
-    }),
-  );
+  for (const baselineName of BASELINES) {
+    rows.push(
+      compareRow({
+        scenario: "SAMA load test: most users held (all delivered, p99 < 100 ms)", metric: "users", unit: "users", better: "higher",
+        parley: results.Parley?.held, baseline: results[baselineName]?.held, baselineName,
+        notes: [ceilingNote("Parley"), ceilingNote(baselineName), quickNote],
+      }),
+    );
+  }
   return rows;
 }

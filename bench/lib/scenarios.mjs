@@ -164,11 +164,11 @@ export function passes(step, p99LimitMs = 100) {
  * the top down, so a slow target still gets a number that later runs can be compared with.
  * `best` is the highest rate that passed; `stoppedAt` is the failed step that ended the way up.
  */
-export async function saturation(room, server, { first, steps, lowerSteps = [], stepSeconds, drainMs, idleMaxMs, retries = 0, log }) {
+export async function saturation(room, server, { first, steps, lowerSteps = [], stepSeconds, drainMs, idleMaxMs, idleWindowMs, retries = 0, log }) {
   first.pass = passes(first);
   const results = [first];
   const attempt = async (rate, retry) => {
-    await waitIdle(server, { maxMs: idleMaxMs });
+    await waitIdle(server, { maxMs: idleMaxMs, windowMs: idleWindowMs });
     const step = await offeredLoad(room, server, { rate, seconds: stepSeconds, drainMs });
     step.pass = passes(step);
     if (retry) step.retry = true;
