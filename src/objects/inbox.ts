@@ -97,7 +97,6 @@ export class Inbox extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- sessions
 
-  /** A Session signed in as this user on `deviceId`; the first one brings the user online. */
   /** Hands a socket of this user up to `wanted` requests from the per-user bucket; 0 means rate-limited. */
   async grantRequests(wanted: number): Promise<number> {
     const config = getConfig(this.env);
@@ -108,7 +107,7 @@ export class Inbox extends DurableObject<Env> {
     return granted;
   }
 
-  /** A Session signed in; answers with its first slice of the user's request budget (saves a call per sign-in). */
+  /** A Session signed in as this user on `deviceId` (the first one brings the user online); answers with its first slice of the user's request budget (saves a call per sign-in). */
   async attach(owner: Owner, sessionId: string, deviceId: string, budget: number): Promise<number> {
     this.setMeta("owner", JSON.stringify(owner));
     this.sessionCache = null;
