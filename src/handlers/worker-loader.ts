@@ -8,6 +8,7 @@
 // isolate's env is safe from the handler (any module can import it from "cloudflare:workers"), so
 // the limits live on this side.
 import { RpcTarget } from "cloudflare:workers";
+import { sha256Hex } from "../auth/encoding";
 import type { FetchResult } from "./outbound";
 import type { HandlerOutbound } from "./outbound-entrypoint";
 import type { Budgets, HandlerEngine, HandlerInput, RunOutcome } from "./types";
@@ -92,11 +93,6 @@ const KINDS = new Set(["accept", "reject", "resolve", "threw"]);
 function asOutcome(value: unknown): RunOutcome {
   if (typeof value === "object" && value !== null && KINDS.has((value as { kind?: unknown }).kind as string)) return value as RunOutcome;
   return { kind: "failed", failure: "engine", detail: "unexpected answer from the handler's isolate" };
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 export class WorkerLoaderEngine implements HandlerEngine {
