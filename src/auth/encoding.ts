@@ -45,3 +45,12 @@ export function safeEqual(a: string, b: string): boolean {
   if (left.byteLength !== right.byteLength) return false;
   return crypto.subtle.timingSafeEqual(left, right);
 }
+
+/**
+ * Constant-time comparison of a given secret with the configured one, whatever their lengths:
+ * safeEqual returns early on a length mismatch, which would reveal the key's length through timing.
+ */
+export async function secretEquals(given: string, expected: string): Promise<boolean> {
+  const [left, right] = await Promise.all([crypto.subtle.digest("SHA-256", utf8(given)), crypto.subtle.digest("SHA-256", utf8(expected))]);
+  return crypto.subtle.timingSafeEqual(left, right);
+}

@@ -44,16 +44,22 @@ export function emailSettingsOf(env: object): EmailSettings {
 }
 
 /**
+ * How long the email API may take: the socket answers its requests in order, so a provider that
+ * never answers would hold every later request of the socket behind user_send_otp.
+ */
+export const EMAIL_TIMEOUT_MS = 10_000;
+
+/**
  * One generic shape: `POST <url>` with `{"from"?, "to", "subject", "text"}` and the key as a bearer
  * token. Resend's /emails endpoint takes exactly this (with EMAIL_FROM set).
  */
-export function httpEmailSender(api: EmailApi, fetch: Fetch): EmailSender {
+export function httpEmailSender(api: EmailApi, fetch: Fetch, timeoutMs = EMAIL_TIMEOUT_MS): EmailSender {
   return {
     async send(message) {
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       if (api.key !== null) headers.Authorization = `Bearer ${api.key}`;
       const body = JSON.stringify({ ...(api.from !== null ? { from: api.from } : {}), to: message.to, subject: message.subject, text: message.text });
-      const res = await fetch(api.url, { method: "POST", headers, body });
+      const res = await fetch(api.url, { method: "POST", headers, body, signal: AbortSignal.timeout(timeoutMs) });
       // The provider's answer is not logged: it may echo the message, and with it the code.
       await res.body?.cancel();
       if (!res.ok) throw new Error(`email API answered ${res.status}`);

@@ -37,15 +37,20 @@ export function outboundRequest(url: unknown, init: unknown): OutboundRequest {
   return { url: parsed.href, method, headers, body };
 }
 
-/** Runs one FETCH within the budgets. */
+/** Runs one FETCH within the budgets; past the time budget the request and its body are abandoned for good. */
 export async function guardedFetch(fetchFn: HandlerFetch, request: OutboundRequest, budgets: FetchBudgets): Promise<FetchResult> {
+  // Losing the race is not enough: a server that keeps dripping would hold the connection open.
+  const abort = new AbortController();
   let timer: ReturnType<typeof setTimeout> | null = null;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new FetchError(`FETCH: no answer within ${budgets.timeoutMs} ms`)), budgets.timeoutMs);
+    timer = setTimeout(() => {
+      reject(new FetchError(`FETCH: no answer within ${budgets.timeoutMs} ms`));
+      abort.abort();
+    }, budgets.timeoutMs);
   });
   try {
-    const response = await Promise.race([fetchFn(request.url, { method: request.method, headers: request.headers, body: request.body }), timeout]);
-    const body = await Promise.race([readCapped(response, budgets.responseBytes), timeout]);
+    const response = await Promise.race([fetchFn(request.url, { method: request.method, headers: request.headers, body: request.body, signal: abort.signal }), timeout]);
+    const body = await Promise.race([readCapped(response, budgets.responseBytes, abort.signal), timeout]);
     const headers: Record<string, string> = {};
     response.headers.forEach((value, name) => {
       headers[name] = value;
@@ -60,7 +65,7 @@ export async function guardedFetch(fetchFn: HandlerFetch, request: OutboundReque
 }
 
 /** The body as text, refused as soon as it passes `limit` bytes (a declared Content-Length is checked first). */
-async function readCapped(response: Response, limit: number): Promise<string> {
+async function readCapped(response: Response, limit: number, signal: AbortSignal): Promise<string> {
   const tooLarge = () => new FetchError(`FETCH: the response is larger than ${limit} bytes`);
   const declared = Number(response.headers.get("Content-Length") ?? "0");
   if (declared > limit) {
@@ -69,6 +74,9 @@ async function readCapped(response: Response, limit: number): Promise<string> {
   }
   if (!response.body) return "";
   const reader = response.body.getReader();
+  const stop = () => void reader.cancel().catch(() => undefined);
+  if (signal.aborted) stop();
+  else signal.addEventListener("abort", stop, { once: true });
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {

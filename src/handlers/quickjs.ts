@@ -123,7 +123,9 @@ class Run {
         if (this.stopped) return failed(this.stopped, "stopped");
         const state = this.ctx.getPromiseState(completion);
         if (state.type === "fulfilled") {
-          state.value.dispose();
+          // A module without top-level await completes with a plain value: `state.value` is then
+          // `completion` itself, disposed below (disposing it twice threw and failed the run).
+          if (!state.notAPromise) state.value.dispose();
           return this.decision ?? { kind: "accept" };
         }
         if (state.type === "rejected") return this.failure(state.error);

@@ -38,8 +38,11 @@ export interface OutboundRequest {
   body: string | null;
 }
 
-/** The network function FETCH goes through (the global fetch in production; tests inject a fake). */
-export type HandlerFetch = (url: string, init: { method: string; headers: Record<string, string>; body: string | null }) => Promise<Response>;
+/** The network function FETCH goes through (the global fetch in production; tests inject a fake). `signal` aborts a request past its budget. */
+export type HandlerFetch = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string | null; signal: AbortSignal },
+) => Promise<Response>;
 
 export type FailureKind = "timeout" | "cpu" | "memory" | "stack" | "input_too_large" | "result_too_large" | "unsettled" | "engine";
 

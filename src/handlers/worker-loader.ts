@@ -1,9 +1,15 @@
 // The second engine: Cloudflare's Worker Loader. The handler runs in its own V8 isolate, loaded by the
-// hash of its code (warm isolates are reused), with no network (`globalOutbound: null`) and one
-// binding that only its FETCH reaches (HandlerOutbound: the same checks as the QuickJS engine), and a
-// CPU limit that Cloudflare enforces in production (the local runtime ignores it, so the QuickJS
+// hash of its code (warm isolates are reused), with no network (`globalOutbound: null`), no bindings,
+// and a CPU limit that Cloudflare enforces in production (the local runtime ignores it, so the QuickJS
 // engine is the default). SAMA's handler is a module that runs once; an isolate evaluates a module
 // once, so the handler's top-level code becomes the body of a function called per message.
+// FETCH reaches the network only through a per-run object handed to the isolate as an RPC argument:
+// it counts the calls and goes through HandlerOutbound (the QuickJS engine's checks). Nothing in the
+// isolate's env is safe from the handler (any module can import it from "cloudflare:workers"), so
+// the limits live on this side.
+import { RpcTarget } from "cloudflare:workers";
+import { sha256Hex } from "../auth/encoding";
+import type { FetchResult } from "./outbound";
 import type { HandlerOutbound } from "./outbound-entrypoint";
 import type { Budgets, HandlerEngine, HandlerInput, RunOutcome } from "./types";
 
@@ -12,17 +18,15 @@ export type OutboundBinding = Service<HandlerOutbound>;
 
 const COMPATIBILITY_DATE = "2026-11-01";
 
-// The isolate's entry: builds `env` for each request, runs the handler, answers with its decision.
-const MAIN_MODULE = `import { run } from "./handler.js";
-export default {
-  async fetch(request, isolateEnv) {
-    const { maxCalls, ...input } = await request.json();
+// The isolate's entry: builds `env` for each call, runs the handler, answers with its decision.
+const MAIN_MODULE = `import { WorkerEntrypoint } from "cloudflare:workers";
+import { run } from "./handler.js";
+export default class extends WorkerEntrypoint {
+  async run(input, outbound) {
     let decision = null;
-    let calls = 0;
-    // The handler sees only this function, never isolateEnv: its module is given nothing but env.
+    // The handler gets this function; the call cap is kept by the outbound object, on Parley's side.
     const fetch = async (url, init) => {
-      if (++calls > maxCalls) throw new Error("FETCH: at most " + maxCalls + " requests per message");
-      const r = await isolateEnv.OUTBOUND.request(url, init === undefined ? {} : JSON.parse(JSON.stringify(init)));
+      const r = await outbound.request(url, init === undefined ? {} : JSON.parse(JSON.stringify(init)));
       if (r.error !== undefined) throw new Error(r.error);
       return Object.freeze({ ok: r.ok, status: r.status, statusText: r.statusText, headers: r.headers,
         text: async () => r.body, json: async () => JSON.parse(r.body) });
@@ -40,13 +44,43 @@ export default {
     });
     try {
       await run(env);
-      return Response.json(decision ?? { kind: "accept" });
+      return JSON.stringify(decision ?? { kind: "accept" });
     } catch (err) {
-      return Response.json({ kind: "threw", error: err instanceof Error ? err.name + ": " + err.message : String(err) });
+      return JSON.stringify({ kind: "threw", error: err instanceof Error ? err.name + ": " + err.message : String(err) });
     }
-  },
+  }
 };
 `;
+
+/** One run's FETCH: at most `maxCalls`, and none once the run is over (a handler may leave calls running). */
+class RunOutbound extends RpcTarget {
+  private calls = 0;
+  private over = false;
+
+  constructor(
+    private readonly outbound: OutboundBinding,
+    private readonly maxCalls: number,
+  ) {
+    super();
+  }
+
+  async request(url: unknown, init: unknown): Promise<FetchResult | { error: string }> {
+    if (this.over) return { error: "FETCH: the handler's run is over" };
+    if (++this.calls > this.maxCalls) return { error: `FETCH: at most ${this.maxCalls} requests per message` };
+    // A plain copy: handing the RPC result itself back across a second RPC hop left the call hanging.
+    const answer = await this.outbound.request(url, init);
+    return { ...answer };
+  }
+
+  end(): void {
+    this.over = true;
+  }
+}
+
+/** The isolate's entrypoint, as this engine calls it. */
+interface HandlerIsolate {
+  run(input: HandlerInput, outbound: RunOutbound): Promise<string>;
+}
 
 /** The handler's module as a function of `env`: its `export default <expr>` becomes `return <expr>`. */
 export function handlerModule(code: string): string {
@@ -61,11 +95,6 @@ function asOutcome(value: unknown): RunOutcome {
   return { kind: "failed", failure: "engine", detail: "unexpected answer from the handler's isolate" };
 }
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 export class WorkerLoaderEngine implements HandlerEngine {
   readonly name = "worker-loader";
 
@@ -75,23 +104,25 @@ export class WorkerLoaderEngine implements HandlerEngine {
   ) {}
 
   async run(code: string, input: HandlerInput, budgets: Budgets): Promise<RunOutcome> {
-    const body = JSON.stringify({ ...input, maxCalls: budgets.fetch.maxCalls });
-    if (new TextEncoder().encode(body).byteLength > budgets.inputBytes) return { kind: "failed", failure: "input_too_large", detail: `input over ${budgets.inputBytes} bytes` };
+    if (new TextEncoder().encode(JSON.stringify(input)).byteLength > budgets.inputBytes) {
+      return { kind: "failed", failure: "input_too_large", detail: `input over ${budgets.inputBytes} bytes` };
+    }
     const worker = this.loader.get(`handler-${await sha256Hex(code)}`, () => ({
       compatibilityDate: COMPATIBILITY_DATE,
       mainModule: "main.js",
       modules: { "main.js": MAIN_MODULE, "handler.js": handlerModule(code) },
-      env: { OUTBOUND: this.outbound },
+      env: {},
       globalOutbound: null,
       limits: { cpuMs: Math.ceil(budgets.wallMs / 3) },
     }));
+    const outbound = new RunOutbound(this.outbound, budgets.fetch.maxCalls);
     let timer: ReturnType<typeof setTimeout> | null = null;
     const timeout = new Promise<RunOutcome>((resolve) => {
       timer = setTimeout(() => resolve({ kind: "failed", failure: "timeout", detail: `no decision within ${budgets.wallMs} ms` }), budgets.wallMs);
     });
     const call = (async (): Promise<RunOutcome> => {
-      const response = await worker.getEntrypoint().fetch("http://handler.invalid/", { method: "POST", body });
-      const text = await response.text();
+      const isolate = worker.getEntrypoint() as unknown as HandlerIsolate;
+      const text = await isolate.run(input, outbound);
       if (new TextEncoder().encode(text).byteLength > budgets.resultBytes) return { kind: "failed", failure: "result_too_large", detail: `result over ${budgets.resultBytes} bytes` };
       return asOutcome(JSON.parse(text));
     })().catch((err: unknown): RunOutcome => ({ kind: "failed", failure: "engine", detail: String(err) }));
@@ -99,6 +130,7 @@ export class WorkerLoaderEngine implements HandlerEngine {
       return await Promise.race([call, timeout]);
     } finally {
       clearTimeout(timer);
+      outbound.end();
     }
   }
 }

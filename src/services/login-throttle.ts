@@ -12,9 +12,16 @@ interface ThrottleKeys {
   device: string;
 }
 
+/**
+ * A key part with no ':' left in it: logins may contain ":dev:", and a raw "<account>:dev:" prefix
+ * would also cover another account's keys (a password reset cleared them). Not encodeURIComponent,
+ * which throws on a lone surrogate.
+ */
+const keyPart = (text: string): string => text.replace(/%/g, "%25").replace(/:/g, "%3A");
+
 function keysFor(organizationId: string, login: string, deviceId: string): ThrottleKeys {
-  const account = `acct:${organizationId}:${login.toLowerCase()}`;
-  return { account, device: `${account}:dev:${deviceId}` };
+  const account = `acct:${organizationId}:${keyPart(login.toLowerCase())}`;
+  return { account, device: `${account}:dev:${keyPart(deviceId)}` };
 }
 
 export async function assertLoginAllowed({ db, now }: ServiceDeps, organizationId: string, login: string, deviceId: string): Promise<void> {

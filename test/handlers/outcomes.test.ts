@@ -21,6 +21,15 @@ describe("handler outcomes", () => {
     expect(ask.bot_message).toBeNull();
   });
 
+  it("a module without top-level await decides like any other (env.ACCEPT / env.REJECT called directly)", async () => {
+    const chat = await chatWithHandler(`if (env.MESSAGE.body === "no") env.REJECT("Not this one."); else env.ACCEPT();`);
+    expect(await expectError(sendMessage(chat.memberSocket, chat.cid, { body: "no" }))).toEqual({ status: 422, message: "Not this one." });
+    await expectAsk(sendMessage(chat.memberSocket, chat.cid, { body: "yes" }));
+    const exported = await chatWithHandler("export default env.ACCEPT();");
+    await expectAsk(sendMessage(exported.memberSocket, exported.cid, { body: "fine" }));
+    expect((await listMessages(exported.ownerSocket, { cid: exported.cid })).map((m) => m.body)).toEqual(["fine"]);
+  });
+
   it("reject(reason) refuses with SAMA's frame; an empty reason gives SAMA's default; nothing is stored", async () => {
     const chat = await chatWithHandler(samaHandler(`if (message.body.includes("spam")) return reject("No spam here."); if (message.body === "x") return reject(""); return accept();`));
     const id = clientId();

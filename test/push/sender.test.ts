@@ -56,14 +56,19 @@ function harness(fetch: FetchLike, config: PushConfig): Harness {
   };
 }
 
+/** A browser subscription to a loopback push service (allowed in the dev config), and that service as a recording fake. */
+async function webSetup(path: string) {
+  const sub = await browserSubscription(`http://127.0.0.1:8790/push/${path}`);
+  const fake = fakeFetch();
+  return { sub, fake, ...harness(fake.fetch, devConfig()) };
+}
+
 const message: PushPayload = { title: "alice", body: "hi there", cid: "6650aaaaaaaaaaaaaaaaaac3", firstAttachmentUrl: null, is_encrypted: false };
 const byteLength = (text: string) => new TextEncoder().encode(text).byteLength;
 
 describe("Web Push", () => {
   it("encrypts per RFC 8291 (aes128gcm, one 4,096-byte record) and signs VAPID for the endpoint's origin", async () => {
-    const sub = await browserSubscription("http://127.0.0.1:8790/push/abc?x=1");
-    const fake = fakeFetch();
-    const { deps } = harness(fake.fetch, devConfig());
+    const { sub, fake, deps } = await webSetup("abc?x=1");
     const outcomes = await sendPush(deps, [webTarget(sub)], message);
     expect(outcomes).toEqual([{ subscriptionId: "sub-web", platform: "web", transport: "webpush", result: "sent", status: 201, attempts: 1 }]);
 
@@ -185,10 +190,8 @@ describe("Web Push", () => {
   });
 
   it("truncates a long body to fit one record instead of rejecting it", async () => {
-    const sub = await browserSubscription("http://127.0.0.1:8790/push/long");
+    const { sub, fake, deps } = await webSetup("long");
     const longBody = "é".repeat(5000) + "😀".repeat(1000) + "end";
-    const fake = fakeFetch();
-    const { deps } = harness(fake.fetch, devConfig());
     const [outcome] = await sendPush(deps, [webTarget(sub)], { ...message, body: longBody });
     expect(outcome?.result).toBe("sent");
     const { plaintext } = await decryptAes128gcm(sub, fake.requests[0]!.body);
@@ -202,9 +205,7 @@ describe("Web Push", () => {
   });
 
   it("replaces an encrypted message's body with \"New message\", as SAMA's daemon does", async () => {
-    const sub = await browserSubscription("http://127.0.0.1:8790/push/e2ee");
-    const fake = fakeFetch();
-    const { deps } = harness(fake.fetch, devConfig());
+    const { sub, fake, deps } = await webSetup("e2ee");
     await sendPush(deps, [webTarget(sub)], { ...message, body: "b64-ciphertext", is_encrypted: true });
     const received = JSON.parse((await decryptAes128gcm(sub, fake.requests[0]!.body)).plaintext) as PushPayload;
     expect(received).toEqual({ ...message, body: "New message", is_encrypted: true });
@@ -254,6 +255,13 @@ function fcmFake(send: FakeAnswer = () => Response.json({ name: "projects/parley
   });
 }
 
+/** A fresh service account in the dev config, with fcmFake as Google's side. */
+async function fcmSetup(send?: FakeAnswer) {
+  const sa = await serviceAccount();
+  const fake = fcmFake(send);
+  return { sa, fake, ...harness(fake.fetch, devConfig({ FCM_SERVICE_ACCOUNT: sa.json })) };
+}
+
 describe("FCM HTTP v1", () => {
   beforeEach(() => {
     clearFcmTokenCache();
@@ -261,9 +269,7 @@ describe("FCM HTTP v1", () => {
   });
 
   it("exchanges a service-account JWT for an access token, caches it, and sends the v1 message", async () => {
-    const sa = await serviceAccount();
-    const fake = fcmFake();
-    const { deps } = harness(fake.fetch, devConfig({ FCM_SERVICE_ACCOUNT: sa.json }));
+    const { sa, fake, deps } = await fcmSetup();
     const withAttachment = { ...message, firstAttachmentUrl: "https://parley.test/files/abc?sig=1" };
     expect(await sendPush(deps, [deviceTarget("android", "fcm-token-1")], withAttachment)).toMatchObject([{ result: "sent", transport: "fcm", status: 200 }]);
 
@@ -323,16 +329,14 @@ describe("FCM HTTP v1", () => {
   });
 
   it("deletes UNREGISTERED tokens, keeps others on a plain 404, and re-exchanges the token after a 401", async () => {
-    const sa = await serviceAccount();
     const unregistered = { error: { code: 404, message: "Requested entity was not found.", status: "NOT_FOUND", details: [{ "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", errorCode: "UNREGISTERED" }] } };
-    const fake = fcmFake((req) => {
+    const { fake, deps, removed } = await fcmSetup((req) => {
       const token = (JSON.parse(req.text) as { message: { token: string } }).message.token;
       if (token === "stale") return Response.json(unregistered, { status: 404 });
       if (token === "odd") return Response.json({ error: { code: 404, status: "NOT_FOUND" } }, { status: 404 });
       if (token === "auth" && req.headers.get("authorization") === "Bearer ya29.token-1") return new Response("expired", { status: 401 });
       return Response.json({ name: "ok" });
     });
-    const { deps, removed } = harness(fake.fetch, devConfig({ FCM_SERVICE_ACCOUNT: sa.json }));
     const outcomes = await sendPush(deps, [deviceTarget("android", "stale", "a"), deviceTarget("android", "odd", "b")], message);
     expect(outcomes.map((o) => o.result)).toEqual(["gone", "failed"]);
     expect(removed).toEqual(["a"]);
@@ -343,9 +347,7 @@ describe("FCM HTTP v1", () => {
   });
 
   it("cuts the message to FCM's 4 KB, never rejects it", async () => {
-    const sa = await serviceAccount();
-    const fake = fcmFake();
-    const { deps } = harness(fake.fetch, devConfig({ FCM_SERVICE_ACCOUNT: sa.json }));
+    const { fake, deps } = await fcmSetup();
     expect(await sendPush(deps, [deviceTarget("android", "t")], { ...message, body: "x".repeat(20_000) })).toMatchObject([{ result: "sent" }]);
     const sent = JSON.parse(fake.requests.find((r) => r.url === FCM_SEND)?.text ?? "{}") as { message: { notification: { body: string }; data: Record<string, string> } };
     expect(byteLength(JSON.stringify({ notification: sent.message.notification, data: sent.message.data }))).toBeLessThanOrEqual(4000);

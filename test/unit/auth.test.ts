@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { readCookie, signCookieValue, unsignCookieValue } from "../../src/auth/cookie";
 import { hashPassword, importedSamaHash, verifyPassword } from "../../src/auth/password";
+import { secretEquals } from "../../src/auth/encoding";
 import { peekClaims, signToken, verifyToken } from "../../src/auth/jwt";
 
 describe("signed cookie (cookie-signature format)", () => {
@@ -58,5 +59,14 @@ describe("tokens", () => {
     expect(await verifyToken(token, "k", "access", now + 61_000)).toBeNull();
     expect(await verifyToken(token, "other", "access", now)).toBeNull();
     expect(await verifyToken(token, "k", "refresh", now)).toBeNull();
+  });
+});
+
+describe("secretEquals (the admin key)", () => {
+  it("matches exactly: no prefix, no extension, no case folding, any length", async () => {
+    expect(await secretEquals("test-admin-key", "test-admin-key")).toBe(true);
+    for (const given of ["", "test", "test-admin-ke", "test-admin-key ", "Test-admin-key", "test-admin-key-and-more"]) {
+      expect(await secretEquals(given, "test-admin-key")).toBe(false);
+    }
   });
 });

@@ -87,6 +87,20 @@ describe("httpEmailSender", () => {
     const fake = fakeFetch(() => new Response("quota", { status: 429 }));
     await expect(httpEmailSender({ url: "https://api.mail.test/emails", key: "k", from: null }, fake.fetch).send(message)).rejects.toThrow("email API answered 429");
   });
+
+  it("gives up on an API that does not answer, so the request (and the socket's queue behind it) does not hang", async () => {
+    let aborted = false;
+    const silent = (_url: string, init: RequestInit) =>
+      new Promise<Response>((_, reject) => {
+        init.signal?.addEventListener("abort", () => {
+          aborted = true;
+          reject(new Error("aborted"));
+        });
+      });
+    const sender = httpEmailSender({ url: "https://api.mail.test/emails", key: "k", from: null }, silent, 50);
+    await expect(sender.send(message)).rejects.toThrow();
+    expect(aborted).toBe(true);
+  });
 });
 
 describe("email configuration", () => {

@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TestSocket } from "../helpers/socket";
-import { connectAnswer, connectedSocket, cookieFrom, http, loginHttp, signUp, type TestUser } from "../helpers/users";
+import { connectAnswer, connectedSocket, cookieFrom, http, loginHttp, signUp, unique, type TestUser } from "../helpers/users";
 import { record, type RecordedRequest } from "../push/fakes";
 
 const EMAIL_API = "https://email.parley.test/v1/send";
@@ -200,6 +200,22 @@ describe("user_reset_password", () => {
     expect(await reset(user, await emailedCode(user, seen), "brand-new-pass")).toEqual({ success: true });
     const res = await http("POST", "/login", { body: { organization_id: user.organizationId, login: user.login, password: "brand-new-pass", device_id: "locked" } });
     expect(res.status).toBe(200);
+  });
+
+  it("clears only its own account's lockouts, not those of a login that begins like its lockout keys", async () => {
+    const seen = interceptEmails();
+    const user = await signUp();
+    // Logins may hold ':': this one reads like a device key of `user` ("<login>:dev:<device>").
+    const other = { login: `${user.login}:dev:x`, password: "other-pass", email: `${unique("other")}@example.test` };
+    const socket = await TestSocket.open();
+    expect(await socket.request("user_create", { organization_id: user.organizationId, ...other })).toHaveProperty("user");
+    socket.close();
+    const wrongLogin = () => http("POST", "/login", { body: { organization_id: user.organizationId, login: other.login, password: "wrong-pass", device_id: "locked" } });
+    for (let i = 0; i < 5; i++) await wrongLogin();
+    expect((await wrongLogin()).status).toBe(429);
+    expect(await reset(user, await emailedCode(user, seen), "brand-new-pass")).toEqual({ success: true });
+    const res = await http("POST", "/login", { body: { organization_id: user.organizationId, login: other.login, password: other.password, device_id: "locked" } });
+    expect(res.status).toBe(429);
   });
 
   it("refuses an expired code", async () => {

@@ -79,6 +79,55 @@ describe("worker-loader engine", () => {
     expect(JSON.parse((many.bot_message as Record<string, string>).body!)).toEqual(["FETCH: at most 5 requests per message"]);
     expect(seen).toHaveLength(7);
   });
+
+  it("the handler's module cannot reach the outbound itself: the five-call cap is kept outside the isolate", async () => {
+    const seen: string[] = [];
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      if (!request.url.startsWith("https://api.example.test/")) return realFetch(input, init);
+      seen.push(request.url);
+      return Response.json({});
+    });
+    // The isolate's own env (cloudflare:workers) is open to any module in it, the handler's included.
+    const chat = await chatWithHandler(
+      samaHandler(`
+        const { env: isolateEnv } = await import("cloudflare:workers");
+        const reached = [];
+        for (const binding of Object.values(isolateEnv ?? {})) {
+          for (let i = 0; i < 8; i++) {
+            try { await binding.request("https://api.example.test/" + i, {}); reached.push(i); } catch (e) {}
+          }
+        }
+        return resolve({ message: { body: JSON.stringify({ bindings: Object.keys(isolateEnv ?? {}), reached: reached.length }) } });`),
+    );
+    const ask = await expectAsk(sendMessage(chat.memberSocket, chat.cid, { body: "escape" }));
+    expect(JSON.parse((ask.bot_message as Record<string, string>).body!)).toEqual({ bindings: [], reached: 0 });
+    expect(seen).toEqual([]);
+  });
+
+  it("a run that timed out can no longer FETCH, though its isolate may still be running", async () => {
+    const seen: string[] = [];
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      if (!request.url.startsWith("https://api.example.test/")) return realFetch(input, init);
+      seen.push(request.url);
+      return Response.json({});
+    });
+    const chat = await chatWithHandler(
+      samaHandler(`
+        await new Promise((r) => setTimeout(r, 3300));
+        await fetch("https://api.example.test/late");
+        return accept();`),
+    );
+    expect(await expectError(sendMessage(chat.memberSocket, chat.cid, { body: "slow" }))).toEqual({
+      status: 422,
+      message: "Message blocked: the conversation handler failed.",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(seen).toEqual([]);
+  });
 });
 
 afterEach(() => {

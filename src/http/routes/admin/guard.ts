@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { safeEqual } from "../../../auth/encoding";
+import { secretEquals } from "../../../auth/encoding";
 import { getConfig } from "../../../config";
 import { Errors, SamaError } from "../../../protocol/errors";
 import type { AppEnv } from "../../types";
@@ -8,6 +8,6 @@ import type { AppEnv } from "../../types";
 export const requireAdminKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const expected = getConfig(c.env).adminApiKey;
   const given = c.req.header("admin-api-key");
-  if (expected === null || given === undefined || !safeEqual(given, expected)) throw new SamaError(Errors.UNAUTHORIZED);
+  if (expected === null || given === undefined || !(await secretEquals(given, expected))) throw new SamaError(Errors.UNAUTHORIZED);
   await next();
 };
