@@ -31,14 +31,14 @@ export interface Verdict {
 export const MAX_CONSECUTIVE_FAILURES = 5;
 const MAX_REASON = 1000;
 
-/** The only fields a handler may put in an attachment (SAMA), with their types. */
-const ATTACHMENT_FIELDS: Readonly<Record<string, "string" | "number">> = {
-  file_url: "string",
-  file_blur_hash: "string",
-  file_content_type: "string",
-  file_size: "number",
-  file_width: "number",
-  file_height: "number",
+/** The only fields a handler may put in an attachment (SAMA), with their types and the limits a client's message has. */
+const ATTACHMENT_FIELDS: Readonly<Record<string, { type: "string" | "number"; max: number }>> = {
+  file_url: { type: "string", max: 2048 },
+  file_blur_hash: { type: "string", max: 255 },
+  file_content_type: { type: "string", max: 255 },
+  file_size: { type: "number", max: 104857601 },
+  file_width: { type: "number", max: 10000 },
+  file_height: { type: "number", max: 10000 },
 };
 
 /**
@@ -86,7 +86,15 @@ export function resolvedContent(value: unknown): { content: ResolvedContent } | 
 }
 
 function isValidAttachment(item: unknown): item is ResolvedAttachment {
-  return isRecord(item) && Object.entries(item).every(([key, value]) => ATTACHMENT_FIELDS[key] !== undefined && typeof value === ATTACHMENT_FIELDS[key]);
+  return (
+    isRecord(item) &&
+    Object.entries(item).every(([key, value]) => {
+      const field = ATTACHMENT_FIELDS[key];
+      if (field === undefined) return false;
+      if (field.type === "string") return typeof value === "string" && value.length <= field.max;
+      return typeof value === "number" && Number.isFinite(value) && value <= field.max;
+    })
+  );
 }
 
 /** The failure streak after a run, and whether it just reached the limit (the handler is disabled then). */

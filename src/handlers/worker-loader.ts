@@ -107,7 +107,8 @@ export class WorkerLoaderEngine implements HandlerEngine {
     if (new TextEncoder().encode(JSON.stringify(input)).byteLength > budgets.inputBytes) {
       return { kind: "failed", failure: "input_too_large", detail: `input over ${budgets.inputBytes} bytes` };
     }
-    const worker = this.loader.get(`handler-${await sha256Hex(code)}`, () => ({
+    // One isolate per conversation and code: two conversations with the same handler must not share its globals.
+    const worker = this.loader.get(`handler-${String(input.message.cid)}-${await sha256Hex(code)}`, () => ({
       compatibilityDate: COMPATIBILITY_DATE,
       mainModule: "main.js",
       modules: { "main.js": MAIN_MODULE, "handler.js": handlerModule(code) },

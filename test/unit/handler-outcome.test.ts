@@ -27,7 +27,8 @@ describe("verdictOf", () => {
     const attachment = { file_url: "u", file_blur_hash: "h", file_content_type: "image/png", file_size: 1, file_width: 2, file_height: 3 };
     expect(verdictOf({ kind: "resolve", value: { message: { attachments: [attachment] } }, options: null }).decision).toEqual({ action: "reply", content: { attachments: [attachment] } });
     const invalidAttachment = { decision: { action: "reject", error: { status: 422, message: "Invalid attachment fields." } } };
-    for (const attachments of [[{ file_id: "x" }], [{ file_size: "1" }], "nope", [null]]) {
+    // The limits a client's own attachment has (a 2,049-character URL, a 256-character type, a huge width) apply too.
+    for (const attachments of [[{ file_id: "x" }], [{ file_size: "1" }], "nope", [null], [{ file_url: "u".repeat(2049) }], [{ file_content_type: "t".repeat(256) }], [{ file_width: 10001 }], [{ file_size: Number.NaN }]]) {
       expect(verdictOf({ kind: "resolve", value: { message: { body: "b", attachments } }, options: null })).toMatchObject(invalidAttachment);
     }
     const invalidBody = { decision: { action: "reject", error: { status: 422, message: "Incorrect type of message body." } } };

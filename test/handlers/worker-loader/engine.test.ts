@@ -49,6 +49,19 @@ describe("worker-loader engine", () => {
     });
   });
 
+  it("two conversations with the same handler code do not share its isolate's globals", async () => {
+    const code = samaHandler(`
+      globalThis.seen = (globalThis.seen ?? 0) + 1;
+      return resolve({ message: { body: "seen " + globalThis.seen } });`);
+    const first = await chatWithHandler(code);
+    const second = await chatWithHandler(code);
+    const reply = async (chat: typeof first) =>
+      ((await expectAsk(sendMessage(chat.memberSocket, chat.cid, { body: "count" }))).bot_message as Record<string, string>).body;
+    expect(await reply(first)).toBe("seen 1");
+    expect(await reply(first)).toBe("seen 2");
+    expect(await reply(second)).toBe("seen 1");
+  });
+
   it("FETCH goes out through the checked outbound, at most 5 times per message", async () => {
     const seen: Array<{ url: string; method: string; headers: Record<string, string>; body: string }> = [];
     const realFetch = globalThis.fetch;
