@@ -52,7 +52,7 @@ const SETTINGS = quick
   : {
       quick, roundTrips: 200, warmup: 10, groupSize: 50, groupSenders: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], lowerSteps: [5, 2, 1], stepSeconds: 3, drainMs: 2_000,
       idleMaxMs: 10_000, idleWindowMs: 300, closeWaitMs: 1_000, retries: 1,
-      samaSteps: [300, 500, 1000, 1500, 2000, 3000, 4000], samaReport: [300, 1000], samaSeconds: 15, samaDrainMs: 5_000,
+      samaSteps: [100, 200, 300, 500, 1000, 1500, 2000, 3000, 4000], samaReport: [300, 1000], samaSeconds: 15, samaDrainMs: 5_000,
       channelLive: 4_000, channelLiveUsers: 100, channelSessions: FULL_CHANNEL_SESSIONS, channelPosts: 5, channelTimeoutMs: 30_000,
       idleSteps: [1000, 2000, 3000, 4000, 4500, 5000, 5500, 6000, 7000, 8000], idleMembers: 100, idleUsers: 40, idleMessageTimeoutMs: 30_000,
       catchupMessages: 1_000,

@@ -18,31 +18,55 @@ async function request(client, action, params) {
   return res;
 }
 
-/** Sends `count` messages to `cid` over enough sockets of `user` and waits for every `ask`. */
+/** A refused send is retried after this pause, as a client does after a 429. */
+const RETRY_AFTER_MS = 250;
+
+/**
+ * Sends `count` messages to `cid` over enough sockets of `user` and waits for every `ask`.
+ * A burst of 1,000 is more than the user's budget (USER_RATE_LIMIT_BURST, 400): sends answered 429
+ * are sent again after a pause with the same id, as a client would (the id makes a resend idempotent).
+ */
 async function sendMany(baseUrl, user, cid, count, timeoutMs) {
   const lanes = await mapLimit(Array.from({ length: Math.ceil(count / PER_SOCKET) }), 8, () => connectUser(baseUrl, user));
   const seqs = [];
+  const pending = new Map();
+  let retried = 0;
   try {
-    let answered = 0;
     const refused = [];
     const all = new Promise((resolve) => {
+      const settle = () => {
+        if (pending.size === 0) resolve();
+      };
       for (const lane of lanes) {
         lane.onFrame = (frame) => {
-          if (frame.ask) answered++;
-          else if (frame.message?.error) refused.push(frame.message.error);
-          else return;
-          if (answered + refused.length === count) resolve();
+          if (frame.ask) {
+            pending.delete(frame.ask.mid);
+            settle();
+            return;
+          }
+          const { error, id } = frame.message ?? {};
+          if (!error) return;
+          if (error.status === 429 && pending.has(id)) {
+            retried++;
+            setTimeout(() => lane.send(pending.get(id)), RETRY_AFTER_MS);
+            return;
+          }
+          pending.delete(id);
+          refused.push(error);
+          settle();
         };
       }
     });
     for (let k = 0; k < count; k++) {
       const seq = takeSeq();
       seqs.push(seq);
-      lanes[Math.floor(k / PER_SOCKET)].send({ message: { id: messageId(seq), cid, body: payload(seq, 0) } });
+      const frame = { message: { id: messageId(seq), cid, body: payload(seq, 0) } };
+      pending.set(messageId(seq), frame);
+      lanes[Math.floor(k / PER_SOCKET)].send(frame);
     }
     await withTimeout(all, timeoutMs, `${count} sends`);
     if (refused.length) throw new ParleyRefused(`${refused.length} of ${count} messages refused, e.g. ${JSON.stringify(refused[0])}`);
-    return new Set(seqs);
+    return { seqs: new Set(seqs), retried };
   } finally {
     lanes.forEach((lane) => lane.close());
   }
@@ -128,8 +152,8 @@ async function parleyCatchUp({ parley, pool, settings, log }) {
   offline.close();
   await sleep(Math.min(500, settings.closeWaitMs));
   const sending = now();
-  const ours = await sendMany(baseUrl, sender, cid, settings.catchupMessages, 120_000);
-  log(`Parley: ${ours.size} messages sent and acknowledged in ${round((now() - sending) / 1000, 1)} s while the device was offline`);
+  const { seqs: ours, retried } = await sendMany(baseUrl, sender, cid, settings.catchupMessages, 120_000);
+  log(`Parley: ${ours.size} messages sent and acknowledged in ${round((now() - sending) / 1000, 1)} s while the device was offline (${retried} sends answered 429 and sent again)`);
   // Deliveries to the device's Inbox finish after the ask: wait for a quiet server (a sync that
   // still finds some missing polls on, and the note says so).
   await waitIdle(parley, { maxMs: settings.idleMaxMs * 3, windowMs: settings.quick ? 500 : 1_000, idlePct: 5 });

@@ -6,6 +6,19 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { listMessages, nextPacket } from "../../chat/messages-fixtures";
 import { chatWithHandler, expectAsk, expectError, samaHandler, sendMessage } from "../fixtures";
 
+/** URLs of the calls that reached the stand-in API (anything else goes out as usual). */
+function recordApiCalls(): string[] {
+  const seen: string[] = [];
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    if (!request.url.startsWith("https://api.example.test/")) return realFetch(input, init);
+    seen.push(request.url);
+    return Response.json({});
+  });
+  return seen;
+}
+
 describe("worker-loader engine", () => {
   it("accepts, rejects, replaces and replies as the QuickJS engine does", async () => {
     const chat = await chatWithHandler(
@@ -94,14 +107,7 @@ describe("worker-loader engine", () => {
   });
 
   it("the handler's module cannot reach the outbound itself: the five-call cap is kept outside the isolate", async () => {
-    const seen: string[] = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const request = new Request(input, init);
-      if (!request.url.startsWith("https://api.example.test/")) return realFetch(input, init);
-      seen.push(request.url);
-      return Response.json({});
-    });
+    const seen = recordApiCalls();
     // The isolate's own env (cloudflare:workers) is open to any module in it, the handler's included.
     const chat = await chatWithHandler(
       samaHandler(`
@@ -120,14 +126,7 @@ describe("worker-loader engine", () => {
   });
 
   it("a run that timed out can no longer FETCH, though its isolate may still be running", async () => {
-    const seen: string[] = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const request = new Request(input, init);
-      if (!request.url.startsWith("https://api.example.test/")) return realFetch(input, init);
-      seen.push(request.url);
-      return Response.json({});
-    });
+    const seen = recordApiCalls();
     const chat = await chatWithHandler(
       samaHandler(`
         await new Promise((r) => setTimeout(r, 3300));
