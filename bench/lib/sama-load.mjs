@@ -197,10 +197,19 @@ async function stepUp(fleet, server, settings, log) {
     const warm = await warmUp(fleet, from, settings.samaDrainMs * 3);
     log(`${fleet.name}: ${users} users connected in groups of ${GROUP} (+${users - from} in ${round((now() - growing) / 1000, 1)} s, warm-up ${warm ? "delivered" : "incomplete"})`);
     await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
-    const step = await drive(fleet, server, { seconds: settings.samaSeconds, drainMs: settings.samaDrainMs });
+    let step = await drive(fleet, server, { seconds: settings.samaSeconds, drainMs: settings.samaDrainMs });
     step.pass = passes(step);
-    steps.push(step);
     log(describe(fleet.name, step));
+    // One stall (a fresh server's first seconds, a GC pause) can fail a step: it counts only if a retry fails too.
+    if (!step.pass && !settings.quick) {
+      await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
+      const retry = await drive(fleet, server, { seconds: settings.samaSeconds, drainMs: settings.samaDrainMs });
+      retry.pass = passes(retry);
+      retry.retry_of = { p50: step.p50, p99: step.p99, delivered: step.delivered };
+      log(`${describe(fleet.name, retry)} (retry)`);
+      step = retry;
+    }
+    steps.push(step);
     if (!step.pass) failed ??= step;
   }
   const held = steps.filter((s) => s.pass && (!failed || s.users < failed.users)).at(-1) ?? null;
