@@ -1,5 +1,5 @@
-// The second engine: Cloudflare's Worker Loader. The handler runs in its own V8 isolate, loaded by the
-// hash of its code (warm isolates are reused), with no network (`globalOutbound: null`), no bindings,
+// The second engine: Cloudflare's Worker Loader. The handler runs in its own V8 isolate, one per
+// conversation and code (warm isolates are reused), with no network (`globalOutbound: null`), no bindings,
 // and a CPU limit that Cloudflare enforces in production (the local runtime ignores it, so the QuickJS
 // engine is the default). SAMA's handler is a module that runs once; an isolate evaluates a module
 // once, so the handler's top-level code becomes the body of a function called per message.
