@@ -28,12 +28,13 @@ function codeHash(deps: ServiceDeps, userId: string, code: number): Promise<stri
 }
 
 export function resetEmail(code: number, ttlSeconds: number): { subject: string; text: string } {
-  const minutes = Math.max(1, Math.round(ttlSeconds / 60));
+  // Whole minutes when the lifetime is whole minutes; otherwise seconds (rounding 90 s to "2 minutes" would promise time the code does not have).
+  const [count, unit] = ttlSeconds % 60 === 0 ? [ttlSeconds / 60, "minute"] : [ttlSeconds, "second"];
   return {
     subject: "Your password reset code",
     text:
       `Your password reset code is ${code}.\n\n` +
-      `It expires in ${minutes} minute${minutes === 1 ? "" : "s"} and works once. ` +
+      `It expires in ${count} ${unit}${count === 1 ? "" : "s"} and works once. ` +
       "If you did not ask to reset your password, ignore this email: your password stays as it is.",
   };
 }

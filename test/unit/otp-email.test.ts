@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { newOtpCode, OTP_REJECT_FROM, otpCodeOf, type RandomSource } from "../../src/domain/otp";
 import { consoleEmailSender, emailSenderFor, emailSettingsOf, httpEmailSender } from "../../src/email/sender";
+import { resetEmail } from "../../src/services/password-reset";
 import { fakeFetch } from "../push/fakes";
 
 /** A random source that yields `values` in order. */
@@ -126,5 +127,13 @@ describe("email configuration", () => {
     expect(lines).toEqual([
       "[DEV-ONLY email, not sent] to: sam@example.com\nsubject: Your password reset code\n\nYour password reset code is 123456.",
     ]);
+  });
+});
+
+describe("resetEmail", () => {
+  it("states the code's lifetime without rounding it up", () => {
+    expect(resetEmail(123456, 600).text).toContain("It expires in 10 minutes and works once.");
+    expect(resetEmail(123456, 60).text).toContain("It expires in 1 minute and works once.");
+    expect(resetEmail(123456, 90).text).toContain("It expires in 90 seconds and works once.");
   });
 });
