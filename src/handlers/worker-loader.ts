@@ -95,6 +95,17 @@ function asOutcome(value: unknown): RunOutcome {
   return { kind: "failed", failure: "engine", detail: "unexpected answer from the handler's isolate" };
 }
 
+/**
+ * A call that threw. An isolate that cannot start is the handler's doing (main.js is fixed; only
+ * handler.js varies): its code does not parse. That is a throw, as under QuickJS and in SAMA.
+ */
+function failureOf(err: unknown): RunOutcome {
+  const text = String(err);
+  const uncaught = /Failed to start Worker:\s*Uncaught (.+)/.exec(text);
+  if (uncaught) return { kind: "threw", error: uncaught[1]! };
+  return { kind: "failed", failure: "engine", detail: text };
+}
+
 export class WorkerLoaderEngine implements HandlerEngine {
   readonly name = "worker-loader";
 
@@ -126,7 +137,7 @@ export class WorkerLoaderEngine implements HandlerEngine {
       const text = await isolate.run(input, outbound);
       if (new TextEncoder().encode(text).byteLength > budgets.resultBytes) return { kind: "failed", failure: "result_too_large", detail: `result over ${budgets.resultBytes} bytes` };
       return asOutcome(JSON.parse(text));
-    })().catch((err: unknown): RunOutcome => ({ kind: "failed", failure: "engine", detail: String(err) }));
+    })().catch(failureOf);
     try {
       return await Promise.race([call, timeout]);
     } finally {

@@ -62,6 +62,13 @@ describe("worker-loader engine", () => {
     });
   });
 
+  it("code that does not parse is a throw, as under QuickJS: the message is accepted", async () => {
+    const chat = await chatWithHandler("export default {");
+    await expectAsk(sendMessage(chat.memberSocket, chat.cid, { body: "after syntax error" }));
+    const misplaced = await chatWithHandler(samaHandler("return accept();") + "\nexport const extra = 1;");
+    await expectAsk(sendMessage(misplaced.memberSocket, misplaced.cid, { body: "after misplaced export" }));
+  });
+
   it("two conversations with the same handler code do not share its isolate's globals", async () => {
     const code = samaHandler(`
       globalThis.seen = (globalThis.seen ?? 0) + 1;
