@@ -2,7 +2,7 @@
 // handler that keeps failing is switched off. No I/O: the Conversation object applies the verdict.
 import type { HandlerInput, RunOutcome } from "../handlers/types";
 import { Errors, type ErrorBody } from "../protocol/errors";
-import { contentFields, MAX_BODY, type Attachment, type SentContent } from "./message";
+import { ATTACHMENT_LIMITS, contentFields, MAX_BODY, type SentContent } from "./message";
 
 /** The replacement or reply a RESOLVE carries: only the fields it gave. (A type, not an interface: it crosses RPC.) */
 export type ResolvedContent = {
@@ -31,15 +31,15 @@ export interface Verdict {
 export const MAX_CONSECUTIVE_FAILURES = 5;
 const MAX_REASON = 1000;
 
-/** The only fields a handler may put in an attachment (SAMA), with their types and the limits a client's message has. */
-const ATTACHMENT_FIELDS: Readonly<Record<string, { type: "string" | "number"; max: number }>> = {
-  file_url: { type: "string", max: 2048 },
-  file_blur_hash: { type: "string", max: 255 },
-  file_content_type: { type: "string", max: 255 },
-  file_size: { type: "number", max: 104857601 },
-  file_width: { type: "number", max: 10000 },
-  file_height: { type: "number", max: 10000 },
-};
+/** The only fields a handler may put in an attachment (SAMA), with their types; each has the limit a client's attachment has. */
+const ATTACHMENT_FIELDS = {
+  file_url: "string",
+  file_blur_hash: "string",
+  file_content_type: "string",
+  file_size: "number",
+  file_width: "number",
+  file_height: "number",
+} as const satisfies Partial<Record<keyof typeof ATTACHMENT_LIMITS, "string" | "number">>;
 
 /**
  * The verdict on a run. SAMA's rules: the first of ACCEPT/RESOLVE/REJECT decides, none means accept,
@@ -89,10 +89,11 @@ function isValidAttachment(item: unknown): item is ResolvedAttachment {
   return (
     isRecord(item) &&
     Object.entries(item).every(([key, value]) => {
-      const field = ATTACHMENT_FIELDS[key];
-      if (field === undefined) return false;
-      if (field.type === "string") return typeof value === "string" && value.length <= field.max;
-      return typeof value === "number" && Number.isFinite(value) && value <= field.max;
+      if (!Object.hasOwn(ATTACHMENT_FIELDS, key)) return false;
+      const field = key as keyof typeof ATTACHMENT_FIELDS;
+      const max = ATTACHMENT_LIMITS[field];
+      if (ATTACHMENT_FIELDS[field] === "string") return typeof value === "string" && value.length <= max;
+      return typeof value === "number" && Number.isFinite(value) && value <= max;
     })
   );
 }

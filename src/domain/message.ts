@@ -8,6 +8,18 @@ export interface Attachment {
   [key: string]: unknown;
 }
 
+/** The most each attachment field may hold (SAMA's limits): characters for the text fields, the value itself for the numbers. */
+export const ATTACHMENT_LIMITS = {
+  file_id: 255,
+  file_url: 2048,
+  file_name: 255,
+  file_blur_hash: 255,
+  file_content_type: 255,
+  file_size: 104857601,
+  file_width: 10000,
+  file_height: 10000,
+} as const;
+
 /** A message's content as its sender wrote it (SendInput adds the client id and deleted_for). */
 export interface SentContent {
   body: string | null;

@@ -1,7 +1,8 @@
 // FETCH for handlers run by the Worker Loader engine. Their isolate has no network (globalOutbound:
-// null); its FETCH calls this entrypoint (bound into the isolate's env through ctx.exports), which
-// applies the same checks as the QuickJS engine's FETCH and goes out through the global fetch, never
-// through one of Parley's bindings.
+// null) and no bindings; its FETCH calls the run's RunOutbound (src/handlers/worker-loader.ts), which
+// counts the calls and passes each to this entrypoint (a loopback binding from ctx.exports). It applies
+// the same checks as the QuickJS engine's FETCH and goes out through the global fetch, never through
+// one of Parley's bindings.
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { HANDLER_BUDGETS } from "./index";
 import { guardedFetch, outboundRequest, type FetchResult } from "./outbound";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_BODY } from "../../domain/message";
+import { ATTACHMENT_LIMITS, MAX_BODY } from "../../domain/message";
 import type { SendInput } from "../../objects/conversation";
 import { sendMessage } from "../../services/messages";
 import { Errors } from "../errors";
@@ -16,14 +16,14 @@ const text = (max: number) => z.string(bodyOrAttachments).max(max).optional();
 const size = (max: number) => z.number(bodyOrAttachments).max(max).optional();
 const attachment = z.looseObject(
   {
-    file_id: text(255),
-    file_url: text(2048),
-    file_name: text(255),
-    file_blur_hash: text(255),
-    file_content_type: text(255),
-    file_size: size(104857601),
-    file_width: size(10000),
-    file_height: size(10000),
+    file_id: text(ATTACHMENT_LIMITS.file_id),
+    file_url: text(ATTACHMENT_LIMITS.file_url),
+    file_name: text(ATTACHMENT_LIMITS.file_name),
+    file_blur_hash: text(ATTACHMENT_LIMITS.file_blur_hash),
+    file_content_type: text(ATTACHMENT_LIMITS.file_content_type),
+    file_size: size(ATTACHMENT_LIMITS.file_size),
+    file_width: size(ATTACHMENT_LIMITS.file_width),
+    file_height: size(ATTACHMENT_LIMITS.file_height),
   },
   bodyOrAttachments,
 );
