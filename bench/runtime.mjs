@@ -2,11 +2,13 @@
 // Starts bench/probe (its own wrangler dev, state in a throw-away directory on the same disk as
 // .wrangler) and times, from inside the runtime, a Durable Object call, a call that commits a
 // SQLite write, a call to an object never used before, a SQLite statement inside one commit, and a
-// WebSocket send. Each op runs three times; the median is reported. Writes bench/runtime.json.
+// WebSocket send. Each op runs three times; the median is reported. Twice: with wrangler's local
+// observability off (as `npm run dev` runs) and on (wrangler's default), and once more with the state
+// in memory, to show what the disk's fsync costs a commit. Writes bench/runtime.json.
 // These are the unit costs behind the benchmark's ceilings (docs/performance.md does the arithmetic).
 import WebSocket from "ws";
 import { cpus, loadavg, release, tmpdir } from "node:os";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, killAllServersNow, startServer, stopAllServers } from "./lib/servers.mjs";
@@ -55,18 +57,24 @@ async function socketSends(baseUrl) {
   return median(runs);
 }
 
-async function main() {
-  const persistDir = mkdtempSync(join(tmpdir(), "parley-bench-probe-"));
+/**
+ * The probe's unit costs with wrangler's local observability off (as `npm run dev` runs) or on
+ * (wrangler's default), its state on the disk `.wrangler` lives on, or in memory (`/dev/shm`: what a
+ * commit costs without the disk's fsync; only to explain the disk row, never how Parley runs).
+ */
+async function measure(setting, observability, stateDir) {
+  const persistDir = mkdtempSync(join(stateDir, "parley-bench-probe-"));
   const [port, inspectorPort] = await Promise.all([freePort(), freePort()]);
-  const server = await startServer({
-    name: "probe",
-    command: "wrangler",
-    args: ["dev", "-c", "bench/probe/wrangler.toml", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort), "--persist-to", persistDir],
-    cwd: ROOT,
-    port,
-    isReady: async (baseUrl) => Boolean(await fetch(baseUrl, { signal: AbortSignal.timeout(1_000) })),
-  });
   try {
+    const server = await startServer({
+      name: "probe",
+      command: "wrangler",
+      args: ["dev", "-c", "bench/probe/wrangler.toml", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspectorPort), "--persist-to", persistDir],
+      cwd: ROOT,
+      port,
+      env: { X_LOCAL_OBSERVABILITY: String(observability) },
+      isReady: async (baseUrl) => Boolean(await fetch(baseUrl, { signal: AbortSignal.timeout(1_000) })),
+    });
     const rows = [];
     for (const { op, n, what } of OPS) {
       await probe(server.baseUrl, op, Math.min(n, 100)); // warm-up
@@ -81,21 +89,30 @@ async function main() {
       commit_thread_us: us.call_write_50 - us.call_50,
       call_vs_socket_send: round(us.call / Math.max(us.socket_send, 0.1), 0),
     };
-    console.log(`\nlocal runtime unit costs (median of 3 runs, µs per op)`);
+    console.log(`\nlocal runtime unit costs: ${setting} (median of 3 runs, µs per op)`);
     for (const r of rows) console.log(`${String(r.us_per_op).padStart(8)} µs  ${r.op.padEnd(14)} ${r.what}`);
     console.log(`${String(derived.commit_us).padStart(8)} µs  ${"commit".padEnd(14)} call_write − call: what one commit adds to a call's latency`);
     console.log(`${String(derived.commit_thread_us).padStart(8)} µs  ${"commit_thread".padEnd(14)} call_write_50 − call_50: what it adds to the runtime thread's busy time`);
-    console.log(`\none call costs about ${derived.call_vs_socket_send} socket sends`);
-    const list = cpus();
-    writeFileSync(
-      join(ROOT, "bench/runtime.json"),
-      `${JSON.stringify({ machine: { cpus: list.length, model: list[0]?.model ?? "unknown", node: process.version, platform: `${process.platform} ${release()} ${process.arch}` }, date: new Date().toISOString(), command: "npm run bench:runtime", load_average_1_5_15: loadavg().map((x) => round(x, 2)), rows, derived }, null, 2)}\n`,
-    );
-    console.log("\nwritten: bench/runtime.json");
+    console.log(`one call costs about ${derived.call_vs_socket_send} socket sends`);
+    return { setting, local_observability: observability, state_dir: stateDir, rows, derived };
   } finally {
     await stopAllServers();
     rmSync(persistDir, { recursive: true, force: true });
   }
+}
+
+async function main() {
+  const settings = [
+    await measure("as npm run dev runs: local observability off, state on disk", false, tmpdir()),
+    await measure("wrangler's default: local observability on, state on disk", true, tmpdir()),
+  ];
+  if (existsSync("/dev/shm")) settings.push(await measure("local observability off, state in memory (/dev/shm): no fsync", false, "/dev/shm"));
+  const list = cpus();
+  writeFileSync(
+    join(ROOT, "bench/runtime.json"),
+    `${JSON.stringify({ machine: { cpus: list.length, model: list[0]?.model ?? "unknown", node: process.version, platform: `${process.platform} ${release()} ${process.arch}` }, date: new Date().toISOString(), command: "npm run bench:runtime", load_average_1_5_15: loadavg().map((x) => round(x, 2)), settings }, null, 2)}\n`,
+  );
+  console.log("\nwritten: bench/runtime.json");
 }
 
 process.on("SIGINT", () => {

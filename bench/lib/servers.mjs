@@ -5,10 +5,14 @@ import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { readdirSync, readFileSync } from "node:fs";
 
-const OFFLINE_ENV = {
+// What `npm run dev` sets, so Parley and the baselines run alike: offline, and without wrangler's
+// local observability (a trace of every invocation, object calls included, costs ~10× a call:
+// docs/performance.md).
+const DEV_ENV = {
   WRANGLER_SEND_METRICS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
   WRANGLER_HIDE_BANNER: "true",
+  X_LOCAL_OBSERVABILITY: "false",
 };
 const LOG_TAIL_LINES = 60;
 const READY_TIMEOUT_MS = 90_000;
@@ -32,15 +36,15 @@ export function freePort() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Spawns `command args` as a process-group leader and waits until `isReady(baseUrl)` answers true.
+ * Spawns `command args` (with DEV_ENV, then `env`) as a process-group leader and waits until `isReady(baseUrl)` answers true.
  * Returns { name, baseUrl, pid, cpuSeconds(), logTail() }.
  */
-export async function startServer({ name, command, args, cwd, port, isReady }) {
+export async function startServer({ name, command, args, cwd, port, isReady, env = {} }) {
   const child = spawn(command, args, {
     cwd,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, ...OFFLINE_ENV },
+    env: { ...process.env, ...DEV_ENV, ...env },
   });
   const server = {
     name,
