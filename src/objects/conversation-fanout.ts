@@ -4,7 +4,9 @@
 // one call, and the next call as soon as that one returns, so a slow recipient never holds up the
 // others and a busy conversation coalesces its packets per recipient (one RPC carries many).
 // A lane that fails stops (its recipient's later packets wait, so order is kept) until the alarm
-// retries from the table; the Inbox skips what it already applied.
+// retries from the table; the Inbox skips what it already applied. That skip also lets a row every
+// recipient stored wait in the table until the next write that commits anyway (a new row, the
+// alarm): deleting it at once cost a commit of its own, an fsync, per message.
 import type { Delivery, DeliveryReceipt } from "../domain/delivery";
 
 export interface FanoutRow {
@@ -51,6 +53,8 @@ export class Fanout {
   private busyLanes = 0;
   private failedLanes = 0;
   private waiters: Array<{ upTo: number; resolve: () => void }> = [];
+  /** Rows every recipient stored, deleted with the next write (after an eviction they are resent, and skipped). */
+  private finished: number[] = [];
   /** Test-only: deliver to the first recipient only, so a test can evict objects mid-way. */
   private holdAfter: string | null | undefined = undefined;
 
@@ -62,6 +66,7 @@ export class Fanout {
   enqueue(recipients: string[], packet: Record<string, unknown> | null, options: unknown): void {
     if (recipients.length === 0) return;
     this.unread = true;
+    this.deleteFinished();
     this.sql.exec(
       "INSERT INTO fanout (packet, recipients, options) VALUES (?, ?, ?)",
       packet === null ? null : JSON.stringify(packet),
@@ -135,6 +140,7 @@ export class Fanout {
       }
     }
     await this.settle();
+    this.deleteFinished();
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n > 0;
   }
 
@@ -211,7 +217,12 @@ export class Fanout {
     owed.delete(userId);
     if (owed.size > 0) return;
     this.open.delete(rowId);
-    this.sql.exec("DELETE FROM fanout WHERE id = ?", rowId);
+    this.finished.push(rowId);
+  }
+
+  private deleteFinished(): void {
+    for (const rowId of this.finished) this.sql.exec("DELETE FROM fanout WHERE id = ?", rowId);
+    this.finished = [];
   }
 
   /** Wakes settle() calls whose rows are all stored, or owed only to failed lanes (left to the alarm). */

@@ -1,6 +1,7 @@
 // The fan-out lanes against a fake Inbox: a recipient whose delivery fails stops (its later packets
 // wait, so its order holds), settle() is not held up by it, and the alarm's retry() resends what it
-// owes, in order, and empties the table.
+// owes, in order, and empties the table. A row every recipient stored is deleted with the next write,
+// not in a commit of its own.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
@@ -36,5 +37,34 @@ it("a failed recipient waits for retry(), keeps its order, and the others are no
     expect(await fanout.retry()).toBe(false);
     expect(got.get("b")).toEqual([1, 2]);
     expect(got.get("a")).toEqual([1, 2]);
+  });
+});
+
+it("a row every recipient stored waits for the next write to be deleted, and is not delivered again", async () => {
+  const stub = env.CONVERSATION.get(env.CONVERSATION.idFromName(`fanout-unit-${Math.random()}`));
+  await runInDurableObject(stub, async (_instance, state) => {
+    const sql = state.storage.sql;
+    const got: number[] = [];
+    const fanout = new Fanout(sql, {
+      deliveries: (row: FanoutRow) => new Map([["a", { seq: row.id, cid: "c", packet: null, store: false, excludeSession: null, patch: null, mid: null } as Delivery]]),
+      deliver: async (_userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
+        got.push(...deliveries.map((d) => d.seq!));
+        return { delivered: [] };
+      },
+      delivered: () => undefined,
+      retryLater: () => undefined,
+    });
+    const rows = () => sql.exec<{ id: number }>("SELECT id FROM fanout ORDER BY id").toArray().map((r) => r.id);
+    fanout.enqueue(["a"], { one: 1 }, {});
+    fanout.pump();
+    await fanout.settle();
+    expect(rows()).toEqual([1]); // stored by its only recipient, still in the table: no write of its own
+    fanout.enqueue(["a"], { two: 2 }, {});
+    expect(rows()).toEqual([2]); // gone with the next write
+    fanout.pump();
+    await fanout.settle();
+    expect(await fanout.retry()).toBe(false); // the alarm empties the table
+    expect(rows()).toEqual([]);
+    expect(got).toEqual([1, 2]);
   });
 });
