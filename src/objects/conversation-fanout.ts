@@ -140,8 +140,13 @@ export class Fanout {
       }
     }
     await this.settle();
+    return this.pendingRows() > 0;
+  }
+
+  /** Rows someone still has to store (stored ones are deleted first): whether the alarm comes back. */
+  pendingRows(): number {
     this.deleteFinished();
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n > 0;
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n;
   }
 
   testHold(hold: boolean): void {

@@ -819,7 +819,8 @@ export class Conversation extends DurableObject<Env> {
       console.error("outbox flush to D1 failed; retrying", err);
     }
     this.sql.exec("DELETE FROM sends WHERE created_at < ?", Date.now() - IDEMPOTENCY_MS);
-    const pending = this.sql.exec<{ n: number }>("SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM fanout) AS n").one().n;
+    // Counted after the flush: rows stored meanwhile are not a reason to come back in RETRY_DELAY_MS.
+    const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n + this.fanout.pendingRows();
     if (pending > 0) await this.scheduleAlarm(RETRY_DELAY_MS);
     if (nextExpiry !== null) await this.scheduleAlarm(nextExpiry - Date.now());
   }
