@@ -226,14 +226,16 @@ async function main() {
     await run("sama", () => runSamaLoad(context));
     await run("channel", () => runChannel(context));
     // Idle capacity counts open files and memory per socket: objects the earlier scenarios left
-    // resident (thousands of Sessions and Inboxes, ~3 open files each) would be counted too, so
-    // Parley is restarted first (its state, and so the user pool's tokens, stay). Not in quick mode:
-    // its 100 sockets are a smoke check, and a restart would take a quarter of its minute.
+    // resident (thousands of Sessions and Inboxes, ~3 open files each) would be counted too, and a
+    // server that grew to gigabytes earlier reuses that memory for new sockets (BareRoom measured
+    // 11–24 KB per socket that way), so both servers are restarted first (their state, and so the
+    // user pool's tokens, stay). Not in quick mode: its 100 sockets are a smoke check, and the
+    // restarts would take a quarter of its minute.
     if (only.includes("idle") && Object.keys(results).length > 0 && !quick) {
-      await stopServer(context.parley);
-      context.parley = await startParley();
+      await Promise.all([stopServer(context.parley), stopServer(context.baselines)]);
+      [context.parley, context.baselines] = await Promise.all([startParley(), startBaselines(persistDir)]);
       pool.baseUrl = context.parley.baseUrl;
-      log(`Parley restarted for the idle scenario: ${context.parley.baseUrl}`);
+      log(`servers restarted for the idle scenario: Parley ${context.parley.baseUrl}, baselines ${context.baselines.baseUrl}`);
     }
     await run("idle", () => runIdle(context));
     return { results, seconds: round((now() - started) / 1000, 1) };
