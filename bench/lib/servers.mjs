@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { readdirSync, readFileSync } from "node:fs";
 
 // What `npm run dev` sets, so Parley and the baselines run alike: offline, and without wrangler's
-// local observability (a trace of every invocation, object calls included, costs ~10× a call:
+// local observability (a trace of every invocation, object calls included, made a call ~6× dearer:
 // docs/performance.md).
 const DEV_ENV = {
   WRANGLER_SEND_METRICS: "false",
