@@ -1,7 +1,8 @@
 // An acknowledged message reaches every recipient's log even when the Conversation object and an
 // Inbox are evicted in the middle of the fan-out (the fan-out row survives; the alarm retries; the
-// Inbox applies each delivery once).
-import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+// Inbox applies each delivery once). Rows every recipient stored stay until the next write: after an
+// eviction they are resent and skipped, so no log holds a message or a receipt twice.
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type Frame } from "../helpers/socket";
@@ -62,5 +63,35 @@ describe("fan-out under eviction", () => {
       const { socket: reader } = await connectedSocket(user!);
       expect(await loggedMessageIds(reader)).toEqual(sent);
     }
+  });
+});
+
+describe("fan-out rows kept after delivery", () => {
+  it("resends a stored row after an eviction, and no log gets it twice", async () => {
+    const [sender, ...others] = await Promise.all([signUp(), signUp(), signUp()]);
+    const { socket } = await connectedSocket(sender!);
+    const group = await socket.request("conversation_create", { type: "g", name: "kept", participants: others.map((u) => u.id) });
+    const cid = (group.conversation as Frame)._id as string;
+    const conversation = env.CONVERSATION.get(env.CONVERSATION.idFromName(cid));
+    await connectedSocket(others[0]!); // a live device, so the message counts as delivered
+    const delivered = socket.next((f) => typeof f.message_delivered === "object");
+    socket.send({ message: { id: "kept-1", cid, body: "kept" } });
+    const mid = (((await delivered).message_delivered as Frame).ids as string[])[0]!;
+    const logOf = async (user: TestUser) => (await inbox(user).sync(null)).events.map((e) => JSON.parse(e.packet) as Frame);
+    // Every log has the message and the sender's has the receipt: nothing is owed any more.
+    await expect.poll(async () => (await Promise.all([sender!, ...others].map(logOf))).every((log) => log.some((p) => (p.message as Frame | undefined)?._id === mid))).toBe(true);
+    await expect.poll(async () => (await logOf(sender!)).some((p) => p.message_delivered !== undefined)).toBe(true);
+    // The rows are still in the Conversation's table (deleted with its next write): lose them from memory.
+    const rows = await runInDurableObject(conversation, (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n);
+    expect(rows).toBeGreaterThan(0);
+    await evictDurableObject(conversation);
+    await runDurableObjectAlarm(conversation);
+    for (const user of [sender!, ...others]) {
+      const log = await logOf(user!);
+      expect(log.filter((p) => (p.message as Frame | undefined)?._id === mid)).toHaveLength(1);
+      expect(log.filter((p) => p.message_delivered !== undefined)).toHaveLength(user === sender ? 1 : 0);
+    }
+    const left = await runInDurableObject(conversation, (_o, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n);
+    expect(left).toBe(0);
   });
 });
