@@ -41,7 +41,7 @@ export class Session extends DurableObject<Env> {
   /** What is left of the slice of the signed-in user's request budget (memory only: after eviction a new slice is asked for). */
   private userBudget = { userId: "", left: 0 };
   /** This object's socket, once known: one lookup per wake instead of one per call. */
-  private socket: WebSocket | null = null;
+  private socket: WebSocket | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -208,12 +208,12 @@ export class Session extends DurableObject<Env> {
 
   /** The socket, unless it has closed (after hibernation the runtime hands it back once). */
   private openSocket(): WebSocket | undefined {
-    this.socket ??= this.ctx.getWebSockets()[0] ?? null;
-    return this.socket ?? undefined;
+    this.socket ??= this.ctx.getWebSockets()[0];
+    return this.socket;
   }
 
   private async onGone(ws: WebSocket): Promise<void> {
-    if (this.socket === ws) this.socket = null;
+    if (this.socket === ws) this.socket = undefined;
     const identity = this.setIdentity(ws, null);
     if (identity) await this.detach(identity);
   }
