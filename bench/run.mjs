@@ -3,7 +3,7 @@
 // (`npm run dev`) — drives them over real WebSockets from this process, stops them, prints a table
 // and writes bench/results.json. See bench/README.md for what each scenario measures.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, release, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { catchUpRows, runCatchUp } from "./lib/catchup.mjs";
@@ -13,7 +13,7 @@ import { buildRows, formatTable } from "./lib/report.mjs";
 import { openBaselineRoom, openParleyRoom } from "./lib/rooms.mjs";
 import { runSamaLoad, samaLoadRows } from "./lib/sama-load.mjs";
 import { describeStep, offeredLoad, passes, roundTrip, saturation, waitIdle, warmUp } from "./lib/scenarios.mjs";
-import { freePort, killAllServersNow, startServer, stopAllServers, stopServer } from "./lib/servers.mjs";
+import { freePort, killAllServersNow, machine, startServer, stopAllServers, stopServer } from "./lib/servers.mjs";
 import { now, round, sleep } from "./lib/stats.mjs";
 import { UserPool } from "./lib/users.mjs";
 
@@ -69,11 +69,6 @@ const log = (line) => {
   console.log(`${lead}[${((now() - runStart) / 1000).toFixed(1).padStart(5)} s] ${line.trimStart()}`);
 };
 const runTag = Date.now().toString(36);
-
-function machine() {
-  const list = cpus();
-  return { cpus: list.length, model: list[0]?.model ?? "unknown", node: process.version, platform: `${process.platform} ${release()} ${process.arch}` };
-}
 
 async function startBaselines(persistDir) {
   const [port, inspectorPort] = await Promise.all([freePort(), freePort()]);

@@ -7,11 +7,11 @@
 // in memory, to show what the disk's fsync costs a commit. Writes bench/runtime.json.
 // These are the unit costs behind the benchmark's ceilings (docs/performance.md does the arithmetic).
 import WebSocket from "ws";
-import { cpus, loadavg, release, tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort, killAllServersNow, startServer, stopAllServers } from "./lib/servers.mjs";
+import { freePort, killAllServersNow, machine, startServer, stopAllServers } from "./lib/servers.mjs";
 import { round } from "./lib/stats.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -107,10 +107,9 @@ async function main() {
     await measure("wrangler's default: local observability on, state on disk", true, tmpdir()),
   ];
   if (existsSync("/dev/shm")) settings.push(await measure("local observability off, state in memory (/dev/shm): no fsync", false, "/dev/shm"));
-  const list = cpus();
   writeFileSync(
     join(ROOT, "bench/runtime.json"),
-    `${JSON.stringify({ machine: { cpus: list.length, model: list[0]?.model ?? "unknown", node: process.version, platform: `${process.platform} ${release()} ${process.arch}` }, date: new Date().toISOString(), command: "npm run bench:runtime", load_average_1_5_15: loadavg().map((x) => round(x, 2)), settings }, null, 2)}\n`,
+    `${JSON.stringify({ machine: machine(), date: new Date().toISOString(), command: "npm run bench:runtime", load_average_1_5_15: loadavg().map((x) => round(x, 2)), settings }, null, 2)}\n`,
   );
   console.log("\nwritten: bench/runtime.json");
 }

@@ -1,9 +1,11 @@
-// Starting and stopping the dev servers the benchmark measures, and reading their CPU time.
+// Starting and stopping the dev servers the benchmark measures, reading their CPU time, and naming
+// the machine they ran on.
 // Each server is spawned detached, so it leads its own process group (npm → sh → wrangler → workerd);
 // stopping signals the whole group, which is what reaches the workerd processes.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { readdirSync, readFileSync } from "node:fs";
+import { cpus, release } from "node:os";
 
 // What `npm run dev` sets, so Parley and the baselines run alike: offline, and without wrangler's
 // local observability (a trace of every invocation, object calls included, made a call ~6× dearer:
@@ -212,4 +214,10 @@ export async function stopAllServers() {
 export function killAllServersNow() {
   for (const server of running) signalGroup(server.pid, "SIGKILL");
   running.clear();
+}
+
+/** The machine the servers ran on, as results files record it. */
+export function machine() {
+  const list = cpus();
+  return { cpus: list.length, model: list[0]?.model ?? "unknown", node: process.version, platform: `${process.platform} ${release()} ${process.arch}` };
 }
