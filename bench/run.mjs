@@ -99,7 +99,7 @@ async function startParley() {
   });
 }
 
-/** The systems under test (three baselines and Parley), each able to open a room of `size` sockets. */
+/** The systems under test (four baselines and Parley), each able to open a room of `size` sockets. */
 function targets(baselines, parley, parleyUsers) {
   const baseline = (name, kind) => ({
     name,
@@ -111,6 +111,7 @@ function targets(baselines, parley, parleyUsers) {
     baseline("BareRoom", "bare"),
     baseline("DurableRoom", "durable"),
     baseline("RelayRoom", "relay"),
+    baseline("LogRelayRoom", "logrelay"),
     {
       name: "Parley",
       server: parley,

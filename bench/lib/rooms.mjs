@@ -47,14 +47,14 @@ function textOf(data) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Baselines: raw sockets in a BareRoom, DurableRoom or RelayRoom (bench/baselines/index.ts).
+// Baselines: raw sockets in a BareRoom, DurableRoom, RelayRoom or LogRelayRoom (bench/baselines/index.ts).
 
-export const BASELINE_NAMES = { bare: "BareRoom", durable: "DurableRoom", relay: "RelayRoom" };
+export const BASELINE_NAMES = { bare: "BareRoom", durable: "DurableRoom", relay: "RelayRoom", logrelay: "LogRelayRoom" };
 
-/** The URL of socket `member` of baseline room `roomName`: a RelayRoom has one URL (one object) per socket. */
+/** The URL of socket `member` of baseline room `roomName`: a (Log)RelayRoom has one URL (one object) per socket. */
 export function baselineUrl(baseUrl, kind, roomName, member) {
   if (!(kind in BASELINE_NAMES)) throw new Error(`unknown baseline kind ${kind}`);
-  return wsUrl(baseUrl, kind === "relay" ? `/relay/${roomName}/${member}` : `/${kind}/${roomName}`);
+  return wsUrl(baseUrl, kind === "relay" || kind === "logrelay" ? `/${kind}/${roomName}/${member}` : `/${kind}/${roomName}`);
 }
 
 /** Opens `size` sockets into one baseline room; the first `senders` of them send. */

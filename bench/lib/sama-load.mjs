@@ -14,7 +14,7 @@ const P99_LIMIT_MS = 100;
 // SAMA 0.28, load_testing/RESULTS.md (see /work/shared/SAMA-PROTOCOL.md §6.1).
 const SAMA = { users: 300, peakPctOf2Cores: 77, avgPctOf2Cores: 66, hardware: "Xeon Gold 6140, 2 cores, one Node process" };
 // The fleets of the baselines Worker that run the same traffic as Parley.
-const BASELINES = ["DurableRoom", "RelayRoom"];
+const BASELINES = ["DurableRoom", "RelayRoom", "LogRelayRoom"];
 
 /** Parley: users connected one socket each, every 4 in a `g` conversation created by the first. */
 function parleyFleet(baseUrl, pool) {
@@ -47,7 +47,8 @@ function parleyFleet(baseUrl, pool) {
 
 /**
  * A baseline: the same groups of 4 as rooms of the baselines Worker — DurableRooms (store, then
- * relay) or RelayRooms (one object per socket, one RPC per recipient).
+ * relay), RelayRooms (one object per socket, one RPC per recipient) or LogRelayRooms (RelayRooms
+ * with a stored frame and a per-recipient log object that commits before sending).
  */
 function baselineFleet(baseUrl, kind, runTag) {
   const sockets = [];
@@ -222,6 +223,7 @@ export async function runSamaLoad({ baselines, parley, pool, settings, runTag, l
   for (const [name, make, server] of [
     ["DurableRoom", () => baselineFleet(baselines.baseUrl, "durable", runTag), baselines],
     ["RelayRoom", () => baselineFleet(baselines.baseUrl, "relay", runTag), baselines],
+    ["LogRelayRoom", () => baselineFleet(baselines.baseUrl, "logrelay", runTag), baselines],
     ["Parley", () => parleyFleet(parley.baseUrl, pool), parley],
   ]) {
     await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
