@@ -7,6 +7,10 @@
 // retries from the table; the Inbox skips what it already applied. That skip also lets a row every
 // recipient stored wait in the table until the next write that commits anyway (a new row, the
 // alarm): deleting it at once cost a commit of its own, an fsync, per message.
+// A row may hold one recipient's copy (a message's author) until another recipient's call has
+// returned: the first delivered report enqueues a receipt for the author, and the two then travel in
+// one call (one Inbox call and one commit fewer per message; the author's other devices see their
+// message one recipient's round trip later).
 import type { Delivery, DeliveryReceipt } from "../domain/delivery";
 
 export interface FanoutRow {
@@ -17,9 +21,15 @@ export interface FanoutRow {
   [key: string]: SqlStorageValue;
 }
 
+export interface RowDeliveries {
+  byRecipient: Map<string, Delivery>;
+  /** The recipient whose copy waits until another recipient's call has returned, or null. */
+  held: string | null;
+}
+
 export interface FanoutTarget {
   /** Turns a row into its deliveries, one per recipient. */
-  deliveries(row: FanoutRow): Map<string, Delivery>;
+  deliveries(row: FanoutRow): RowDeliveries;
   deliver(userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt>;
   /** Called with what reached a live session, after a lane's call returns. */
   delivered(userId: string, mids: string[]): void;
@@ -28,7 +38,7 @@ export interface FanoutTarget {
 }
 
 interface Lane {
-  queue: Array<{ row: number; delivery: Delivery }>;
+  queue: Array<{ row: number; delivery: Delivery; held: boolean }>;
   busy: boolean;
   failed: boolean;
 }
@@ -50,6 +60,10 @@ export class Fanout {
   private readonly open = new Map<number, Set<string>>();
   private readonly lanes = new Map<string, Lane>();
   private readonly waitingLanes = new Set<string>();
+  /** Rows whose copy for one recipient waits for another recipient's call → that recipient. */
+  private readonly held = new Map<number, string>();
+  /** Lanes whose head was just released, started by the next pump(). */
+  private readonly released = new Set<string>();
   private busyLanes = 0;
   private failedLanes = 0;
   private waiters: Array<{ upTo: number; resolve: () => void }> = [];
@@ -82,11 +96,15 @@ export class Fanout {
       const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id > ? ORDER BY id LIMIT ?", this.readUpTo, READ_BATCH).toArray();
       for (const row of rows) {
         const owed = new Set<string>();
-        for (const [userId, delivery] of this.target.deliveries(row)) {
+        const { byRecipient, held } = this.target.deliveries(row);
+        // Held only while another recipient's call can still return and release it.
+        const holds = held !== null && byRecipient.has(held) && [...byRecipient.keys()].some((userId) => userId !== held && !this.lanes.get(userId)?.failed);
+        if (holds) this.held.set(row.id, held);
+        for (const [userId, delivery] of byRecipient) {
           owed.add(userId);
           const lane = this.lane(userId);
           if (!lane.failed) {
-            lane.queue.push({ row: row.id, delivery });
+            lane.queue.push({ row: row.id, delivery, held: holds && userId === held });
             touched.add(userId);
           }
         }
@@ -96,9 +114,11 @@ export class Fanout {
       }
       if (rows.length < READ_BATCH) this.unread = false;
     }
+    for (const userId of this.released) touched.add(userId);
+    this.released.clear();
     for (const userId of touched) {
-      const lane = this.lanes.get(userId)!;
-      if (!lane.busy) this.start(userId, lane);
+      const lane = this.lanes.get(userId);
+      if (lane && !lane.busy) this.start(userId, lane);
     }
     this.release();
   }
@@ -130,8 +150,8 @@ export class Fanout {
         if (!row) continue;
         const deliveries = this.target.deliveries(row);
         for (const userId of mine) {
-          const delivery = deliveries.get(userId);
-          if (delivery) this.lane(userId).queue.push({ row: rowId, delivery });
+          const delivery = deliveries.byRecipient.get(userId);
+          if (delivery) this.lane(userId).queue.push({ row: rowId, delivery, held: false });
         }
       }
       for (const userId of again) {
@@ -163,6 +183,8 @@ export class Fanout {
   }
 
   private start(userId: string, lane: Lane): void {
+    const firstHeld = lane.queue.findIndex((item) => item.held);
+    if (firstHeld === 0) return; // released by another recipient's call
     if (this.busyLanes >= MAX_BUSY_LANES) {
       this.waitingLanes.add(userId);
       return;
@@ -171,7 +193,7 @@ export class Fanout {
       if (this.holdAfter !== null && this.holdAfter !== userId) return; // held: never sent
       this.holdAfter = userId;
     }
-    const batch = lane.queue.splice(0, MAX_PER_CALL);
+    const batch = lane.queue.splice(0, Math.min(MAX_PER_CALL, firstHeld === -1 ? lane.queue.length : firstHeld));
     lane.busy = true;
     this.busyLanes++;
     this.target
@@ -190,6 +212,11 @@ export class Fanout {
           lane.failed = true;
           lane.queue = [];
           this.persistOwed(userId);
+          // Copies held for this recipient's report go now; this recipient's own held copies are gone with its queue.
+          for (const [rowId, waiting] of this.held) {
+            if (waiting === userId) this.held.delete(rowId);
+            else if (this.open.get(rowId)?.has(userId)) this.unhold(rowId);
+          }
           this.target.retryLater();
         },
       )
@@ -216,7 +243,18 @@ export class Fanout {
     }
   }
 
+  /** Releases a row's held copy; pump() starts its lane (after reading rows added meanwhile, such as a receipt). */
+  private unhold(rowId: number): void {
+    const userId = this.held.get(rowId);
+    if (userId === undefined) return;
+    this.held.delete(rowId);
+    const item = this.lanes.get(userId)?.queue.find((q) => q.row === rowId);
+    if (item) item.held = false;
+    this.released.add(userId);
+  }
+
   private stored(rowId: number, userId: string): void {
+    if (this.held.has(rowId) && this.held.get(rowId) !== userId) this.unhold(rowId);
     const owed = this.open.get(rowId);
     if (!owed) return;
     owed.delete(userId);

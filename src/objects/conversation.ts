@@ -34,7 +34,7 @@ import { Errors, type ErrorBody } from "../protocol/errors";
 import type { PushPayload } from "../push/types";
 import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE_ONLY, refusal } from "./conversation-live";
 import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";
-import { Fanout, type FanoutRow } from "./conversation-fanout";
+import { Fanout, type FanoutRow, type RowDeliveries } from "./conversation-fanout";
 import { flushOutbox, type OutboxRow } from "./conversation-outbox";
 import { inboxOf } from "./live-sessions";
 import { finishClose, isBenignSocketError } from "./sockets";
@@ -873,14 +873,15 @@ export class Conversation extends DurableObject<Env> {
   }
 
   /** A fan-out row as one delivery per recipient (read even after deletion: the last packets still go out). */
-  private deliveriesOf(row: FanoutRow): Map<string, Delivery> {
-    const out = new Map<string, Delivery>();
+  /** A message's copy for its author waits for the first recipient's report, to travel with the delivered receipt. */
+  private deliveriesOf(row: FanoutRow): RowDeliveries {
+    const byRecipient = new Map<string, Delivery>();
     const meta = this.storedMeta();
-    if (!meta) return out;
+    if (!meta) return { byRecipient, held: null };
     const options = JSON.parse(row.options) as FanoutOptions;
     const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
-    for (const userId of JSON.parse(row.recipients) as string[]) out.set(userId, toDelivery(row.id, meta.id, packet, options, userId));
-    return out;
+    for (const userId of JSON.parse(row.recipients) as string[]) byRecipient.set(userId, toDelivery(row.id, meta.id, packet, options, userId));
+    return { byRecipient, held: options.message?.from ?? null };
   }
 
   private enqueue(recipients: string[], packet: Record<string, unknown> | null, options: FanoutOptions): void {
