@@ -37,8 +37,14 @@ export interface FanoutTarget {
   retryLater(): void;
 }
 
+interface LaneItem {
+  row: number;
+  delivery: Delivery;
+  held: boolean;
+}
+
 interface Lane {
-  queue: Array<{ row: number; delivery: Delivery; held: boolean }>;
+  queue: LaneItem[];
   busy: boolean;
   failed: boolean;
 }
@@ -60,8 +66,8 @@ export class Fanout {
   private readonly open = new Map<number, Set<string>>();
   private readonly lanes = new Map<string, Lane>();
   private readonly waitingLanes = new Set<string>();
-  /** Rows whose copy for one recipient waits for another recipient's call → that recipient. */
-  private readonly held = new Map<number, string>();
+  /** Rows whose copy for one recipient waits for another recipient's call → that recipient and the copy. */
+  private readonly held = new Map<number, { userId: string; item: LaneItem }>();
   /** Lanes whose head was just released, started by the next pump(). */
   private readonly released = new Set<string>();
   private busyLanes = 0;
@@ -98,13 +104,14 @@ export class Fanout {
         const owed = new Set<string>();
         const { byRecipient, held } = this.target.deliveries(row);
         // Held only while another recipient's call can still return and release it.
-        const holds = held !== null && byRecipient.has(held) && [...byRecipient.keys()].some((userId) => userId !== held && !this.lanes.get(userId)?.failed);
-        if (holds) this.held.set(row.id, held);
+        const holds = held !== null && [...byRecipient.keys()].some((userId) => userId !== held && !this.lanes.get(userId)?.failed);
         for (const [userId, delivery] of byRecipient) {
           owed.add(userId);
           const lane = this.lane(userId);
           if (!lane.failed) {
-            lane.queue.push({ row: row.id, delivery, held: holds && userId === held });
+            const item = { row: row.id, delivery, held: holds && userId === held };
+            if (item.held) this.held.set(row.id, { userId, item });
+            lane.queue.push(item);
             touched.add(userId);
           }
         }
@@ -118,7 +125,7 @@ export class Fanout {
     this.released.clear();
     for (const userId of touched) {
       const lane = this.lanes.get(userId);
-      if (lane && !lane.busy) this.start(userId, lane);
+      if (lane && !lane.busy && !lane.failed && lane.queue.length > 0) this.start(userId, lane);
     }
     this.release();
   }
@@ -213,7 +220,7 @@ export class Fanout {
           lane.queue = [];
           this.persistOwed(userId);
           // Copies held for this recipient's report go now; this recipient's own held copies are gone with its queue.
-          for (const [rowId, waiting] of this.held) {
+          for (const [rowId, { userId: waiting }] of this.held) {
             if (waiting === userId) this.held.delete(rowId);
             else if (this.open.get(rowId)?.has(userId)) this.unhold(rowId);
           }
@@ -245,16 +252,15 @@ export class Fanout {
 
   /** Releases a row's held copy; pump() starts its lane (after reading rows added meanwhile, such as a receipt). */
   private unhold(rowId: number): void {
-    const userId = this.held.get(rowId);
-    if (userId === undefined) return;
+    const entry = this.held.get(rowId);
+    if (entry === undefined) return;
     this.held.delete(rowId);
-    const item = this.lanes.get(userId)?.queue.find((q) => q.row === rowId);
-    if (item) item.held = false;
-    this.released.add(userId);
+    entry.item.held = false;
+    this.released.add(entry.userId);
   }
 
   private stored(rowId: number, userId: string): void {
-    if (this.held.has(rowId) && this.held.get(rowId) !== userId) this.unhold(rowId);
+    if (this.held.get(rowId)?.userId !== userId) this.unhold(rowId);
     const owed = this.open.get(rowId);
     if (!owed) return;
     owed.delete(userId);

@@ -132,3 +132,33 @@ it("a held copy is not held when nobody else can release it, and is released whe
     expect(calls.at(-1)).toEqual({ userId: "a", seqs: [3] });
   });
 });
+
+it("a failed lane of the held recipient is neither held for nor started again before retry(), which resends in order", async () => {
+  await runInDurableObject(freshConversation(), async (_instance, state) => {
+    const calls: Array<{ userId: string; seqs: number[] }> = [];
+    let failA = true;
+    const fanout = new Fanout(state.storage.sql, {
+      deliveries: (row: FanoutRow) => deliveriesOf(row, "a"),
+      deliver: async (userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
+        calls.push({ userId, seqs: deliveries.map((d) => d.seq!) });
+        if (userId === "a" && failA) throw new Error("inbox down");
+        return { delivered: [] };
+      },
+      delivered: () => undefined,
+      retryLater: () => undefined,
+    });
+    fanout.enqueue(["a", "b"], { one: 1 }, {});
+    fanout.pump();
+    await fanout.settle(); // a's copy leaves after b's call, and fails: a's lane stops
+    fanout.enqueue(["a", "b"], { two: 2 }, {});
+    await fanout.settle();
+    expect(calls).toEqual([
+      { userId: "b", seqs: [1] },
+      { userId: "a", seqs: [1] },
+      { userId: "b", seqs: [2] },
+    ]);
+    failA = false;
+    expect(await fanout.retry()).toBe(false);
+    expect(calls.at(-1)).toEqual({ userId: "a", seqs: [1, 2] });
+  });
+});
