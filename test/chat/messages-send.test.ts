@@ -70,6 +70,31 @@ describe("message", () => {
     expect(received(bobSocket, "message", (m) => m._id === later.server_mid)).toEqual([]);
   });
 
+  it("gets the author's other devices their message whether or not a recipient is online, and the receipt after it", async () => {
+    const [alice, bob] = await users(2);
+    const [a1, a2] = await Promise.all([device(alice!), device(alice!)]);
+    const [sending, otherDevice] = await Promise.all([tab(a1!), tab(a2!)]);
+    const cid = await createGroup(sending, [bob!.id]);
+
+    // Bob has no socket: no delivered report will come, and the author's copy must not wait for one.
+    const unseen = await send(sending, cid, { body: "while bob is away" });
+    await nextPacket(otherDevice, "message", (m) => m._id === unseen.server_mid);
+
+    // Bob online: his delivered report reaches both of Alice's sockets, after the message on the other one.
+    const b1 = await device(bob!);
+    const bobSocket = await tab(b1);
+    const seen = await send(sending, cid, { body: "now bob is here" });
+    await nextPacket(bobSocket, "message", (m) => m._id === seen.server_mid);
+    const isReceipt = (p: Frame) => Array.isArray(p.ids) && (p.ids as string[]).includes(seen.server_mid);
+    await nextPacket(sending, "message_delivered", isReceipt);
+    await nextPacket(otherDevice, "message_delivered", isReceipt);
+    const at = (name: string, match: (body: Frame) => boolean) => otherDevice.frames.findIndex((f) => f[name] !== undefined && match(f[name] as Frame));
+    const messageAt = at("message", (m) => m._id === seen.server_mid);
+    expect(messageAt).toBeGreaterThanOrEqual(0);
+    expect(messageAt).toBeLessThan(at("message_delivered", isReceipt));
+    expect(received(otherDevice, "message", (m) => m._id === seen.server_mid)).toHaveLength(1);
+  });
+
   it("refuses bad sends with SAMA's top-level errors and stores nothing", async () => {
     const [alice, bob, carol, dave] = await users(4);
     const otherOrg = await createOrganization();
