@@ -872,8 +872,11 @@ export class Conversation extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(at);
   }
 
-  /** A fan-out row as one delivery per recipient (read even after deletion: the last packets still go out). */
-  /** A message's copy for its author waits for the first recipient's report, to travel with the delivered receipt. */
+  /**
+   * A fan-out row as one delivery per recipient (read even after deletion: the last packets still go
+   * out). A message's copy for its author is held until another recipient has answered, so the
+   * delivered receipt travels with it.
+   */
   private deliveriesOf(row: FanoutRow): RowDeliveries {
     const byRecipient = new Map<string, Delivery>();
     const meta = this.storedMeta();
