@@ -5,6 +5,7 @@ import { notFound, onError } from "./errors";
 import { adminActivityOnline } from "./routes/admin/activity_online";
 import { requireAdminKey } from "./routes/admin/guard";
 import { adminMessage } from "./routes/admin/message";
+import { adminMetrics } from "./routes/admin/metrics";
 import { adminMessageDelete } from "./routes/admin/message_delete";
 import { adminMessageEdit } from "./routes/admin/message_edit";
 import { adminMessageReaction } from "./routes/admin/message_reaction";
@@ -30,6 +31,7 @@ const routes: readonly DocumentedRoutes[] = [
   live,
   adminOrganization,
   adminServerStats,
+  adminMetrics,
   adminMessage,
   adminMessageEdit,
   adminMessageDelete,

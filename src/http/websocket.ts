@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { newSessionStub } from "../objects/stubs";
 import type { AppEnv } from "./types";
 
 /**
@@ -8,6 +9,5 @@ import type { AppEnv } from "./types";
 export const websocketUpgrade: MiddlewareHandler<AppEnv> = async (c, next) => {
   const isUpgrade = c.req.header("Upgrade")?.toLowerCase() === "websocket";
   if (!isUpgrade || new URL(c.req.url).pathname.startsWith("/api/")) return next();
-  const session = c.env.SESSION.get(c.env.SESSION.newUniqueId());
-  return session.fetch(c.req.raw);
+  return newSessionStub(c.env).fetch(c.req.raw);
 };

@@ -4,6 +4,7 @@
 // objects: instances of the Conversation class named "<cid>#live<k>" that hold sockets and relay.
 import type { ErrorBody } from "../protocol/errors";
 import type { Conversation } from "./conversation";
+import { conversationStub } from "./stubs";
 
 const LIVE_TAG = "live";
 const userTag = (userId: string) => `u:${userId}`;
@@ -122,7 +123,7 @@ export class LiveSockets {
   private shard(cid: string, shard: number): DurableObjectStub<Conversation> {
     let stub = this.shardStubs.get(shard);
     if (!stub) {
-      stub = this.env.CONVERSATION.get(this.env.CONVERSATION.idFromName(liveShardName(cid, shard)));
+      stub = conversationStub(this.env, liveShardName(cid, shard));
       this.shardStubs.set(shard, stub);
     }
     return stub;

@@ -36,7 +36,8 @@ import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE
 import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";
 import { Fanout, type FanoutRow, type RowDeliveries } from "./conversation-fanout";
 import { flushOutbox, type OutboxRow } from "./conversation-outbox";
-import { inboxOf } from "./live-sessions";
+import { meteredStorage } from "./metrics";
+import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 
 /** An answer or a refusal; `needsCards` asks the caller for these users' cards and to call again (private-chat restore). */
@@ -151,6 +152,7 @@ const RETRY_DELAY_MS = 2000;
 
 export class Conversation extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly setAlarm: (at: number) => Promise<void>;
   // In-memory copies of what every send and every delivery report reads (this object is the only
   // writer, so they stay true); rebuilt from SQLite after eviction.
   private metaCache: ConversationMeta | null | undefined = undefined;
@@ -170,7 +172,9 @@ export class Conversation extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
+    const storage = meteredStorage(ctx.storage, "Conversation");
+    this.sql = storage.sql;
+    this.setAlarm = storage.setAlarm;
     this.live = new LiveSockets(ctx, env, getConfig(env).liveSocketsPerObject);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // Called with props: a loopback binding that can be handed to the loader isolate (the bare stub cannot).
@@ -869,7 +873,7 @@ export class Conversation extends DurableObject<Env> {
     const at = Date.now() + delayMs;
     if (this.alarmAt !== null && this.alarmAt <= at) return;
     this.alarmAt = at;
-    await this.ctx.storage.setAlarm(at);
+    await this.setAlarm(at);
   }
 
   /**

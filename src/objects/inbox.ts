@@ -13,7 +13,8 @@ import { fileUrlSigner } from "../files/signer";
 import { pushDeps, pushToUser, type PushPayload } from "../push";
 import { mayDownload } from "../services/files";
 import { EXPIRED, SharedDeadline } from "./deadline";
-import { inboxOf } from "./live-sessions";
+import { meteredStorage } from "./metrics";
+import { inboxOf, sessionStub } from "./stubs";
 import type { Session } from "./session";
 
 export interface ConversationListQuery {
@@ -65,6 +66,7 @@ export interface Owner {
 
 export class Inbox extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly setAlarm: (at: number) => Promise<void>;
   private lastTrim = 0;
   // In-memory copies of what every delivery reads; rebuilt from SQLite after eviction.
   private sessionCache: Array<{ id: string; inactive: boolean }> | null = null;
@@ -79,7 +81,9 @@ export class Inbox extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
+    const storage = meteredStorage(ctx.storage, "Inbox");
+    this.sql = storage.sql;
+    this.setAlarm = storage.setAlarm;
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, attached_at INTEGER NOT NULL,
         inactive INTEGER NOT NULL DEFAULT 0);
@@ -113,7 +117,7 @@ export class Inbox extends DurableObject<Env> {
     this.sessionCache = null;
     this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, Date.now());
     await this.syncPresence();
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + LIVENESS_MS);
+    if ((await this.ctx.storage.getAlarm()) === null) await this.setAlarm(Date.now() + LIVENESS_MS);
     return this.grantRequests(budget);
   }
 
@@ -143,7 +147,7 @@ export class Inbox extends DurableObject<Env> {
       }),
     );
     this.trim(Date.now());
-    if (this.sessionCount() > 0) await this.ctx.storage.setAlarm(Date.now() + LIVENESS_MS);
+    if (this.sessionCount() > 0) await this.setAlarm(Date.now() + LIVENESS_MS);
   }
 
   private sessionCount(): number {
@@ -509,7 +513,7 @@ export class Inbox extends DurableObject<Env> {
   private session(sessionId: string): DurableObjectStub<Session> {
     let stub = this.sessionStubs.get(sessionId);
     if (!stub) {
-      stub = this.env.SESSION.get(this.env.SESSION.idFromString(sessionId));
+      stub = sessionStub(this.env, sessionId);
       this.sessionStubs.set(sessionId, stub);
     }
     return stub;

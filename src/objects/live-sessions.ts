@@ -1,14 +1,5 @@
 import type { LiveSessions } from "../services/context";
-import type { Inbox } from "./inbox";
-
-/** Each user's Inbox is named "<organization>:<user>". */
-export function inboxName(organizationId: string, userId: string): string {
-  return `${organizationId}:${userId}`;
-}
-
-export function inboxOf(env: Env, organizationId: string, userId: string): DurableObjectStub<Inbox> {
-  return env.INBOX.get(env.INBOX.idFromName(inboxName(organizationId, userId)));
-}
+import { inboxOf } from "./stubs";
 
 export function liveSessions(env: Env): LiveSessions {
   return {

@@ -12,7 +12,8 @@ import type { RequestContext, SessionIdentity } from "../protocol/context";
 import { answerFrame, refusalFrame } from "../protocol/dispatch";
 import { Errors } from "../protocol/errors";
 import type { ServiceDeps } from "../services/context";
-import { inboxOf, liveSessions } from "./live-sessions";
+import { liveSessions } from "./live-sessions";
+import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 
 interface SessionState {

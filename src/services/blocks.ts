@@ -5,7 +5,7 @@ import { and, eq, inArray, or, sql } from "drizzle-orm";
 import { blockedUsers, conversations } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import type { AuthedContext } from "../protocol/context";
-import { conversationStub } from "./conversations";
+import { conversationStub } from "../objects/stubs";
 
 export async function isBlockedPair({ db }: AuthedContext, a: string, b: string): Promise<boolean> {
   const row = await db

@@ -7,6 +7,7 @@ import { displayName, pairKey, type ConversationMeta, type Participant } from ".
 import { OBJECT_ID } from "../domain/object-id";
 import { toPublicUser } from "../domain/user-view";
 import type { Actor, Conversation, Result, UserCard } from "../objects/conversation";
+import { conversationStub } from "../objects/stubs";
 import { Errors, SamaError } from "../protocol/errors";
 import type { ServiceDeps } from "./context";
 import { usersByIds } from "./users";
@@ -22,10 +23,6 @@ export interface ActorContext extends ServiceDeps {
   sessionId: string | null;
   /** Messages this socket sent or received lately (message id → cid); sockets only. */
   recentMessages?: Map<string, string>;
-}
-
-export function conversationStub(env: Env, cid: string): DurableObjectStub<Conversation> {
-  return env.CONVERSATION.get(env.CONVERSATION.idFromName(cid));
 }
 
 /** The stub of a conversation id that could exist; malformed ids are "not found" without waking anything. */

@@ -6,9 +6,9 @@ import { messages } from "../db/schema";
 import { liveDelivery } from "../domain/delivery";
 import { OBJECT_ID } from "../domain/object-id";
 import type { Ask, SendInput } from "../objects/conversation";
-import { inboxOf } from "../objects/live-sessions";
+import { conversationStub, inboxOf } from "../objects/stubs";
 import { Errors, SamaError } from "../protocol/errors";
-import { actorOf, conversationFor, conversationStub, unwrap, userCards, type ActorContext } from "./conversations";
+import { actorOf, conversationFor, unwrap, userCards, type ActorContext } from "./conversations";
 import { usersByIds } from "./users";
 
 /** How many sent messages a socket remembers for an edit or reaction right after the `ask`. */

@@ -8,7 +8,7 @@ import { OBJECT_ID } from "../../domain/object-id";
 import { liveRequest } from "../../objects/conversation-live";
 import { Errors, SamaError } from "../../protocol/errors";
 import { authenticateAccessToken } from "../../services/auth";
-import { conversationStub } from "../../services/conversations";
+import { conversationStub } from "../../objects/stubs";
 import { documented } from "../documented";
 import { withErrors } from "../responses";
 import { serviceDeps } from "../types";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { withImageUrls } from "../../files/avatar-urls";
-import { inboxOf } from "../../objects/live-sessions";
+import { inboxOf } from "../../objects/stubs";
 import { dateWindow } from "../fields";
 import { authedRequest } from "../request";
 

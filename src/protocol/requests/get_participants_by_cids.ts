@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { OBJECT_ID } from "../../domain/object-id";
 import { toPublicUser } from "../../domain/user-view";
-import { conversationStub } from "../../services/conversations";
+import { conversationStub } from "../../objects/stubs";
 import { usersByIds } from "../../services/users";
 import type { AuthedContext } from "../context";
 import { Errors } from "../errors";

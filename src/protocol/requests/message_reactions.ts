@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { actorOf, conversationStub, unwrap } from "../../services/conversations";
+import { conversationStub } from "../../objects/stubs";
+import { actorOf, unwrap } from "../../services/conversations";
 import { conversationOfMessage, updateReactions } from "../../services/messages";
 import { Errors } from "../errors";
 import { authedRequest } from "../request";

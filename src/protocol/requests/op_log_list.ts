@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { inboxOf } from "../../objects/live-sessions";
+import { inboxOf } from "../../objects/stubs";
 import { Errors } from "../errors";
 import { date } from "../fields";
 import { authedRequest } from "../request";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { inboxOf } from "../../objects/live-sessions";
+import { inboxOf } from "../../objects/stubs";
 import { authedRequest } from "../request";
 
 const schema = z.strictObject({ since: z.number().int().min(0).optional() });

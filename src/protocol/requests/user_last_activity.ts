@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { inboxOf } from "../../objects/live-sessions";
+import { inboxOf } from "../../objects/stubs";
 import { lastActivity } from "../../services/presence";
 import { findUser } from "../../services/users";
 import { Errors, SamaError } from "../errors";

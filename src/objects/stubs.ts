@@ -1,0 +1,28 @@
+// The one way to reach the state engines: a typed stub per object, every call counted (metrics.ts).
+import type { Conversation } from "./conversation";
+import type { Inbox } from "./inbox";
+import { meteredStub } from "./metrics";
+import type { Session } from "./session";
+
+/** Each user's Inbox is named "<organization>:<user>". */
+export function inboxName(organizationId: string, userId: string): string {
+  return `${organizationId}:${userId}`;
+}
+
+export function inboxOf(env: Env, organizationId: string, userId: string): DurableObjectStub<Inbox> {
+  return meteredStub(env.INBOX.get(env.INBOX.idFromName(inboxName(organizationId, userId))), "Inbox");
+}
+
+/** A conversation's object, or one of a channel's live-socket shards (by its own name). */
+export function conversationStub(env: Env, name: string): DurableObjectStub<Conversation> {
+  return meteredStub(env.CONVERSATION.get(env.CONVERSATION.idFromName(name)), "Conversation");
+}
+
+export function sessionStub(env: Env, sessionId: string): DurableObjectStub<Session> {
+  return meteredStub(env.SESSION.get(env.SESSION.idFromString(sessionId)), "Session");
+}
+
+/** A Session for a new socket (the upgrade). */
+export function newSessionStub(env: Env): DurableObjectStub<Session> {
+  return meteredStub(env.SESSION.get(env.SESSION.newUniqueId()), "Session");
+}
