@@ -11,6 +11,9 @@ const testSecrets = {
   CORS_ORIGINS: "https://app.example.test",
   // One second instead of thirty, so reuse of a rotated refresh token can be tested without waiting.
   REFRESH_REUSE_GRACE_SECONDS: "1",
+  // Inboxes write their derived state behind within a second (production: 10 s): a graceful eviction
+  // (evictDurableObject) waits for that timer, and tests evict often.
+  INBOX_WRITE_WINDOW_SECONDS: "1",
   // Lets the chaos test hold a Conversation's fan-out half-way, then evict objects.
   TEST_HOOKS: "1",
   // Pushes sign their attachment links on this origin (the tests' own).

@@ -12,6 +12,7 @@ import { idleRows, runIdle } from "./lib/idle.mjs";
 import { buildRows, formatTable } from "./lib/report.mjs";
 import { openBaselineRoom, openParleyRoom } from "./lib/rooms.mjs";
 import { runSamaLoad, samaLoadRows } from "./lib/sama-load.mjs";
+import { costRows, describeCosts, measureCosts } from "./lib/costs.mjs";
 import { describeStep, offeredLoad, passes, roundTrip, saturation, waitIdle, warmUp } from "./lib/scenarios.mjs";
 import { freePort, killAllServersNow, machine, startServer, stopAllServers, stopServer } from "./lib/servers.mjs";
 import { now, round, sleep } from "./lib/stats.mjs";
@@ -42,7 +43,7 @@ const SETTINGS = quick
       // Every scenario once, at small sizes: the whole run, server start included, stays under a
       // minute on 2 cores. Most of the time goes to setup (connecting users, opening objects) and to
       // settling between measurements, so both are cut here as well as the sizes.
-      quick, roundTrips: 20, warmup: 3, groupSize: 25, groupSenders: 5, fixedSeconds: 1, steps: [50], lowerSteps: [5], stepSeconds: 1, drainMs: 1_000,
+      quick, roundTrips: 20, warmup: 3, restMessages: 5, groupSize: 25, groupSenders: 5, fixedSeconds: 1, steps: [50], lowerSteps: [5], stepSeconds: 1, drainMs: 1_000,
       idleMaxMs: 1_000, idleWindowMs: 150, closeWaitMs: 100, retries: 0,
       samaSeconds: 1.5, samaSteps: [40], samaReport: [40], samaDrainMs: 1_000,
       channelLive: 100, channelLiveUsers: 10, channelSessions: 20, channelPosts: 2, channelTimeoutMs: 5_000,
@@ -50,7 +51,7 @@ const SETTINGS = quick
       catchupMessages: 100,
     }
   : {
-      quick, roundTrips: 200, warmup: 10, groupSize: 50, groupSenders: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], lowerSteps: [5, 2, 1], stepSeconds: 3, drainMs: 2_000,
+      quick, roundTrips: 200, warmup: 10, restMessages: 20, groupSize: 50, groupSenders: 10, fixedSeconds: 10, steps: [20, 50, 100, 200, 300, 400, 600, 800, 1200, 1600], lowerSteps: [5, 2, 1], stepSeconds: 3, drainMs: 2_000,
       idleMaxMs: 10_000, idleWindowMs: 300, closeWaitMs: 1_000, retries: 1,
       samaSteps: [100, 200, 300, 500, 1000, 1500, 2000, 3000, 4000], samaReport: [300, 1000], samaSeconds: 15, samaDrainMs: 5_000,
       channelLive: 4_000, channelLiveUsers: 100, channelSessions: FULL_CHANNEL_SESSIONS, channelPosts: 5, channelTimeoutMs: 30_000,
@@ -157,7 +158,18 @@ async function runRoundTrips(all) {
   const results = {};
   for (const target of all) {
     results[target.name] = await inRoom(target, { size: 2, senders: 1, type: "u", label: "rt" }, async (room) => {
-      const result = await roundTrip(room, { count: SETTINGS.roundTrips, warmup: SETTINGS.warmup });
+      let result;
+      const traffic = async () => {
+        result = await roundTrip(room, { count: SETTINGS.roundTrips, warmup: SETTINGS.warmup });
+        return SETTINGS.roundTrips + SETTINGS.warmup;
+      };
+      if (target.name === "Parley") {
+        const costs = await measureCosts(target.server.baseUrl, traffic, SETTINGS);
+        log(describeCosts("Parley 1:1, one message in flight", costs));
+        result.costs = costs;
+      } else {
+        await traffic();
+      }
       log(`  ${target.name.padEnd(11)} p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms, lost ${result.lost}, refused ${result.rejected}`);
       if (result.lost > 0) log(`last lines of ${target.name}'s server:\n${target.server.logTail().split("\n").slice(-15).join("\n")}`);
       return result;
@@ -175,12 +187,29 @@ async function runFanout(all) {
       await warmUp(room);
       log(`${target.name}: warm-up (one message per sender) delivered in ${round((now() - warming) / 1000, 1)} s`);
       await settle(target.server);
-      const fixed = await offeredLoad(room, target.server, { rate: FIXED_RATE, seconds: SETTINGS.fixedSeconds, drainMs: SETTINGS.drainMs });
+      const parley = target.name === "Parley";
+      // Parley's costs at rest: one message in flight, every delivery awaited.
+      const atRest = parley ? await measureCosts(target.server.baseUrl, async () => (await roundTrip(room, { count: SETTINGS.restMessages, warmup: 0 })).messages, SETTINGS) : null;
+      if (atRest) log(describeCosts(`Parley group of ${SETTINGS.groupSize} at rest`, atRest));
+      let fixed;
+      const fixedTraffic = async () => {
+        fixed = await offeredLoad(room, target.server, { rate: FIXED_RATE, seconds: SETTINGS.fixedSeconds, drainMs: SETTINGS.drainMs });
+        return fixed.sent;
+      };
+      const atFixed = parley ? await measureCosts(target.server.baseUrl, fixedTraffic, SETTINGS) : (await fixedTraffic(), null);
+      if (atFixed) log(describeCosts(`Parley group of ${SETTINGS.groupSize} at ${FIXED_RATE} msg/s`, atFixed));
       log(describeStep(target.name, { ...fixed, pass: passes(fixed) }));
       const sat = await saturation(room, target.server, {
         first: fixed, steps: SETTINGS.steps, lowerSteps: SETTINGS.lowerSteps, stepSeconds: SETTINGS.stepSeconds, drainMs: SETTINGS.drainMs, idleMaxMs: SETTINGS.idleMaxMs, idleWindowMs: SETTINGS.idleWindowMs, retries: SETTINGS.retries, log,
       });
-      return { fixed, saturation: sat };
+      // And at the highest rate it held (coalescing: fewer calls per message under load).
+      let atBest = null;
+      if (parley && sat.best) {
+        await settle(target.server);
+        atBest = await measureCosts(target.server.baseUrl, async () => (await offeredLoad(room, target.server, { rate: sat.best.rate, seconds: SETTINGS.stepSeconds, drainMs: SETTINGS.drainMs })).sent, SETTINGS);
+        log(describeCosts(`Parley group of ${SETTINGS.groupSize} at ${sat.best.rate} msg/s`, atBest));
+      }
+      return { fixed, saturation: sat, ...(parley ? { costs: { at_rest: atRest, fixed: atFixed, best: atBest } } : {}) };
     });
   }
   return results;
@@ -241,9 +270,23 @@ async function main() {
   }
 }
 
+/** Parley's per-message costs: 1:1, the group fan-out at rest, at the fixed rate and at its highest rate, SAMA's shape. */
+function parleyCostRows(r) {
+  const g = `group of ${SETTINGS.groupSize}`;
+  const fanout = r.fanout?.Parley?.costs;
+  const budget50 = SETTINGS.groupSize === 50 ? { commits: 3, rowsWritten: 15 } : {};
+  return [
+    ...costRows("costs: 1:1, one message in flight", r.roundtrip?.Parley?.costs),
+    ...costRows(`costs: ${g}, one message in flight (at rest)`, fanout?.at_rest, budget50),
+    ...costRows(`costs: ${g} at ${FIXED_RATE} msg/s`, fanout?.fixed, budget50),
+    ...costRows(`costs: ${g} at its highest passing rate (${r.fanout?.Parley?.saturation?.best?.rate ?? "?"} msg/s)`, fanout?.best, budget50),
+  ];
+}
+
 function report({ results: r, seconds }) {
   const rows = [
     ...buildRows({ roundTrip: r.roundtrip, fanout: r.fanout, settings: SETTINGS }),
+    ...parleyCostRows(r),
     ...(r.sama ? samaLoadRows(r.sama, SETTINGS) : []),
     ...(r.channel ? channelRows(r.channel, SETTINGS) : []),
     ...(r.idle ? idleRows(r.idle, SETTINGS) : []),

@@ -32,6 +32,8 @@ export interface Config {
   conversationMaxParticipants: number;
   /** Live channel sockets per object before a shard is opened (Cloudflare's cap is 32,768 hibernated sockets). */
   liveSocketsPerObject: number;
+  /** How long an Inbox keeps derived state (feed, conversation index) in memory before writing it in one commit. */
+  inboxWriteWindowMs: number;
   /** Users one conversation_create or conversation_update may name (participants and admins together). */
   participantsPerRequestMax: number;
   pushSubscriptionsMax: number;
@@ -113,6 +115,7 @@ export function getConfig(env: Env): Config {
     messagePreloadCount: num(env.MESSAGE_PRELOAD_COUNT, 30),
     conversationMaxParticipants: num(env.CONVERSATION_MAX_PARTICIPANTS, 50),
     liveSocketsPerObject: num(env.LIVE_SOCKETS_PER_OBJECT, 32000),
+    inboxWriteWindowMs: num(env.INBOX_WRITE_WINDOW_SECONDS, 10) * 1000,
     participantsPerRequestMax: num(env.PARTICIPANTS_PER_REQUEST_MAX, 100),
     pushSubscriptionsMax: num(env.PUSH_SUBSCRIPTIONS_MAX, 20),
     contactsMax: num(env.CONTACTS_MAX, 5000),

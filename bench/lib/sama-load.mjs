@@ -3,6 +3,7 @@
 // users). Users join in steps; at each step every user sends at its own phase of the 5 s period, so
 // the offered load is users/5 msg/s, evenly spread, and every message is owed to the 3 others.
 import { loadavg } from "node:os";
+import { costRows, describeCosts, measureCosts } from "./costs.mjs";
 import { compareRow } from "./report.mjs";
 import { BASELINE_NAMES, baselineUrl, closeQuietly, connectUser, createConversation, openSocket, parleyFrameHandler, payload, messageId } from "./rooms.mjs";
 import { Tally, takeSeq, waitIdle } from "./scenarios.mjs";
@@ -15,6 +16,8 @@ const P99_LIMIT_MS = 100;
 const SAMA = { users: 300, peakPctOf2Cores: 77, avgPctOf2Cores: 66, hardware: "Xeon Gold 6140, 2 cores, one Node process" };
 // The fleets of the baselines Worker that run the same traffic as Parley.
 const BASELINES = ["DurableRoom", "RelayRoom", "LogRelayRoom"];
+// DESIGN.md's budget per message for this shape.
+const SAMA_BUDGET = { commits: 2, rowsWritten: 10 };
 
 /** Parley: users connected one socket each, every 4 in a `g` conversation created by the first. */
 function parleyFleet(baseUrl, pool) {
@@ -22,6 +25,7 @@ function parleyFleet(baseUrl, pool) {
   const cids = [];
   const fleet = {
     name: "Parley",
+    baseUrl,
     listener: null,
     get size() {
       return clients.length;
@@ -86,6 +90,19 @@ async function warmUp(fleet, from, timeoutMs) {
   const complete = await tally.until(timeoutMs);
   fleet.listener = null;
   return complete;
+}
+
+/** `count` messages from the first group's members in turn, each delivered before the next: returns the count. */
+async function oneAtATime(fleet, count, timeoutMs) {
+  for (let k = 0; k < count; k++) {
+    const tally = new Tally({ size: GROUP });
+    fleet.listener = tally;
+    tally.sent++;
+    fleet.send(k % GROUP, takeSeq());
+    await tally.until(timeoutMs);
+  }
+  fleet.listener = null;
+  return count;
 }
 
 /**
@@ -198,7 +215,19 @@ async function stepUp(fleet, server, settings, log) {
     const warm = await warmUp(fleet, from, settings.samaDrainMs * 3);
     log(`${fleet.name}: ${users} users connected in groups of ${GROUP} (+${users - from} in ${round((now() - growing) / 1000, 1)} s, warm-up ${warm ? "delivered" : "incomplete"})`);
     await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
-    let step = await drive(fleet, server, { seconds: settings.samaSeconds, drainMs: settings.samaDrainMs });
+    // Parley's costs: at rest once (one message in flight in the first group), and at every reported step.
+    if (fleet.baseUrl && steps.length === 0) {
+      fleet.restCosts = await measureCosts(fleet.baseUrl, () => oneAtATime(fleet, settings.restMessages ?? 20, settings.samaDrainMs), settings);
+      log(describeCosts("Parley, SAMA's shape, one message in flight", fleet.restCosts));
+    }
+    let step;
+    if (fleet.baseUrl && settings.samaReport.includes(users)) {
+      const costs = await measureCosts(fleet.baseUrl, async () => (step = await drive(fleet, server, { seconds: settings.samaSeconds, drainMs: settings.samaDrainMs })).sent, settings);
+      step.costs = costs;
+      log(describeCosts(`Parley, SAMA's shape at ${users} users`, costs));
+    } else {
+      step = await drive(fleet, server, { seconds: settings.samaSeconds, drainMs: settings.samaDrainMs });
+    }
     step.pass = passes(step);
     log(describe(fleet.name, step));
     // One stall (a fresh server's first seconds, a GC pause) can fail a step: it counts only if a retry fails too.
@@ -214,7 +243,7 @@ async function stepUp(fleet, server, settings, log) {
     if (!step.pass) failed ??= step;
   }
   const held = steps.filter((s) => s.pass && (!failed || s.users < failed.users)).at(-1) ?? null;
-  return { steps, held: held?.users ?? 0, failedAt: failed, lowerBound: !failed };
+  return { steps, held: held?.users ?? 0, failedAt: failed, lowerBound: !failed, ...(fleet.restCosts ? { rest_costs: fleet.restCosts } : {}) };
 }
 
 export async function runSamaLoad({ baselines, parley, pool, settings, runTag, log }) {
@@ -277,6 +306,8 @@ export function samaLoadRows(results, settings) {
     if (r.lowerBound) return `${name} passed every step up to ${settings.samaSteps.at(-1)} users (a lower bound)`;
     return `${name} stopped at ${r.failedAt.users} users: ${whyFailed(r.failedAt)}`;
   };
+  rows.push(...costRows("costs: SAMA's shape (groups of 4), one message in flight (at rest)", results.Parley?.rest_costs, SAMA_BUDGET));
+  for (const users of settings.samaReport) rows.push(...costRows(`costs: SAMA's shape (groups of 4) at ${users} users`, at("Parley", users)?.costs, SAMA_BUDGET));
   for (const baselineName of BASELINES) {
     rows.push(
       compareRow({

@@ -51,6 +51,13 @@ export interface Delivery {
    * never retried (typing, last_activity, system messages to listed users).
    */
   seq: number | null;
+  /**
+   * The stream position of the previous delivery to this recipient, which the Inbox must have
+   * applied for this one to follow it (absent: the oldest this recipient still owes).
+   */
+  after?: number;
+  /** Resent after the Inbox lost it, once its sessions already had it: state only, nothing forwarded, no push. */
+  replay?: boolean;
   cid: string;
   /** The packet, e.g. {"message":{…}}; null when only the index changes. */
   packet: Record<string, unknown> | null;
@@ -70,6 +77,10 @@ export interface Delivery {
 export interface DeliveryReceipt {
   /** Message ids that reached at least one live session of the recipient. */
   delivered: string[];
+  /** The conversation's stream position that the Inbox has written (what may be forgotten). */
+  durable: number;
+  /** The Inbox lost deliveries before these (it has applied up to `gap`): nothing was applied; resend from there. */
+  gap?: number;
 }
 
 /** A packet for live sessions only: never retried, never indexed (typing, last_activity, system messages to listed users). */

@@ -1,16 +1,22 @@
-// The Conversation's fan-out: rows committed with each change (packet + recipients) are delivered
-// to every recipient's Inbox in commit order, and a row is deleted only when every recipient has
-// stored it. Each recipient has its own lane: a lane sends everything pending for its recipient in
-// one call, and the next call as soon as that one returns, so a slow recipient never holds up the
-// others and a busy conversation coalesces its packets per recipient (one RPC carries many).
-// A lane that fails stops (its recipient's later packets wait, so order is kept) until the alarm
-// retries from the table; the Inbox skips what it already applied. That skip also lets a row every
-// recipient stored wait in the table until the next write that commits anyway (a new row, the
-// alarm): deleting it at once cost a commit of its own, an fsync, per message.
+// The Conversation's fan-out: its event stream (rows committed with each change: packet and
+// recipients) carried to every recipient's Inbox in stream order. Live delivery costs no commit:
+// an Inbox applies what it gets in memory, forwards it to the user's sessions, and writes it behind;
+// each answer reports how far the Inbox has written this conversation's stream (`durable`). A row
+// stays in the table until every recipient has it durably, and is then deleted with the next write
+// (deleting it at once would cost a commit of its own); after an eviction it is resent and skipped.
+//
+// Each recipient has its own lane: a lane sends everything pending for its recipient in one call, and
+// the next call as soon as that one returns, so a slow recipient never holds up the others and a busy
+// conversation coalesces its packets per recipient (one call carries many). Each delivery names its
+// predecessor in the lane (`after`): an Inbox that lost a window (evicted before writing it) answers
+// with a `gap`, and the lane resends from what that Inbox has written, as state only for what its
+// sessions already got. What stays unconfirmed past the Inbox's window is resent with `durable`
+// (the alarm). A lane that fails stops (its recipient's later packets wait, so order is kept) until
+// the alarm retries from the table.
 // A row may hold one recipient's copy (a message's author) until another recipient's call has
 // returned: the first delivered report enqueues a receipt for the author, and the two then travel in
-// one call (one Inbox call and one commit fewer per message; the author's other devices see their
-// message one recipient's round trip later).
+// one call (one Inbox call fewer per message; the author's other devices see their message one
+// recipient's round trip later).
 import type { Delivery, DeliveryReceipt } from "../domain/delivery";
 
 export interface FanoutRow {
@@ -30,23 +36,31 @@ export interface RowDeliveries {
 export interface FanoutTarget {
   /** Turns a row into its deliveries, one per recipient. */
   deliveries(row: FanoutRow): RowDeliveries;
-  deliver(userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt>;
+  deliver(userId: string, deliveries: Delivery[], options: { durable: boolean }): Promise<DeliveryReceipt>;
   /** Called with what reached a live session, after a lane's call returns. */
   delivered(userId: string, mids: string[]): void;
-  /** A lane failed: make sure the alarm comes back. */
-  retryLater(): void;
+  /** Something waits for the alarm (a failed lane, or confirmations due at `at`). */
+  retryLater(at?: number): void;
 }
 
 interface LaneItem {
   row: number;
   delivery: Delivery;
   held: boolean;
+  /** When the Inbox answered for it (unconfirmed items: how long it has waited to be written). */
+  answeredAt?: number;
 }
 
 interface Lane {
   queue: LaneItem[];
   busy: boolean;
   failed: boolean;
+  /** Sent and answered, not yet written by the Inbox (oldest first); resent after a gap or when overdue. */
+  unconfirmed: LaneItem[];
+  /** The row of the last item sent: the `after` of the next one (0: nothing older is owed). */
+  lastSent: number;
+  /** The next call asks the Inbox to write before answering. */
+  confirm: boolean;
 }
 
 /** Rows read into lanes at once; later rows wait in the table until these are done. */
@@ -62,8 +76,10 @@ export class Fanout {
   private readUpTo = 0;
   /** Rows may exist past readUpTo (set by enqueue and at start, after an eviction). */
   private unread = true;
-  /** Rows read and not yet stored by every recipient → the recipients still owed. */
+  /** Rows read and not yet written by every recipient → the recipients still owed. */
   private readonly open = new Map<number, Set<string>>();
+  /** Rows read and not yet answered by every recipient (what settle() waits for) → those recipients. */
+  private readonly unsent = new Map<number, Set<string>>();
   private readonly lanes = new Map<string, Lane>();
   private readonly waitingLanes = new Set<string>();
   /** Rows whose copy for one recipient waits for another recipient's call → that recipient and the copy. */
@@ -73,14 +89,19 @@ export class Fanout {
   private busyLanes = 0;
   private failedLanes = 0;
   private waiters: Array<{ upTo: number; resolve: () => void }> = [];
-  /** Rows every recipient stored, deleted with the next write (after an eviction they are resent, and skipped). */
+  /** Rows every recipient has written, deleted with the next write (after an eviction they are resent, and skipped). */
   private finished: number[] = [];
   /** Test-only: deliver to the first recipient only, so a test can evict objects mid-way. */
   private holdAfter: string | null | undefined = undefined;
 
+  /**
+   * @param confirmAfterMs how long an answered delivery may stay unwritten before it is resent with
+   *   `durable` (the Inbox's write window and a margin).
+   */
   constructor(
     private readonly sql: SqlStorage,
     private readonly target: FanoutTarget,
+    private readonly confirmAfterMs: number,
   ) {}
 
   enqueue(recipients: string[], packet: Record<string, unknown> | null, options: unknown): void {
@@ -102,6 +123,7 @@ export class Fanout {
       const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id > ? ORDER BY id LIMIT ?", this.readUpTo, READ_BATCH).toArray();
       for (const row of rows) {
         const owed = new Set<string>();
+        const sending = new Set<string>();
         const { byRecipient, held } = this.target.deliveries(row);
         // Held only while another recipient's call can still return and release it.
         const holds = held !== null && [...byRecipient.keys()].some((userId) => userId !== held && !this.lanes.get(userId)?.failed);
@@ -112,12 +134,18 @@ export class Fanout {
             const item = { row: row.id, delivery, held: holds && userId === held };
             if (item.held) this.held.set(row.id, { userId, item });
             lane.queue.push(item);
+            sending.add(userId);
             touched.add(userId);
           }
         }
         this.readUpTo = row.id;
-        if (owed.size === 0) this.sql.exec("DELETE FROM fanout WHERE id = ?", row.id); // nobody left to tell
-        else this.open.set(row.id, owed);
+        if (owed.size === 0) {
+          this.sql.exec("DELETE FROM fanout WHERE id = ?", row.id); // nobody left to tell
+        } else {
+          this.open.set(row.id, owed);
+          // A failed lane gets the row from the table at retry(): settle() does not wait for it.
+          if (sending.size > 0) this.unsent.set(row.id, sending);
+        }
       }
       if (rows.length < READ_BATCH) this.unread = false;
     }
@@ -130,7 +158,7 @@ export class Fanout {
     this.release();
   }
 
-  /** Resolves when every row committed so far is stored by its recipients or left to the alarm. */
+  /** Resolves when every row committed so far has reached its recipients' Inboxes or was left to the alarm. */
   settle(): Promise<void> {
     const upTo = this.sql.exec<{ m: number | null }>("SELECT max(id) AS m FROM fanout").one().m;
     if (upTo === null) return Promise.resolve();
@@ -140,10 +168,11 @@ export class Fanout {
   }
 
   /**
-   * The alarm's retry: failed lanes start over from the table (rows they still owe), then waits for
-   * everything read so far. True when rows are still pending afterwards.
+   * The alarm's work: failed lanes start over from the table (rows they still owe), and deliveries
+   * left unwritten past the Inbox's window are resent with `durable`; then waits for everything read
+   * so far. True when rows are still owed afterwards.
    */
-  async retry(): Promise<boolean> {
+  async retry(now: number): Promise<boolean> {
     const failed = [...this.lanes].filter(([, lane]) => lane.failed && !lane.busy);
     if (failed.length > 0) {
       const again = new Set(failed.map(([userId]) => userId));
@@ -166,14 +195,37 @@ export class Fanout {
         if (lane && !lane.busy && lane.queue.length > 0) this.start(userId, lane);
       }
     }
+    for (const [userId, lane] of this.lanes) {
+      const oldest = lane.unconfirmed[0];
+      if (lane.failed || lane.busy || oldest === undefined || now - (oldest.answeredAt ?? now) < this.confirmAfterMs) continue;
+      // Resent as state only: the sessions had them; an Inbox that still holds them skips them and writes.
+      this.requeueUnconfirmed(lane, 0);
+      lane.confirm = true;
+      this.start(userId, lane);
+    }
     await this.settle();
     return this.pendingRows() > 0;
   }
 
-  /** Rows someone still has to store (stored ones are deleted first): whether the alarm comes back. */
+  /** Rows someone still has to write (written ones are deleted first): whether the alarm comes back. */
   pendingRows(): number {
     this.deleteFinished();
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n;
+  }
+
+  /**
+   * When the alarm must come back for the fan-out, or null: soon for a failed lane (or rows this
+   * instance does not track), else when the oldest unwritten delivery is due for its resend.
+   */
+  nextRetry(now: number, retryDelayMs: number): number | null {
+    if (this.pendingRows() === 0) return null;
+    let at: number | null = null;
+    for (const lane of this.lanes.values()) {
+      if (lane.failed) return now + retryDelayMs;
+      const oldest = lane.unconfirmed[0];
+      if (oldest !== undefined) at = Math.min(at ?? Infinity, (oldest.answeredAt ?? now) + this.confirmAfterMs);
+    }
+    return Math.max(now + retryDelayMs, at ?? now + retryDelayMs);
   }
 
   testHold(hold: boolean): void {
@@ -183,7 +235,7 @@ export class Fanout {
   private lane(userId: string): Lane {
     let lane = this.lanes.get(userId);
     if (!lane) {
-      lane = { queue: [], busy: false, failed: false };
+      lane = { queue: [], busy: false, failed: false, unconfirmed: [], lastSent: 0, confirm: false };
       this.lanes.set(userId, lane);
     }
     return lane;
@@ -201,27 +253,51 @@ export class Fanout {
       this.holdAfter = userId;
     }
     const batch = lane.queue.splice(0, Math.min(MAX_PER_CALL, firstHeld === -1 ? lane.queue.length : firstHeld));
+    const durable = lane.confirm;
+    lane.confirm = false;
     lane.busy = true;
     this.busyLanes++;
+    const deliveries = batch.map((item) => {
+      const delivery: Delivery = { ...item.delivery };
+      if (lane.lastSent > 0) delivery.after = lane.lastSent;
+      else delete delivery.after;
+      lane.lastSent = item.row;
+      return delivery;
+    });
     this.target
-      .deliver(
-        userId,
-        batch.map((b) => b.delivery),
-      )
+      .deliver(userId, deliveries, { durable })
       .then(
         (receipt) => {
+          if (receipt.gap !== undefined) {
+            // The Inbox lost a window and applied nothing of this call: what it had from this lane
+            // goes again as state, then this call's deliveries as they were, in order.
+            this.confirmed(userId, lane, receipt.gap);
+            lane.queue.unshift(...batch);
+            this.requeueUnconfirmed(lane, receipt.gap);
+            return;
+          }
           this.target.delivered(userId, receipt.delivered);
-          for (const { row } of batch) this.stored(row, userId);
+          const now = Date.now();
+          for (const item of batch) {
+            this.sent(item.row, userId);
+            item.answeredAt = now;
+          }
+          lane.unconfirmed.push(...batch);
+          this.confirmed(userId, lane, receipt.durable);
+          const oldest = lane.unconfirmed[0];
+          if (oldest !== undefined) this.target.retryLater((oldest.answeredAt ?? now) + this.confirmAfterMs);
         },
         (err: unknown) => {
           console.error("fan-out to inbox failed; the alarm retries", userId, err);
           // Later packets for this recipient wait too, so its order holds; the table keeps what it owes.
           lane.failed = true;
           lane.queue = [];
+          lane.unconfirmed = [];
           this.persistOwed(userId);
+          for (const [rowId, waiting] of this.unsent) if (waiting.delete(userId) && waiting.size === 0) this.unsent.delete(rowId);
           // Copies held for this recipient's report go now; this recipient's own held copies are gone with its queue.
-          for (const [rowId, { userId: waiting }] of this.held) {
-            if (waiting === userId) this.held.delete(rowId);
+          for (const [rowId, { userId: holder }] of this.held) {
+            if (holder === userId) this.held.delete(rowId);
             else if (this.open.get(rowId)?.has(userId)) this.unhold(rowId);
           }
           this.target.retryLater();
@@ -232,7 +308,7 @@ export class Fanout {
         this.busyLanes--;
         if (lane.failed) this.failedLanes++;
         else if (lane.queue.length > 0) this.start(userId, lane);
-        else this.lanes.delete(userId);
+        else if (lane.unconfirmed.length === 0) this.lanes.delete(userId);
         for (const waiting of this.waitingLanes) {
           if (this.busyLanes >= MAX_BUSY_LANES) break;
           this.waitingLanes.delete(waiting);
@@ -241,6 +317,22 @@ export class Fanout {
         }
         this.pump();
       });
+  }
+
+  /** The Inbox has written everything up to `durable`: those rows are done for this recipient. */
+  private confirmed(userId: string, lane: Lane, durable: number): void {
+    while (lane.unconfirmed.length > 0 && lane.unconfirmed[0]!.row <= durable) this.stored(lane.unconfirmed.shift()!.row, userId);
+  }
+
+  /**
+   * Puts the unconfirmed deliveries back at the head of the queue (state only: their sessions had
+   * them), chained from `from` (what the Inbox has written).
+   */
+  private requeueUnconfirmed(lane: Lane, from: number): void {
+    const again = lane.unconfirmed.map((item) => ({ ...item, held: false, delivery: { ...item.delivery, replay: true } }));
+    lane.unconfirmed = [];
+    lane.queue.unshift(...again);
+    lane.lastSent = from;
   }
 
   /** Narrows the failed recipient's rows to whoever still owes them, so a retry after eviction resends less. */
@@ -259,8 +351,15 @@ export class Fanout {
     this.released.add(entry.userId);
   }
 
-  private stored(rowId: number, userId: string): void {
+  /** A recipient's Inbox answered for this row (applied, or skipped as already applied). */
+  private sent(rowId: number, userId: string): void {
     if (this.held.get(rowId)?.userId !== userId) this.unhold(rowId);
+    const waiting = this.unsent.get(rowId);
+    if (waiting?.delete(userId) && waiting.size === 0) this.unsent.delete(rowId);
+  }
+
+  /** A recipient's Inbox has written this row. */
+  private stored(rowId: number, userId: string): void {
     const owed = this.open.get(rowId);
     if (!owed) return;
     owed.delete(userId);
@@ -274,15 +373,13 @@ export class Fanout {
     this.finished = [];
   }
 
-  /** Wakes settle() calls whose rows are all stored, or owed only to failed lanes (left to the alarm). */
+  /** Wakes settle() calls whose rows have reached every recipient, or are owed only to failed lanes (left to the alarm). */
   private release(): void {
     let frontier = this.unread ? this.readUpTo + 1 : Number.POSITIVE_INFINITY;
-    for (const [rowId, owed] of this.open) {
-      // Without failed lanes the oldest open row is the frontier; otherwise skip rows only they owe.
-      if (this.failedLanes === 0 || [...owed].some((userId) => !this.lanes.get(userId)?.failed)) {
-        frontier = Math.min(frontier, rowId);
-        break;
-      }
+    // Rows are in id order: the oldest row still waiting for someone is the frontier.
+    for (const rowId of this.unsent.keys()) {
+      frontier = Math.min(frontier, rowId);
+      break;
     }
     this.waiters = this.waiters.filter((w) => {
       if (w.upTo >= frontier) return true;

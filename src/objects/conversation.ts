@@ -149,6 +149,7 @@ const noExtras: SendInput = { clientId: null, body: null, attachments: null, x: 
 // and a commit here: at 2 s a conversation of SAMA's load test paid one of each per message.
 const OUTBOX_DELAY_MS = 10_000;
 const RETRY_DELAY_MS = 2000;
+const CONFIRM_MARGIN_MS = 2000;
 
 export class Conversation extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -179,12 +180,17 @@ export class Conversation extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // Called with props: a loopback binding that can be handed to the loader isolate (the bare stub cannot).
     this.handler = new ConversationHandlerHost(this.sql, env, ctx.exports.HandlerOutbound({ props: {} }));
-    this.fanout = new Fanout(this.sql, {
-      deliveries: (row) => this.deliveriesOf(row),
-      deliver: (userId, deliveries) => inboxOf(this.env, this.storedMeta()!.organizationId, userId).deliver(userId, deliveries),
-      delivered: (userId, mids) => this.markDelivered(userId, mids),
-      retryLater: () => this.ensureAlarm(RETRY_DELAY_MS),
-    });
+    this.fanout = new Fanout(
+      this.sql,
+      {
+        deliveries: (row) => this.deliveriesOf(row),
+        deliver: (userId, deliveries, options) => inboxOf(this.env, this.storedMeta()!.organizationId, userId).deliver(userId, deliveries, options),
+        delivered: (userId, mids) => this.markDelivered(userId, mids),
+        retryLater: (at) => this.ensureAlarm(at === undefined ? RETRY_DELAY_MS : Math.max(0, at - Date.now())),
+      },
+      // An Inbox writes within its window: what is still unwritten a little after that is resent.
+      getConfig(env).inboxWriteWindowMs + CONFIRM_MARGIN_MS,
+    );
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS participants (
@@ -816,7 +822,7 @@ export class Conversation extends DurableObject<Env> {
     this.alarmAt = null;
     const nextExpiry = this.purgeExpired();
     // Deliveries first: a D1 outage must never hold up fan-out retries.
-    await this.fanout.retry();
+    await this.fanout.retry(Date.now());
     try {
       await flushOutbox(this.env.DB, this.sql);
     } catch (err) {
@@ -824,8 +830,9 @@ export class Conversation extends DurableObject<Env> {
     }
     this.sql.exec("DELETE FROM sends WHERE created_at < ?", Date.now() - IDEMPOTENCY_MS);
     // Counted after the flush: rows stored meanwhile are not a reason to come back in RETRY_DELAY_MS.
-    const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n + this.fanout.pendingRows();
-    if (pending > 0) await this.scheduleAlarm(RETRY_DELAY_MS);
+    if (this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n > 0) await this.scheduleAlarm(RETRY_DELAY_MS);
+    const fanoutAt = this.fanout.nextRetry(Date.now(), RETRY_DELAY_MS);
+    if (fanoutAt !== null) await this.scheduleAlarm(fanoutAt - Date.now());
     if (nextExpiry !== null) await this.scheduleAlarm(nextExpiry - Date.now());
   }
 

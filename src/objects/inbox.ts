@@ -1,11 +1,11 @@
 // Inbox: one Durable Object per user (named "<organization>:<user>"). It knows the user's live
 // sessions (so revocation and deliveries reach them, and presence is device-aware: the user is
-// offline when the last socket goes, not before), keeps the user's event log (every packet
-// addressed to the user except typing and last_activity, each with a per-user `event_seq`), the
-// conversation index that `conversation_list` is served from, the message → conversation index
-// that requests naming only a message id need, and last-activity subscriptions.
+// offline when the last socket goes, not before), forwards each conversation's packets to them,
+// decides push, keeps last-activity subscriptions and the user's derived state (inbox-log.ts: the
+// event feed with its per-user `event_seq`, the conversation index `conversation_list` is served
+// from), which a delivery changes in memory and a window writes behind in one commit.
 import { DurableObject } from "cloudflare:workers";
-import { liveDelivery, mergePatches, type Delivery, type DeliveryReceipt, type IndexPatch } from "../domain/delivery";
+import { liveDelivery, type Delivery, type DeliveryReceipt } from "../domain/delivery";
 import { getConfig } from "../config";
 import { fullBucket, takeUpTo, type Bucket } from "../domain/token-bucket";
 import { getDb } from "../db/client";
@@ -13,47 +13,13 @@ import { fileUrlSigner } from "../files/signer";
 import { pushDeps, pushToUser, type PushPayload } from "../push";
 import { mayDownload } from "../services/files";
 import { EXPIRED, SharedDeadline } from "./deadline";
+import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from "./inbox-log";
 import { meteredStorage } from "./metrics";
 import { inboxOf, sessionStub } from "./stubs";
 import type { Session } from "./session";
 
-export interface ConversationListQuery {
-  limit: number;
-  gt?: number | undefined;
-  lt?: number | undefined;
-  ids?: string[] | undefined;
-}
+export type { ConversationListQuery, LogRow, SyncPage };
 
-export interface SyncPage {
-  /** Packets as logged (JSON text), each already carrying its event_seq. */
-  events: Array<{ event_seq: number; packet: string }>;
-  event_seq: number;
-  has_more: boolean;
-  /** Identifies this log; a new epoch means the log was reset and cursors from before mean nothing. */
-  epoch: string;
-  truncated: boolean;
-}
-
-export interface LogRow {
-  _id: string;
-  user_id: string;
-  packet: string;
-  created_at: string;
-  updated_at: string;
-}
-
-interface IndexRow {
-  cid: string;
-  view: string;
-  last_message: string | null;
-  unread: number;
-  updated_at: number;
-  [key: string]: SqlStorageValue;
-}
-
-/** Events older than this are dropped (SAMA's OPERATIONS_LOG_EXPIRES_IN: 14 days). */
-const LOG_RETENTION_MS = 14 * 24 * 3600 * 1000;
-const SYNC_PAGE = 500;
 /** A Session that has not answered within half to all of this is skipped for this delivery (the log still has the packet). */
 const PUSH_TIMEOUT_MS = 5000;
 /** How often an online user's sessions are checked for sockets that vanished without a close event. */
@@ -67,14 +33,15 @@ export interface Owner {
 export class Inbox extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly setAlarm: (at: number) => Promise<void>;
-  private lastTrim = 0;
+  private readonly log: InboxLog;
+  /** How long derived state waits in memory before its one commit. */
+  private readonly windowMs: number;
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
   // In-memory copies of what every delivery reads; rebuilt from SQLite after eviction.
   private sessionCache: Array<{ id: string; inactive: boolean }> | null = null;
   private ownerCache: Owner | null = null;
-  private lastEventSeq: number | null = null;
   /** The user's request budget over all their sockets; in memory (a new object starts full). */
   private requestBucket: Bucket | null = null;
-  private readonly appliedCache = new Map<string, number>();
   private readonly sessionStubs = new Map<string, DurableObjectStub<Session>>();
   private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
   private presenceChain: Promise<void> = Promise.resolve();
@@ -87,16 +54,11 @@ export class Inbox extends DurableObject<Env> {
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS sessions (session_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, attached_at INTEGER NOT NULL,
         inactive INTEGER NOT NULL DEFAULT 0);
-      CREATE TABLE IF NOT EXISTS events (event_seq INTEGER PRIMARY KEY AUTOINCREMENT, packet TEXT NOT NULL, created_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS events_created ON events(created_at);
-      CREATE TABLE IF NOT EXISTS applied (cid TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS conversations (cid TEXT PRIMARY KEY, view TEXT NOT NULL, last_message TEXT,
-        unread INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
-      CREATE TABLE IF NOT EXISTS message_index (mid TEXT PRIMARY KEY, cid TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS subscribers (user_id TEXT PRIMARY KEY);
     `);
+    this.log = new InboxLog(this.sql);
+    this.windowMs = getConfig(env).inboxWriteWindowMs;
   }
 
   // ---------------------------------------------------------------- sessions
@@ -146,7 +108,6 @@ export class Inbox extends DurableObject<Env> {
         if (alive === false) await this.detach(session_id);
       }),
     );
-    this.trim(Date.now());
     if (this.sessionCount() > 0) await this.setAlarm(Date.now() + LIVENESS_MS);
   }
 
@@ -265,49 +226,43 @@ export class Inbox extends DurableObject<Env> {
   // ---------------------------------------------------------------- deliveries
 
   /**
-   * Logs, indexes and forwards packets from one conversation, in order, with a handful of
-   * statements per call however many packets it carries (a recipient that fell behind gets its
-   * backlog in one call). A retried delivery is recognised by its fan-out seq and skipped.
+   * Applies packets from one conversation's stream, in order, to the user's derived state in memory
+   * (written behind: see flushSoon), and forwards them to the user's live sessions. A delivery at or
+   * below what was applied is a resend and is skipped; one whose predecessor (`after`) was never
+   * applied means this instance lost a window: nothing more is applied and the receipt's `gap` asks
+   * the Conversation to resend from what storage has. `durable` asks for the state to be written now.
    */
-  async deliver(userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> {
+  async deliver(userId: string, deliveries: Delivery[], options: { durable?: boolean } = {}): Promise<DeliveryReceipt> {
     const now = Date.now();
     const frames: Array<{ frame: string; exclude: string | null; mid: string | null }> = [];
-    const events: SqlStorageValue[] = [];
-    const indexed: SqlStorageValue[] = [];
-    const applied = new Map<string, number>();
-    const patches = new Map<string, IndexPatch>();
     const pushes: Array<{ payload: PushPayload; attachment: string | undefined }> = [];
+    let stream: string | null = null;
+    let gap: number | null = null;
+    let persist = options.durable === true;
     for (const d of deliveries) {
       if (d.seq !== null) {
-        if (d.seq <= (applied.get(d.cid) ?? this.appliedSeq(d.cid))) continue;
-        applied.set(d.cid, d.seq);
+        stream = d.cid;
+        const applied = this.log.appliedSeq(d.cid);
+        if (d.seq <= applied) continue;
+        if (d.after !== undefined && d.after > applied) {
+          gap = applied;
+          break;
+        }
+        this.log.applied(d.cid, d.seq);
+      } else if (d.store) {
+        persist = true; // not from a stream: nothing would resend it
       }
-      if (d.patch) {
-        const pending = patches.get(d.cid);
-        const merged = pending ? mergePatches(pending, d.patch) : d.patch;
-        if (merged === null) this.applyPatch(d.cid, pending!);
-        patches.set(d.cid, merged ?? d.patch);
-      }
-      if (d.mid !== null) indexed.push(d.mid, d.cid);
-      if (d.push) pushes.push({ payload: d.push, attachment: d.pushAttachment });
+      if (d.patch) this.log.patch(d.cid, d.patch);
+      if (d.mid !== null) this.log.rememberMessage(d.mid, d.cid);
+      if (d.push && !d.replay) pushes.push({ payload: d.push, attachment: d.pushAttachment });
       if (d.packet === null) continue;
-      let frame: string;
-      if (d.store) {
-        const seq = this.takeEventSeq();
-        frame = JSON.stringify(withEventSeq(d.packet, seq));
-        events.push(seq, frame, now);
-      } else {
-        frame = JSON.stringify(d.packet);
-      }
-      frames.push({ frame, exclude: d.excludeSession, mid: d.mid });
+      const frame = d.store ? this.log.append(d.packet, now) : JSON.stringify(d.packet);
+      // A replay was forwarded by the instance that lost it: only the state is rebuilt.
+      if (!d.replay) frames.push({ frame, exclude: d.excludeSession, mid: d.mid });
     }
-    for (const [cid, patch] of patches) this.applyPatch(cid, patch);
-    insertRows(this.sql, "INSERT INTO events (event_seq, packet, created_at) VALUES", 3, events);
-    insertRows(this.sql, "INSERT OR IGNORE INTO message_index (mid, cid) VALUES", 2, indexed);
-    for (const [cid, seq] of applied) {
-      this.appliedCache.set(cid, seq);
-      this.sql.exec("INSERT OR REPLACE INTO applied (cid, seq) VALUES (?, ?)", cid, seq);
-    }
+    // A number past the durable ceiling is written before any frame carrying it leaves.
+    if (persist || this.log.mustFlush) this.flush();
+    else this.flushSoon();
     this.pushIfAway(pushes);
     const delivered = new Set<string>();
     if (frames.length > 0) {
@@ -326,8 +281,19 @@ export class Inbox extends DurableObject<Env> {
         }),
       );
     }
-    this.trim(now);
-    return { delivered: [...delivered] };
+    return { delivered: [...delivered], durable: stream === null ? 0 : this.log.durableSeq(stream), ...(gap !== null ? { gap } : {}) };
+  }
+
+  /** The window's one commit, once `windowMs` after the first change since the last one. */
+  private flushSoon(): void {
+    if (this.flushTimer !== null || !this.log.dirty) return;
+    this.flushTimer = setTimeout(() => this.flush(), this.windowMs);
+  }
+
+  private flush(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.log.flush(Date.now());
   }
 
   /**
@@ -359,27 +325,6 @@ export class Inbox extends DurableObject<Env> {
     );
   }
 
-  /** The last fan-out seq applied for a conversation (kept in memory, persisted in `applied`). */
-  private appliedSeq(cid: string): number {
-    let seq = this.appliedCache.get(cid);
-    if (seq === undefined) {
-      seq = this.sql.exec<{ seq: number }>("SELECT seq FROM applied WHERE cid = ?", cid).toArray()[0]?.seq ?? 0;
-      this.appliedCache.set(cid, seq);
-    }
-    return seq;
-  }
-
-  /** The last event_seq handed out; AUTOINCREMENT's counter never goes back, even after the log is trimmed. */
-  private currentEventSeq(): number {
-    this.lastEventSeq ??= this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'").toArray()[0]?.seq ?? 0;
-    return this.lastEventSeq;
-  }
-
-  private takeEventSeq(): number {
-    this.lastEventSeq = this.currentEventSeq() + 1;
-    return this.lastEventSeq;
-  }
-
   private sessions(): Array<{ id: string; inactive: boolean }> {
     this.sessionCache ??= this.sql
       .exec<{ session_id: string; inactive: number }>("SELECT session_id, inactive FROM sessions")
@@ -388,125 +333,25 @@ export class Inbox extends DurableObject<Env> {
     return this.sessionCache;
   }
 
-  private applyPatch(cid: string, patch: IndexPatch): void {
-    if (patch.remove) {
-      this.sql.exec("DELETE FROM conversations WHERE cid = ?", cid);
-      return;
-    }
-    if (patch.conversation) {
-      this.sql.exec(
-        "INSERT INTO conversations (cid, view, updated_at) VALUES (?, ?, ?) ON CONFLICT (cid) DO UPDATE SET view = excluded.view, updated_at = max(updated_at, excluded.updated_at)",
-        cid,
-        JSON.stringify(patch.conversation),
-        Date.parse(patch.conversation.updated_at),
-      );
-    }
-    const sets: string[] = [];
-    const args: SqlStorageValue[] = [];
-    if (patch.lastMessage !== undefined) {
-      sets.push("last_message = ?");
-      args.push(patch.lastMessage === null ? null : JSON.stringify(patch.lastMessage));
-    }
-    if (patch.updatedAt !== undefined) {
-      sets.push("updated_at = max(updated_at, ?)");
-      args.push(patch.updatedAt);
-    }
-    if (patch.unread !== undefined) {
-      sets.push("unread = ?");
-      args.push(patch.unread + (patch.unreadIncrement ?? 0));
-    } else if (patch.unreadIncrement) {
-      sets.push("unread = unread + ?");
-      args.push(patch.unreadIncrement);
-    }
-    if (sets.length > 0) this.sql.exec(`UPDATE conversations SET ${sets.join(", ")} WHERE cid = ?`, ...args, cid);
-  }
-
-  /** Drops events past retention (at most hourly). A client whose cursor fell off the log learns it from `sync` (`truncated`). */
-  private trim(now: number): void {
-    if (now - this.lastTrim < 3600 * 1000) return;
-    this.lastTrim = now;
-    const cutoff = now - LOG_RETENTION_MS;
-    this.sql.exec("DELETE FROM events WHERE created_at < ?", cutoff);
-    // Message ids start with their creation time (hex seconds): older entries are found in D1's copy.
-    this.sql.exec("DELETE FROM message_index WHERE mid < ?", Math.floor(cutoff / 1000).toString(16).padStart(8, "0"));
-  }
-
   // ---------------------------------------------------------------- reads
 
   conversationList(query: ConversationListQuery): Array<Record<string, unknown>> {
-    const where: string[] = [];
-    const args: SqlStorageValue[] = [];
-    if (query.ids) {
-      where.push("cid IN (SELECT value FROM json_each(?))");
-      args.push(JSON.stringify(query.ids));
-    }
-    if (query.gt !== undefined) {
-      where.push("updated_at > ?");
-      args.push(query.gt);
-    }
-    if (query.lt !== undefined) {
-      where.push("updated_at < ?");
-      args.push(query.lt);
-    }
-    const clause = where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
-    // SAMA 0.36.1 lists the newest-created conversations first (ids are time-ordered).
-    const rows = this.sql.exec<IndexRow>(`SELECT * FROM conversations ${clause} ORDER BY cid DESC LIMIT ?`, ...args, query.limit).toArray();
-    return rows.map((row) => {
-      const view = JSON.parse(row.view) as Record<string, unknown>;
-      view.updated_at = new Date(Math.max(row.updated_at, Date.parse(String(view.updated_at)))).toISOString();
-      if (row.last_message !== null) view.last_message = JSON.parse(row.last_message);
-      view.unread_messages_count = row.unread;
-      return view;
-    });
+    return this.log.conversationList(query, Date.now());
   }
 
-  /** The conversation a message belongs to, among those delivered to this user. */
+  /** The conversation a message belongs to, among those delivered to this user lately. */
   conversationOfMessage(mid: string): string | null {
-    return this.sql.exec<{ cid: string }>("SELECT cid FROM message_index WHERE mid = ?", mid).toArray()[0]?.cid ?? null;
+    return this.log.conversationOfMessage(mid, Date.now());
   }
 
   /** Events after `since` (or from the oldest retained), for a device catching up. */
   sync(since: number | null): SyncPage {
-    const rows = this.sql
-      .exec<{ event_seq: number; packet: string }>("SELECT event_seq, packet FROM events WHERE event_seq > ? ORDER BY event_seq LIMIT ?", since ?? 0, SYNC_PAGE + 1)
-      .toArray();
-    const page = rows.slice(0, SYNC_PAGE);
-    const latest = this.currentEventSeq();
-    const oldest = this.sql.exec<{ s: number | null }>("SELECT min(event_seq) AS s FROM events").one().s ?? latest + 1;
-    return {
-      events: page.map((r) => ({ event_seq: r.event_seq, packet: r.packet })),
-      event_seq: latest,
-      has_more: rows.length > SYNC_PAGE,
-      epoch: this.epoch(),
-      // Events after `since` were dropped by retention: the client must reload its lists.
-      truncated: since !== null && since < oldest - 1,
-    };
+    return this.log.sync(since, Date.now());
   }
 
   /** SAMA's op_log_list: logged packets in a created_at window, at most 100, oldest first. */
   operationLog(userId: string, window: { gt?: number | undefined; lt?: number | undefined }): LogRow[] {
-    const rows =
-      window.gt !== undefined
-        ? this.sql.exec<{ event_seq: number; packet: string; created_at: number }>("SELECT * FROM events WHERE created_at > ? ORDER BY event_seq LIMIT 100", window.gt).toArray()
-        : this.sql
-            .exec<{ event_seq: number; packet: string; created_at: number }>("SELECT * FROM events WHERE created_at < ? ORDER BY event_seq DESC LIMIT 100", window.lt ?? 0)
-            .toArray()
-            .reverse();
-    return rows.map((r) => ({
-      _id: String(r.event_seq),
-      user_id: userId,
-      packet: r.packet,
-      created_at: new Date(r.created_at).toISOString(),
-      updated_at: new Date(r.created_at).toISOString(),
-    }));
-  }
-
-  private epoch(): string {
-    const current = this.getMeta("epoch");
-    if (current !== null) return current;
-    const epoch = crypto.randomUUID();
-    this.setMeta("epoch", epoch);
-    return epoch;
+    return this.log.operationLog(userId, window, Date.now());
   }
 
   /** One stub per session: calls on the same stub arrive in order, so packets keep their event_seq order. */
@@ -519,20 +364,3 @@ export class Inbox extends DurableObject<Env> {
     return stub;
   }
 }
-
-/** The packet with `event_seq` added to its body: {"message":{…,"event_seq":12}}. */
-function withEventSeq(packet: Record<string, unknown>, seq: number): Record<string, unknown> {
-  const [key, body] = Object.entries(packet)[0] ?? ["", {}];
-  return { [key]: { ...(body as Record<string, unknown>), event_seq: seq } };
-}
-
-/** Multi-row INSERT, chunked under SQLite's 100 bound parameters per statement. */
-function insertRows(sql: SqlStorage, head: string, width: number, values: SqlStorageValue[]): void {
-  const perStatement = Math.floor(100 / width) * width;
-  const row = `(${Array.from({ length: width }, () => "?").join(", ")})`;
-  for (let i = 0; i < values.length; i += perStatement) {
-    const chunk = values.slice(i, i + perStatement);
-    sql.exec(`${head} ${Array.from({ length: chunk.length / width }, () => row).join(", ")}`, ...chunk);
-  }
-}
-

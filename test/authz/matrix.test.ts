@@ -162,6 +162,7 @@ const HTTP_CASES: Record<string, (file: { victim: string; url: URL }) => HttpCas
   ],
   "/admin/organization": adminCases(["POST"], "/admin/organization"),
   "/admin/server-stats": adminCases(["GET"], "/admin/server-stats"),
+  "/admin/metrics": adminCases(["GET"], "/admin/metrics"),
   "/admin/message": adminCases(["POST", "PUT", "DELETE"], "/admin/message"),
   "/admin/message/system": adminCases(["POST"], "/admin/message/system"),
   "/admin/message/read": adminCases(["PUT"], "/admin/message/read"),

@@ -15,6 +15,11 @@ function deliveriesOf(row: FanoutRow, held: string | null = null): RowDeliveries
   return { byRecipient: new Map((JSON.parse(row.recipients) as string[]).map((u) => [u, delivery])), held };
 }
 
+/** A fake Inbox that writes at once: everything it got is durable. */
+function written(deliveries: Delivery[]): number {
+  return Math.max(0, ...deliveries.map((d) => d.seq ?? 0));
+}
+
 function freshConversation() {
   return env.CONVERSATION.get(env.CONVERSATION.idFromName(`fanout-unit-${Math.random()}`));
 }
@@ -29,11 +34,11 @@ it("a failed recipient waits for retry(), keeps its order, and the others are no
       deliver: async (userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
         if (userId === "b" && failB) throw new Error("inbox down");
         got.set(userId, [...(got.get(userId) ?? []), ...deliveries.map((d) => d.seq!)]);
-        return { delivered: [] };
+        return { delivered: [], durable: written(deliveries) };
       },
       delivered: () => undefined,
       retryLater: () => undefined,
-    });
+    }, 60_000);
     fanout.enqueue(["a", "b"], { one: 1 }, {});
     fanout.pump();
     await fanout.settle();
@@ -43,7 +48,7 @@ it("a failed recipient waits for retry(), keeps its order, and the others are no
     expect(got.get("b")).toBeUndefined();
     expect(sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n).toBe(2);
     failB = false;
-    expect(await fanout.retry()).toBe(false);
+    expect(await fanout.retry(Date.now())).toBe(false);
     expect(got.get("b")).toEqual([1, 2]);
     expect(got.get("a")).toEqual([1, 2]);
   });
@@ -57,11 +62,11 @@ it("a row every recipient stored waits for the next write to be deleted, and is 
       deliveries: (row: FanoutRow) => deliveriesOf(row),
       deliver: async (_userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
         got.push(...deliveries.map((d) => d.seq!));
-        return { delivered: [] };
+        return { delivered: [], durable: written(deliveries) };
       },
       delivered: () => undefined,
       retryLater: () => undefined,
-    });
+    }, 60_000);
     const rows = () => sql.exec<{ id: number }>("SELECT id FROM fanout ORDER BY id").toArray().map((r) => r.id);
     fanout.enqueue(["a"], { one: 1 }, {});
     fanout.pump();
@@ -71,7 +76,7 @@ it("a row every recipient stored waits for the next write to be deleted, and is 
     expect(rows()).toEqual([2]); // gone with the next write
     fanout.pump();
     await fanout.settle();
-    expect(await fanout.retry()).toBe(false); // the alarm empties the table
+    expect(await fanout.retry(Date.now())).toBe(false); // the alarm empties the table
     expect(rows()).toEqual([]);
     expect(got).toEqual([1, 2]);
   });
@@ -85,14 +90,14 @@ it("a held copy waits for another recipient's call and leaves in one call with t
       deliveries: (row: FanoutRow) => deliveriesOf(row, row.id === 1 ? "a" : null),
       deliver: async (userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
         calls.push({ userId, seqs: deliveries.map((d) => d.seq!) });
-        return { delivered: userId === "b" ? ["m1"] : [] };
+        return { delivered: userId === "b" ? ["m1"] : [], durable: written(deliveries) };
       },
       // As the Conversation does: the first report enqueues a receipt for the author.
       delivered: (userId: string, mids: string[]) => {
         if (mids.length > 0) fanout.enqueue(["a"], { receipt: userId }, {});
       },
       retryLater: () => undefined,
-    });
+    }, 60_000);
     fanout.enqueue(["a", "b", "c"], { message: 1 }, {});
     fanout.pump();
     await fanout.settle();
@@ -112,11 +117,11 @@ it("a held copy is not held when nobody else can release it, and is released whe
       deliver: async (userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
         if (userId === "b") throw new Error("inbox down");
         calls.push({ userId, seqs: deliveries.map((d) => d.seq!) });
-        return { delivered: [] };
+        return { delivered: [], durable: written(deliveries) };
       },
       delivered: () => undefined,
       retryLater: () => undefined,
-    });
+    }, 60_000);
     fanout.enqueue(["a"], { alone: 1 }, {});
     fanout.pump();
     await fanout.settle();
@@ -142,11 +147,11 @@ it("a failed lane of the held recipient is neither held for nor started again be
       deliver: async (userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
         calls.push({ userId, seqs: deliveries.map((d) => d.seq!) });
         if (userId === "a" && failA) throw new Error("inbox down");
-        return { delivered: [] };
+        return { delivered: [], durable: written(deliveries) };
       },
       delivered: () => undefined,
       retryLater: () => undefined,
-    });
+    }, 60_000);
     fanout.enqueue(["a", "b"], { one: 1 }, {});
     fanout.pump();
     await fanout.settle(); // a's copy leaves after b's call, and fails: a's lane stops
@@ -158,7 +163,98 @@ it("a failed lane of the held recipient is neither held for nor started again be
       { userId: "b", seqs: [2] },
     ]);
     failA = false;
-    expect(await fanout.retry()).toBe(false);
+    expect(await fanout.retry(Date.now())).toBe(false);
     expect(calls.at(-1)).toEqual({ userId: "a", seqs: [1, 2] });
+  });
+});
+
+/** A fake Inbox with write-behind: applies in memory, writes on flush(), forgets on crash(). */
+class FakeInbox {
+  applied = 0;
+  durable = 0;
+  readonly calls: Array<{ seqs: number[]; after: Array<number | undefined>; replay: boolean[]; durable: boolean }> = [];
+  /** What the user's state holds, in order (each seq once). */
+  readonly state: number[] = [];
+  private stateDurable = 0;
+
+  deliver(deliveries: Delivery[], options: { durable: boolean }): DeliveryReceipt {
+    this.calls.push({ seqs: deliveries.map((d) => d.seq!), after: deliveries.map((d) => d.after), replay: deliveries.map((d) => d.replay === true), durable: options.durable });
+    let gap: number | undefined;
+    for (const d of deliveries) {
+      if (d.seq! <= this.applied) continue;
+      if (d.after !== undefined && d.after > this.applied) {
+        gap = this.applied;
+        break;
+      }
+      this.applied = d.seq!;
+      this.state.push(d.seq!);
+    }
+    if (options.durable) this.flush();
+    return { delivered: [], durable: this.durable, ...(gap !== undefined ? { gap } : {}) };
+  }
+
+  flush(): void {
+    this.durable = this.applied;
+    this.stateDurable = this.state.length;
+  }
+
+  crash(): void {
+    this.applied = this.durable;
+    this.state.splice(this.stateDurable);
+  }
+}
+
+it("an Inbox that lost its window answers with a gap: the lane resends it as state, then the call as it was", async () => {
+  await runInDurableObject(freshConversation(), async (_instance, state) => {
+    const inbox = new FakeInbox();
+    const fanout = new Fanout(state.storage.sql, {
+      deliveries: (row: FanoutRow) => deliveriesOf(row),
+      deliver: async (_userId: string, deliveries: Delivery[], options: { durable: boolean }) => inbox.deliver(deliveries, options),
+      delivered: () => undefined,
+      retryLater: () => undefined,
+    }, 60_000);
+    fanout.enqueue(["a"], { one: 1 }, {});
+    fanout.pump();
+    await fanout.settle();
+    inbox.flush(); // row 1 written
+    fanout.enqueue(["a"], { two: 2 }, {});
+    fanout.enqueue(["a"], { three: 3 }, {});
+    await fanout.settle(); // rows 2 and 3 applied in memory only
+    inbox.crash();
+    fanout.enqueue(["a"], { four: 4 }, {});
+    await fanout.settle();
+    expect(inbox.state).toEqual([1, 2, 3, 4]); // nothing lost, nothing twice, in order
+    expect(inbox.calls.slice(-2)).toEqual([
+      { seqs: [4], after: [3], replay: [false], durable: false }, // refused: 3 was lost
+      { seqs: [2, 3, 4], after: [1, 2, 3], replay: [true, true, false], durable: false }, // from what it wrote
+    ]);
+    expect(await fanout.retry(Date.now())).toBe(true); // not written yet: the rows stay
+  });
+});
+
+it("deliveries left unwritten past the window are resent with `durable`, and their rows go", async () => {
+  await runInDurableObject(freshConversation(), async (_instance, state) => {
+    const sql = state.storage.sql;
+    const inbox = new FakeInbox();
+    const due: number[] = [];
+    const fanout = new Fanout(sql, {
+      deliveries: (row: FanoutRow) => deliveriesOf(row),
+      deliver: async (_userId: string, deliveries: Delivery[], options: { durable: boolean }) => inbox.deliver(deliveries, options),
+      delivered: () => undefined,
+      retryLater: (at?: number) => void (at !== undefined && due.push(at)),
+    }, 5_000);
+    const start = Date.now();
+    fanout.enqueue(["a"], { one: 1 }, {});
+    fanout.enqueue(["a"], { two: 2 }, {});
+    fanout.pump();
+    await fanout.settle();
+    expect(due.at(-1)).toBeGreaterThanOrEqual(start + 5_000); // the alarm comes back when they are due
+    expect(await fanout.retry(start + 1_000)).toBe(true); // not due yet: nothing resent
+    expect(inbox.calls).toHaveLength(1);
+    inbox.crash(); // and the Inbox lost them meanwhile
+    expect(await fanout.retry(Date.now() + 6_000)).toBe(false); // due: resent as state, written, rows deleted
+    expect(inbox.calls.at(-1)).toEqual({ seqs: [1, 2], after: [undefined, 1], replay: [true, true], durable: true });
+    expect(inbox.state).toEqual([1, 2]);
+    expect(sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n).toBe(0);
   });
 });
