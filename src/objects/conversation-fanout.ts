@@ -13,10 +13,6 @@
 // sessions already got. What stays unconfirmed past the Inbox's window is resent with `durable`
 // (the alarm). A lane that fails stops (its recipient's later packets wait, so order is kept) until
 // the alarm retries from the table.
-// A row may hold one recipient's copy (a message's author) until another recipient's call has
-// returned: the first delivered report enqueues a receipt for the author, and the two then travel in
-// one call (one Inbox call fewer per message; the author's other devices see their message one
-// recipient's round trip later).
 import type { Delivery, DeliveryReceipt } from "../domain/delivery";
 
 export interface FanoutRow {
@@ -27,15 +23,9 @@ export interface FanoutRow {
   [key: string]: SqlStorageValue;
 }
 
-export interface RowDeliveries {
-  byRecipient: Map<string, Delivery>;
-  /** The recipient whose copy waits until another recipient's call has returned, or null. */
-  held: string | null;
-}
-
 export interface FanoutTarget {
   /** Turns a row into its deliveries, one per recipient. */
-  deliveries(row: FanoutRow): RowDeliveries;
+  deliveries(row: FanoutRow): Map<string, Delivery>;
   deliver(userId: string, deliveries: Delivery[], options: { durable: boolean }): Promise<DeliveryReceipt>;
   /** Called with what reached a live session, after a lane's call returns. */
   delivered(userId: string, mids: string[]): void;
@@ -46,7 +36,6 @@ export interface FanoutTarget {
 interface LaneItem {
   row: number;
   delivery: Delivery;
-  held: boolean;
   /** When the Inbox answered for it (unconfirmed items: how long it has waited to be written). */
   answeredAt?: number;
 }
@@ -82,10 +71,6 @@ export class Fanout {
   private readonly unsent = new Map<number, Set<string>>();
   private readonly lanes = new Map<string, Lane>();
   private readonly waitingLanes = new Set<string>();
-  /** Rows whose copy for one recipient waits for another recipient's call → that recipient and the copy. */
-  private readonly held = new Map<number, { userId: string; item: LaneItem }>();
-  /** Lanes whose head was just released, started by the next pump(). */
-  private readonly released = new Set<string>();
   private busyLanes = 0;
   private failedLanes = 0;
   private waiters: Array<{ upTo: number; resolve: () => void }> = [];
@@ -124,16 +109,11 @@ export class Fanout {
       for (const row of rows) {
         const owed = new Set<string>();
         const sending = new Set<string>();
-        const { byRecipient, held } = this.target.deliveries(row);
-        // Held only while another recipient's call can still return and release it.
-        const holds = held !== null && [...byRecipient.keys()].some((userId) => userId !== held && !this.lanes.get(userId)?.failed);
-        for (const [userId, delivery] of byRecipient) {
+        for (const [userId, delivery] of this.target.deliveries(row)) {
           owed.add(userId);
           const lane = this.lane(userId);
           if (!lane.failed) {
-            const item = { row: row.id, delivery, held: holds && userId === held };
-            if (item.held) this.held.set(row.id, { userId, item });
-            lane.queue.push(item);
+            lane.queue.push({ row: row.id, delivery });
             sending.add(userId);
             touched.add(userId);
           }
@@ -149,8 +129,6 @@ export class Fanout {
       }
       if (rows.length < READ_BATCH) this.unread = false;
     }
-    for (const userId of this.released) touched.add(userId);
-    this.released.clear();
     for (const userId of touched) {
       const lane = this.lanes.get(userId);
       if (lane && !lane.busy && !lane.failed && lane.queue.length > 0) this.start(userId, lane);
@@ -186,8 +164,8 @@ export class Fanout {
         if (!row) continue;
         const deliveries = this.target.deliveries(row);
         for (const userId of mine) {
-          const delivery = deliveries.byRecipient.get(userId);
-          if (delivery) this.lane(userId).queue.push({ row: rowId, delivery, held: false });
+          const delivery = deliveries.get(userId);
+          if (delivery) this.lane(userId).queue.push({ row: rowId, delivery });
         }
       }
       for (const userId of again) {
@@ -242,8 +220,6 @@ export class Fanout {
   }
 
   private start(userId: string, lane: Lane): void {
-    const firstHeld = lane.queue.findIndex((item) => item.held);
-    if (firstHeld === 0) return; // released by another recipient's call
     if (this.busyLanes >= MAX_BUSY_LANES) {
       this.waitingLanes.add(userId);
       return;
@@ -252,7 +228,7 @@ export class Fanout {
       if (this.holdAfter !== null && this.holdAfter !== userId) return; // held: never sent
       this.holdAfter = userId;
     }
-    const batch = lane.queue.splice(0, Math.min(MAX_PER_CALL, firstHeld === -1 ? lane.queue.length : firstHeld));
+    const batch = lane.queue.splice(0, MAX_PER_CALL);
     const durable = lane.confirm;
     lane.confirm = false;
     lane.busy = true;
@@ -295,11 +271,6 @@ export class Fanout {
           lane.unconfirmed = [];
           this.persistOwed(userId);
           for (const [rowId, waiting] of this.unsent) if (waiting.delete(userId) && waiting.size === 0) this.unsent.delete(rowId);
-          // Copies held for this recipient's report go now; this recipient's own held copies are gone with its queue.
-          for (const [rowId, { userId: holder }] of this.held) {
-            if (holder === userId) this.held.delete(rowId);
-            else if (this.open.get(rowId)?.has(userId)) this.unhold(rowId);
-          }
           this.target.retryLater();
         },
       )
@@ -329,7 +300,7 @@ export class Fanout {
    * them), chained from `from` (what the Inbox has written).
    */
   private requeueUnconfirmed(lane: Lane, from: number): void {
-    const again = lane.unconfirmed.map((item) => ({ ...item, held: false, delivery: { ...item.delivery, replay: true } }));
+    const again = lane.unconfirmed.map((item) => ({ ...item, delivery: { ...item.delivery, replay: true } }));
     lane.unconfirmed = [];
     lane.queue.unshift(...again);
     lane.lastSent = from;
@@ -342,18 +313,8 @@ export class Fanout {
     }
   }
 
-  /** Releases a row's held copy; pump() starts its lane (after reading rows added meanwhile, such as a receipt). */
-  private unhold(rowId: number): void {
-    const entry = this.held.get(rowId);
-    if (entry === undefined) return;
-    this.held.delete(rowId);
-    entry.item.held = false;
-    this.released.add(entry.userId);
-  }
-
   /** A recipient's Inbox answered for this row (applied, or skipped as already applied). */
   private sent(rowId: number, userId: string): void {
-    if (this.held.get(rowId)?.userId !== userId) this.unhold(rowId);
     const waiting = this.unsent.get(rowId);
     if (waiting?.delete(userId) && waiting.size === 0) this.unsent.delete(rowId);
   }

@@ -34,7 +34,8 @@ import { Errors, type ErrorBody } from "../protocol/errors";
 import type { PushPayload } from "../push/types";
 import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE_ONLY, refusal } from "./conversation-live";
 import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";
-import { Fanout, type FanoutRow, type RowDeliveries } from "./conversation-fanout";
+import { Fanout, type FanoutRow } from "./conversation-fanout";
+import { DeliveredReports } from "./conversation-receipts";
 import { flushOutbox, type OutboxRow } from "./conversation-outbox";
 import { meteredStorage } from "./metrics";
 import { inboxOf } from "./stubs";
@@ -150,6 +151,8 @@ const noExtras: SendInput = { clientId: null, body: null, attachments: null, x: 
 const OUTBOX_DELAY_MS = 10_000;
 const RETRY_DELAY_MS = 2000;
 const CONFIRM_MARGIN_MS = 2000;
+/** A delivered report waits at most this long for a commit to ride with (the author's tick is that much later). */
+const DELIVERED_WRITE_DELAY_MS = 1000;
 
 export class Conversation extends DurableObject<Env> {
   private readonly sql: SqlStorage;
@@ -164,6 +167,7 @@ export class Conversation extends DurableObject<Env> {
   /** Recent messages (id → seq, author) and which of them already count as delivered. */
   private readonly recent = new Map<string, { seq: number; from: string; delivered: boolean }>();
   private readonly fanout: Fanout;
+  private readonly receipts: DeliveredReports;
   private alarmAt: number | null | undefined = undefined;
   /** Alarm scheduling runs one call at a time (getAlarm, then maybe setAlarm). */
   private alarmChain: Promise<void> = Promise.resolve();
@@ -180,6 +184,9 @@ export class Conversation extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // Called with props: a loopback binding that can be handed to the loader isolate (the bare stub cannot).
     this.handler = new ConversationHandlerHost(this.sql, env, ctx.exports.HandlerOutbound({ props: {} }));
+    this.receipts = new DeliveredReports(() => {
+      if (this.writeDelivered()) this.kick();
+    }, DELIVERED_WRITE_DELAY_MS);
     this.fanout = new Fanout(
       this.sql,
       {
@@ -532,6 +539,7 @@ export class Conversation extends DurableObject<Env> {
   /** Commits the message (and the handler's bot reply after it), remembers its ask for retries, and starts the fan-out. */
   private storeSend(actor: Actor, input: SendInput, modified: ResolvedContent | null, reply: { botId: string; content: ResolvedContent } | null): Ask {
     const now = Date.now();
+    this.writeDelivered(); // rides with this commit
     const message = this.insertMessage(actor.userId, input, now);
     const botMessage = reply === null ? null : this.insertMessage(reply.botId, { ...noExtras, body: reply.content.body ?? null, attachments: reply.content.attachments ?? null }, now);
     const ask: Ask = {
@@ -773,14 +781,12 @@ export class Conversation extends DurableObject<Env> {
 
   /**
    * Recipients' Inboxes report messages that reached a live device. Only the first report per
-   * message is recorded (that is when the author's status turns "delivered"), so a group of 50
-   * costs one status row per message, not 49.
+   * message counts (that is when the author's status turns "delivered"), so a group of 50 costs one
+   * status row per message, not 49; it is written behind (conversation-receipts.ts).
    */
   private markDelivered(userId: string, mids: string[]): void {
-    const meta = this.readMeta();
-    if (!meta || mids.length === 0) return;
+    if (mids.length === 0 || !this.readMeta()) return;
     const now = Date.now();
-    const byAuthor = new Map<string, string[]>();
     for (const mid of mids) {
       const known = this.recent.get(mid);
       if (known?.delivered) continue;
@@ -789,20 +795,36 @@ export class Conversation extends DurableObject<Env> {
         : this.sql.exec<{ seq: number; from_id: string }>("SELECT seq, from_id FROM messages WHERE id = ?", mid).toArray()[0];
       if (!row || row.from_id === userId) continue;
       if (known) known.delivered = true;
+      else if (this.sql.exec("SELECT 1 FROM statuses WHERE seq = ?", row.seq).toArray().length > 0) continue;
+      this.receipts.add({ seq: row.seq, mid, author: row.from_id, by: userId, at: now });
+    }
+  }
+
+  /** Writes the pending delivered reports in the current turn, and tells each author (one receipt per author and reporter). */
+  private writeDelivered(): boolean {
+    const meta = this.readMeta();
+    const reports = this.receipts.take();
+    if (!meta || reports.length === 0) return false;
+    const receipts = new Map<string, { author: string; by: string; ids: string[] }>();
+    for (const r of reports) {
       const first = this.sql.exec(
         "INSERT INTO statuses (seq, user_id, status, updated_at) SELECT ?, ?, 'delivered', ? WHERE NOT EXISTS (SELECT 1 FROM statuses WHERE seq = ?)",
-        row.seq,
-        userId,
-        now,
-        row.seq,
+        r.seq,
+        r.by,
+        r.at,
+        r.seq,
       ).rowsWritten;
       if (first === 0) continue;
-      this.outbox("status", { cid: meta.id, mid, user_id: userId, status: "delivered", at: now });
-      byAuthor.set(row.from_id, [...(byAuthor.get(row.from_id) ?? []), mid]);
+      this.outbox("status", { cid: meta.id, mid: r.mid, user_id: r.by, status: "delivered", at: r.at });
+      const key = `${r.author}:${r.by}`;
+      const receipt = receipts.get(key) ?? { author: r.author, by: r.by, ids: [] };
+      receipt.ids.push(r.mid);
+      receipts.set(key, receipt);
     }
-    for (const [author, ids] of byAuthor) {
-      this.enqueue([author], { message_delivered: { ids, cid: meta.id, from: userId } }, { store: true, excludeSession: null, patch: this.statusPatch(ids) });
+    for (const { author, by, ids } of receipts.values()) {
+      this.enqueue([author], { message_delivered: { ids, cid: meta.id, from: by } }, { store: true, excludeSession: null, patch: this.statusPatch(ids) });
     }
+    return receipts.size > 0;
   }
 
   // ---------------------------------------------------------------- fan-out and outbox
@@ -883,19 +905,15 @@ export class Conversation extends DurableObject<Env> {
     await this.setAlarm(at);
   }
 
-  /**
-   * A fan-out row as one delivery per recipient (read even after deletion: the last packets still go
-   * out). A message's copy for its author is held until another recipient has answered, so the
-   * delivered receipt travels with it.
-   */
-  private deliveriesOf(row: FanoutRow): RowDeliveries {
+  /** A fan-out row as one delivery per recipient (read even after deletion: the last packets still go out). */
+  private deliveriesOf(row: FanoutRow): Map<string, Delivery> {
     const byRecipient = new Map<string, Delivery>();
     const meta = this.storedMeta();
-    if (!meta) return { byRecipient, held: null };
+    if (!meta) return byRecipient;
     const options = JSON.parse(row.options) as FanoutOptions;
     const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
     for (const userId of JSON.parse(row.recipients) as string[]) byRecipient.set(userId, toDelivery(row.id, meta.id, packet, options, userId));
-    return { byRecipient, held: options.message?.from ?? null };
+    return byRecipient;
   }
 
   private enqueue(recipients: string[], packet: Record<string, unknown> | null, options: FanoutOptions): void {
@@ -1170,7 +1188,7 @@ export class Conversation extends DurableObject<Env> {
   private statusOf(seq: number): MessageStatus {
     const rows = this.sql.exec<{ status: string }>("SELECT DISTINCT status FROM statuses WHERE seq = ?", seq).toArray();
     if (rows.some((r) => r.status === "read")) return "read";
-    return rows.some((r) => r.status === "delivered") ? "delivered" : "sent";
+    return rows.some((r) => r.status === "delivered") || this.receipts.has(seq) ? "delivered" : "sent";
   }
 
   private reactionRows(seq: number): Array<{ userId: string; reaction: string }> {

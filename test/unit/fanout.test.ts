@@ -1,18 +1,18 @@
 // The fan-out lanes against a fake Inbox: a recipient whose delivery fails stops (its later packets
 // wait, so its order holds), settle() is not held up by it, and the alarm's retry() resends what it
 // owes, in order, and empties the table. A row every recipient stored is deleted with the next write,
-// not in a commit of its own. A held copy waits for another recipient's call and travels with what
-// was queued for its recipient meanwhile.
+// not in a commit of its own. An Inbox that lost its window gets it again as state, and what stays
+// unwritten past the window is resent with `durable`.
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
 import type { Delivery, DeliveryReceipt } from "../../src/domain/delivery";
-import { Fanout, type FanoutRow, type RowDeliveries } from "../../src/objects/conversation-fanout";
+import { Fanout, type FanoutRow } from "../../src/objects/conversation-fanout";
 
-/** Every recipient of the row gets a delivery carrying the row id as its seq; `held` as given. */
-function deliveriesOf(row: FanoutRow, held: string | null = null): RowDeliveries {
+/** Every recipient of the row gets a delivery carrying the row id as its seq. */
+function deliveriesOf(row: FanoutRow): Map<string, Delivery> {
   const delivery: Delivery = { seq: row.id, cid: "c", packet: null, store: false, excludeSession: null, patch: null, mid: null };
-  return { byRecipient: new Map((JSON.parse(row.recipients) as string[]).map((u) => [u, delivery])), held };
+  return new Map((JSON.parse(row.recipients) as string[]).map((u) => [u, delivery]));
 }
 
 /** A fake Inbox that writes at once: everything it got is durable. */
@@ -79,92 +79,6 @@ it("a row every recipient stored waits for the next write to be deleted, and is 
     expect(await fanout.retry(Date.now())).toBe(false); // the alarm empties the table
     expect(rows()).toEqual([]);
     expect(got).toEqual([1, 2]);
-  });
-});
-
-it("a held copy waits for another recipient's call and leaves in one call with the receipt queued meanwhile", async () => {
-  await runInDurableObject(freshConversation(), async (_instance, state) => {
-    const calls: Array<{ userId: string; seqs: number[] }> = [];
-    const fanout: Fanout = new Fanout(state.storage.sql, {
-      // Row 1 is the author's message (held for "a"); the receipt row for "a" has no other recipient.
-      deliveries: (row: FanoutRow) => deliveriesOf(row, row.id === 1 ? "a" : null),
-      deliver: async (userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
-        calls.push({ userId, seqs: deliveries.map((d) => d.seq!) });
-        return { delivered: userId === "b" ? ["m1"] : [], durable: written(deliveries) };
-      },
-      // As the Conversation does: the first report enqueues a receipt for the author.
-      delivered: (userId: string, mids: string[]) => {
-        if (mids.length > 0) fanout.enqueue(["a"], { receipt: userId }, {});
-      },
-      retryLater: () => undefined,
-    }, 60_000);
-    fanout.enqueue(["a", "b", "c"], { message: 1 }, {});
-    fanout.pump();
-    await fanout.settle();
-    await fanout.settle(); // the receipt row, enqueued during the first settle
-    const toA = calls.filter((c) => c.userId === "a");
-    expect(toA).toEqual([{ userId: "a", seqs: [1, 2] }]);
-    expect(calls.map((c) => c.userId).indexOf("a")).toBeGreaterThan(0); // after another recipient's call
-    expect(calls.filter((c) => c.userId !== "a").map((c) => c.seqs)).toEqual([[1], [1]]);
-  });
-});
-
-it("a held copy is not held when nobody else can release it, and is released when the other recipient fails", async () => {
-  await runInDurableObject(freshConversation(), async (_instance, state) => {
-    const calls: Array<{ userId: string; seqs: number[] }> = [];
-    const fanout = new Fanout(state.storage.sql, {
-      deliveries: (row: FanoutRow) => deliveriesOf(row, "a"),
-      deliver: async (userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
-        if (userId === "b") throw new Error("inbox down");
-        calls.push({ userId, seqs: deliveries.map((d) => d.seq!) });
-        return { delivered: [], durable: written(deliveries) };
-      },
-      delivered: () => undefined,
-      retryLater: () => undefined,
-    }, 60_000);
-    fanout.enqueue(["a"], { alone: 1 }, {});
-    fanout.pump();
-    await fanout.settle();
-    expect(calls).toEqual([{ userId: "a", seqs: [1] }]);
-    fanout.enqueue(["a", "b"], { two: 2 }, {});
-    await fanout.settle(); // b fails: a's copy must not wait for the alarm
-    expect(calls).toEqual([
-      { userId: "a", seqs: [1] },
-      { userId: "a", seqs: [2] },
-    ]);
-    fanout.enqueue(["a", "b"], { three: 3 }, {});
-    await fanout.settle(); // b's lane is stopped until retry(): a's copy is not held for it
-    expect(calls.at(-1)).toEqual({ userId: "a", seqs: [3] });
-  });
-});
-
-it("a failed lane of the held recipient is neither held for nor started again before retry(), which resends in order", async () => {
-  await runInDurableObject(freshConversation(), async (_instance, state) => {
-    const calls: Array<{ userId: string; seqs: number[] }> = [];
-    let failA = true;
-    const fanout = new Fanout(state.storage.sql, {
-      deliveries: (row: FanoutRow) => deliveriesOf(row, "a"),
-      deliver: async (userId: string, deliveries: Delivery[]): Promise<DeliveryReceipt> => {
-        calls.push({ userId, seqs: deliveries.map((d) => d.seq!) });
-        if (userId === "a" && failA) throw new Error("inbox down");
-        return { delivered: [], durable: written(deliveries) };
-      },
-      delivered: () => undefined,
-      retryLater: () => undefined,
-    }, 60_000);
-    fanout.enqueue(["a", "b"], { one: 1 }, {});
-    fanout.pump();
-    await fanout.settle(); // a's copy leaves after b's call, and fails: a's lane stops
-    fanout.enqueue(["a", "b"], { two: 2 }, {});
-    await fanout.settle();
-    expect(calls).toEqual([
-      { userId: "b", seqs: [1] },
-      { userId: "a", seqs: [1] },
-      { userId: "b", seqs: [2] },
-    ]);
-    failA = false;
-    expect(await fanout.retry(Date.now())).toBe(false);
-    expect(calls.at(-1)).toEqual({ userId: "a", seqs: [1, 2] });
   });
 });
 
