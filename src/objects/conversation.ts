@@ -283,7 +283,8 @@ export class Conversation extends DurableObject<Env> {
     } else if (!isManager(role ?? null)) {
       return fail(Errors.FORBIDDEN);
     }
-    if (role !== "owner" && (change.remove.includes(meta.ownerId) || change.removeAdmins.length > 0)) return fail(Errors.FORBIDDEN);
+    // Owners and admins change admins (an admin may step down, as SAMA); only the owner is never removed.
+    if (role !== "owner" && change.remove.includes(meta.ownerId)) return fail(Errors.FORBIDDEN);
     const now = Date.now();
     const existing = new Set(this.participantIds());
     const adding = change.add.filter((c) => !existing.has(c.userId));

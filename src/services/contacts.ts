@@ -137,6 +137,43 @@ export function rematchContacts(
   return refreshMatches(db, now, sql`c.organization_id = ${organizationId} AND ${affected}`);
 }
 
+/**
+ * For users.ts, before `rematchContacts` in a user's edit batch: entries matched to the user by the
+ * old email or phone take the new value (SAMA's rule: a contact follows its user), and their points
+ * the new key, so the re-match that follows keeps them matched.
+ */
+export function followUserContacts(
+  { db, now }: Pick<ServiceDeps, "db" | "now">,
+  organizationId: string,
+  before: Pick<UserRow, "email" | "emailKey" | "phone" | "phoneKey">,
+  after: Pick<UserRow, "email" | "emailKey" | "phone" | "phoneKey">,
+): Batch[] {
+  const items: Batch[] = [];
+  for (const kind of ["email", "phone"] as const) {
+    const oldKey = kind === "email" ? before.emailKey : before.phoneKey;
+    const [oldValue, newValue, newKey] = kind === "email" ? [before.email, after.email, after.emailKey] : [before.phone, after.phone, after.phoneKey];
+    if (oldKey === null || newValue === null || newKey === null || newValue === oldValue) continue;
+    const points = and(eq(contactPoints.organizationId, organizationId), eq(contactPoints.kind, kind), eq(contactPoints.key, oldKey));
+    const column = kind === "email" ? contacts.email : contacts.phone;
+    items.push(
+      db
+        .update(contacts)
+        .set({
+          [kind]: sql`(
+            SELECT json_group_array(
+                     CASE WHEN p.key = ${oldKey} THEN json_set(e.value, '$.value', ${newValue}) ELSE json(e.value) END
+                     ORDER BY e.key)
+            FROM json_each(${column}) AS e
+            LEFT JOIN contact_points AS p ON p.contact_id = ${contacts.id} AND p.kind = ${kind} AND p.idx = e.key)`,
+          updatedAt: now,
+        })
+        .where(sql`${contacts.id} IN (SELECT ${contactPoints.contactId} FROM ${contactPoints} WHERE ${points})`),
+      db.update(contactPoints).set({ key: newKey }).where(points),
+    );
+  }
+  return items;
+}
+
 async function runBatch(db: Db, items: ReadonlyArray<Batch | null>): Promise<void> {
   const [first, ...rest] = items.filter((item) => item !== null);
   if (first) await db.batch([first, ...rest]);

@@ -7,7 +7,7 @@ import { newObjectId } from "../domain/object-id";
 import { searchTextOf } from "../domain/user-view";
 import { hashPassword } from "../auth/password";
 import { Errors, SamaError } from "../protocol/errors";
-import { rematchContacts } from "./contacts";
+import { followUserContacts, rematchContacts } from "./contacts";
 import type { ServiceDeps } from "./context";
 import { deviceKeyDeletions } from "./encrypted-devices";
 import { requireOrganization } from "./organizations";
@@ -155,7 +155,8 @@ export async function updateUser(deps: ServiceDeps, user: UserRow, changes: User
           updatedAt: next.updatedAt,
         })
         .where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId))),
-      // Contacts matched by the old email/phone lose the match, those listing the new ones gain it.
+      // Entries matched by the old email/phone take the new one; contacts listing the new ones gain the match.
+      ...followUserContacts(deps, user.organizationId, user, next),
       rematchContacts(deps, user.organizationId, user, next),
     ]);
   } catch (err) {

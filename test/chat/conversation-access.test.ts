@@ -144,6 +144,31 @@ describe("channels", () => {
     await received(s2.socket, cid, withBody("admin speaking"));
   });
 
+  it("lets an admin step down and change other admins, as SAMA; the owner stays owner", async () => {
+    const [owner, s1, s2, s3] = await cast4();
+    const cid = await cidOf(channel(owner));
+    for (const s of [s1, s2, s3]) await s.socket.request("conversation_subscribe", { cid });
+    await owner.socket.request("conversation_update", { id: cid, admins: { add: [s1.id, s2.id] } });
+    expect((await adminsOf(owner.socket, [cid])).conversations).toEqual({ [cid]: [owner.id, s1.id, s2.id] });
+
+    // An admin steps down: from then on a plain subscriber, who may neither update nor list admins.
+    const stepped = await s2.socket.request("conversation_update", { id: cid, admins: { remove: [s2.id] } });
+    expect(rec(stepped.conversation)).toMatchObject({ _id: cid, type: "c", subscribers_count: 4 });
+    expect((await adminsOf(owner.socket, [cid])).conversations).toEqual({ [cid]: [owner.id, s1.id] });
+    expect(await s2.socket.requestError("conversation_update", { id: cid, name: "by s2" })).toEqual(FORBIDDEN);
+    expect(await adminsOf(s2.socket, [cid])).toEqual(NO_DATA);
+
+    // An admin makes another subscriber admin and takes it back; removing the owner's role does nothing.
+    await s1.socket.request("conversation_update", { id: cid, admins: { add: [s3.id] } });
+    expect((await adminsOf(s3.socket, [cid])).conversations).toEqual({ [cid]: [owner.id, s1.id, s3.id] });
+    await s1.socket.request("conversation_update", { id: cid, admins: { remove: [s3.id, owner.id] } });
+    expect((await adminsOf(owner.socket, [cid])).conversations).toEqual({ [cid]: [owner.id, s1.id] });
+    expect(rec((await owner.socket.request("conversation_update", { id: cid, name: "still mine" })).conversation)).toMatchObject({ owner_id: owner.id, name: "still mine" });
+    // A plain subscriber changes no admins, and no admin removes the owner from the channel.
+    expect(await s3.socket.requestError("conversation_update", { id: cid, admins: { remove: [s1.id] } })).toEqual(FORBIDDEN);
+    expect(await s1.socket.requestError("conversation_update", { id: cid, participants: { remove: [owner.id] } })).toEqual(FORBIDDEN);
+  });
+
   it("is deleted when its last subscriber leaves", async () => {
     const [owner, s1] = await cast4();
     const name = unique("lonely");

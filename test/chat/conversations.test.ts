@@ -156,6 +156,17 @@ describe("conversation_create", () => {
       expect(await a.socket.requestError("conversation_create", params)).toEqual({ status: 422, message });
     });
 
+    it("counts the participants as sent, repeats and unknown ids too (SAMA): two members and 50 copies of one id are too many", async () => {
+      const [a, b, c] = await cast3();
+      const name = unique("big");
+      const participants = [b.id, c.id, ...Array.from({ length: 50 }, () => "1")];
+      expect(await a.socket.requestError("conversation_create", { type: "g", name, participants })).toEqual({
+        status: 422,
+        message: "There are too many users in the group conversation.",
+      });
+      expect((await conversationList(b.socket)).filter((conversation) => conversation.name === name)).toEqual([]);
+    });
+
     it("refuses a group whose participants are all foreign or unknown", async () => {
       const a = await online(cast[0]!);
       expect(await a.socket.requestError("conversation_create", { type: "g", name: "n", participants: [foreign.user.id, fakeId(3), a.id] })).toEqual({

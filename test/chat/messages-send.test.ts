@@ -346,6 +346,9 @@ describe("message_edit", () => {
 
     expect(await bs.requestError("message_edit", { id: m.server_mid, body: "hijack" })).toEqual({ status: 403, message: "Forbidden." });
     expect(await as1.requestError("message_edit", { id: "0123456789abcdef01234567", body: "x" })).toEqual({ status: 422, message: "Message ID not found." });
+    // As SAMA: no id at all is a message not found; an id that is not a string is an incorrect one.
+    expect(await as1.requestError("message_edit", { body: "x" })).toEqual({ status: 422, message: "Message ID not found." });
+    expect(await as1.requestError("message_edit", { id: 7, body: "x" })).toEqual({ status: 422, message: "Incorrect message ID." });
     expect(await as1.requestError("message_edit", { id: m.server_mid, body: "" })).toEqual({ status: 422, message: "Either message body or attachments required." });
 
     expect(await as1.request("message_edit", { id: m.server_mid, body: "fixed" })).toMatchObject({ success: true });

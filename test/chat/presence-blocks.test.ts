@@ -177,6 +177,14 @@ describe("block list", () => {
     expect(await socket.requestError("block_user", { ids: [me.id] })).toEqual({ status: 422, message: "Can't block self user." });
     expect(await socket.requestError("block_user", {})).toEqual({ status: 400, message: "Bad request - invalid data format" });
     expect(await socket.requestError("block_user", { ids: [{}] })).toEqual({ status: 400, message: "Bad request - invalid data format" });
+    // As SAMA: a string id shorter than an id (24 characters) is refused, in either request; a well-formed unknown one is ignored.
+    for (const action of ["block_user", "unblock_user"]) {
+      for (const bad of ["", "abc", "0123456789abcdef0123456"]) {
+        expect(await socket.requestError(action, { ids: [bad] })).toEqual({ status: 400, message: "Bad request - invalid data format" });
+      }
+      expect(await socket.request(action, { ids: ["0123456789abcdef01234567"] })).toMatchObject({ success: true });
+    }
+    expect(await socket.request("list_blocked_users", {})).toMatchObject({ users: [] });
     expect(await socket.requestError("block_list_enable", {})).toEqual({ status: 422, message: '"enable" is required' });
   });
 });

@@ -319,7 +319,7 @@ describe("contact_list", () => {
 });
 
 describe("matched_user_id follows the organization's users", () => {
-  it("is set when a user registers with a listed email or phone, moved on user_edit, cleared on user_delete", async () => {
+  it("is set when a user registers with a listed email or phone, follows user_edit, cleared on user_delete", async () => {
     const tag = unique("m");
     const email = `${tag}@example.test`;
     const newEmail = `${tag}-new@example.test`;
@@ -338,11 +338,11 @@ describe("matched_user_id follows the organization's users", () => {
     expect(matched?.phone).toEqual([{ value: phone }]);
     expect((await list(socket, { updated_at: second.updated_at })).map((c) => c._id)).toEqual([first._id]);
 
-    // The user changes email: the old entry loses the match, the contact listing the new one gains it.
+    // The user changes email: the matched entry follows it (SAMA), the contact listing the new one gains the match.
     const { socket: friendSocket } = await connectedSocket(friend);
     await pause();
     await friendSocket.request("user_edit", { email: newEmail });
-    expect((await findContact(socket, first._id))?.email).toEqual([{ value: email.toUpperCase() }]);
+    expect((await findContact(socket, first._id))?.email).toEqual([{ value: newEmail, matched_user_id: friend.id }]);
     expect((await findContact(socket, second._id))?.email).toEqual([{ type: "work", value: newEmail, matched_user_id: friend.id }]);
 
     // A user registering with the listed phone.
@@ -360,7 +360,48 @@ describe("matched_user_id follows the organization's users", () => {
 
     // Deleting the email user clears that match too.
     expect(await friendSocket.request("user_delete", {})).toMatchObject({ success: true });
+    expect((await findContact(socket, first._id))?.email).toEqual([{ value: newEmail }]);
     expect((await findContact(socket, second._id))?.email).toEqual([{ type: "work", value: newEmail }]);
+  });
+
+  it("follows the matched user's new email and phone in every address book, keeping the match, the type and the other entries", async () => {
+    const friendPhone = uniquePhone();
+    const friend = await signUpWithPhone(friendPhone);
+    const stranger = await signUp();
+    const { socket: mine } = await signedIn();
+    const { socket: theirs } = await signedIn();
+    const a = await addContact(mine, {
+      first_name: "Friend",
+      email: [{ type: "home", value: friend.email.toUpperCase() }, { value: stranger.email }, { value: "nobody@example.test" }],
+      phone: [{ type: "cell", value: friendPhone }],
+    });
+    const b = await addContact(theirs, { first_name: "Same", email: [{ value: friend.email }] });
+    const idle = await addContact(theirs, { first_name: "Idle", phone: [{ value: "555000" }] });
+    const { socket: friendSocket } = await connectedSocket(friend);
+    await pause();
+
+    const newEmail = `${unique("moved")}@example.test`;
+    const newPhone = uniquePhone();
+    await friendSocket.request("user_edit", { email: newEmail, phone: newPhone });
+
+    expect((await findContact(mine, a._id))?.email).toEqual([
+      { type: "home", value: newEmail, matched_user_id: friend.id },
+      { value: stranger.email, matched_user_id: stranger.id },
+      { value: "nobody@example.test" },
+    ]);
+    expect((await findContact(mine, a._id))?.phone).toEqual([{ type: "cell", value: newPhone, matched_user_id: friend.id }]);
+    expect((await findContact(theirs, b._id))?.email).toEqual([{ value: newEmail, matched_user_id: friend.id }]);
+    // Clients syncing with updated_at see the changed contacts, and only those.
+    expect((await list(theirs, { updated_at: idle.updated_at })).map((c) => c._id)).toEqual([b._id]);
+
+    // The followed entries are matched by their new value: the next change moves them again, and a
+    // user taking the old email matches nothing that followed.
+    const newer = `${unique("again")}@example.test`;
+    await friendSocket.request("user_edit", { email: newer });
+    expect((await findContact(theirs, b._id))?.email).toEqual([{ value: newer, matched_user_id: friend.id }]);
+    const { socket: takerSocket } = await signedIn();
+    await takerSocket.request("user_edit", { email: newEmail });
+    expect((await findContact(theirs, b._id))?.email).toEqual([{ value: newer, matched_user_id: friend.id }]);
   });
 
   it("leaves contacts alone when a user edits other fields", async () => {
@@ -397,10 +438,10 @@ describe("organizations and owners are isolated", () => {
     expect((await list(mine)).map((c) => c._id)).toEqual([contact._id]);
     expect(await theirs.requestError("contact_update", { id: contact._id, first_name: "Stolen" })).toEqual({ status: 422, message: "Contact not found." });
 
-    // A user of the other organization changing email to one listed here changes nothing here.
+    // A user of the other organization changing email changes nothing here; there, their contact follows it.
     const { socket: outsiderSocket } = await connectedSocket(outsider);
     await outsiderSocket.request("user_edit", { email: "moved@example.test" });
     expect((await findContact(mine, contact._id))?.updated_at).toBe(contact.updated_at);
-    expect((await findContact(theirs, theirContact._id))?.email).toEqual([{ value: outsider.email }]);
+    expect((await findContact(theirs, theirContact._id))?.email).toEqual([{ value: "moved@example.test", matched_user_id: outsider.id }]);
   });
 });

@@ -59,12 +59,14 @@ describe("device_register and device_list", () => {
     ["a numeric identity key", { identity_key: 5, signed_key: "s" }, "Incorrect identity device key."],
     ["no signed key", { identity_key: "i" }, "Incorrect signed key."],
     ["a signed key that is an object", { identity_key: "i", signed_key: { k: 1 } }, "Incorrect signed key."],
+    ["no pre-keys (SAMA requires them)", { identity_key: "i", signed_key: "s" }, "Incorrect one time pre keys."],
+    ["null pre-keys", { identity_key: "i", signed_key: "s", one_time_pre_keys: null }, "Incorrect one time pre keys."],
     ["101 pre-keys", { identity_key: "i", signed_key: "s", one_time_pre_keys: Array.from({ length: 101 }, (_, i) => `k${i}`) }, "Incorrect one time pre keys."],
     ["a pre-key of 256 characters", { identity_key: "i", signed_key: "s", one_time_pre_keys: ["x".repeat(256)] }, "Incorrect one time pre keys."],
     ["a pre-key that is a number", { identity_key: "i", signed_key: "s", one_time_pre_keys: [1] }, "Incorrect one time pre keys."],
     ["101 named pre-keys", { identity_key: "i", signed_key: "s", one_time_pre_keys: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`id${i}`, `k${i}`])) }, "Incorrect one time pre keys."],
     ["pre-keys as a string", { identity_key: "i", signed_key: "s", one_time_pre_keys: "k1" }, "Incorrect one time pre keys."],
-    ["an unknown field", { identity_key: "i", signed_key: "s", foo: 1 }, '"foo" is not allowed'],
+    ["an unknown field", { identity_key: "i", signed_key: "s", one_time_pre_keys: [], foo: 1 }, '"foo" is not allowed'],
   ])("refuses %s", async (_name, params, message) => {
     const { socket } = await signedIn();
     expect(await socket.requestError("device_register", params)).toEqual({ status: 422, message });

@@ -213,6 +213,19 @@ describe("uploads", () => {
     expect(await env.FILES.head(file.object_id)).toBeNull();
   });
 
+  it("take any Content-Type for a declared type that is no media type, and serve the bytes as application/octet-stream", async () => {
+    const { socket } = await signedIn();
+    const file = await createFile(socket, { name: "a.html", size: 10, content_type: "text/html\r\nX-Evil: 1" });
+    expect((await put(file.upload_url, "<b>hi</b>!", "text/html")).status).toBe(200);
+    expect((await env.FILES.head(file.object_id))?.httpMetadata?.contentType).toBe("application/octet-stream");
+    const res = await send((await fileUrls(socket, [file.object_id]))[file.object_id] ?? "");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toBe("application/octet-stream");
+    expect(res.headers.get("X-Evil")).toBeNull();
+    expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(await res.text()).toBe("<b>hi</b>!");
+  });
+
   it("refuse a tampered, re-targeted or expired upload URL (403)", async () => {
     const { socket } = await signedIn();
     const file = await createFile(socket, { name: "a.png", size: 10, content_type: "image/png" });

@@ -153,7 +153,8 @@ describe("PUT /admin/message (edit)", () => {
     expectTextError(await edit(idOf(carol), { id: mid, body: "x" }), 422, "Message ID not found.");
     expectTextError(await edit(idOf(alice), { id: "0123456789abcdef01234567", body: "x" }), 422, "Message ID not found.");
     expectTextError(await edit(idOf(alice), { id: mid, body: "" }), 422, "Either message body or attachments required.");
-    expectTextError(await edit(idOf(alice), { body: "x" }), 422, "Incorrect message ID.");
+    expectTextError(await edit(idOf(alice), { body: "x" }), 422, "Message ID not found.");
+    expectTextError(await edit(idOf(alice), { id: 7, body: "x" }), 422, "Incorrect message ID.");
     expect((await messageList(b.socket, cid)).find((m) => m._id === mid)?.body).toBe("original");
   });
 });

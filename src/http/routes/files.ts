@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { getConfig } from "../../config";
 import { OBJECT_ID } from "../../domain/object-id";
+import { isMediaType, storedContentType } from "../../files/media-type";
 import { verifyWorkerSigned, type Grant } from "../../files/signer";
 import { Errors, SamaError, type ErrorBody } from "../../protocol/errors";
 import { documented } from "../documented";
@@ -64,7 +65,10 @@ function byteCounter(limit: number): { stream: TransformStream<Uint8Array, Uint8
 async function upload(c: AppContext): Promise<Response> {
   const grant = await authorize(c);
   if (grant.method !== "PUT") throw new SamaError(Errors.FORBIDDEN);
-  if (mediaType(c.req.header("Content-Type")) !== mediaType(grant.contentType)) throw new SamaError(FILE_ERRORS.WRONG_TYPE);
+  // A declared type that is no media type (SAMA allows "image") constrains nothing: it is stored as bytes.
+  if (isMediaType(grant.contentType) && mediaType(c.req.header("Content-Type")) !== mediaType(grant.contentType)) {
+    throw new SamaError(FILE_ERRORS.WRONG_TYPE);
+  }
   const lengthHeader = c.req.header("Content-Length");
   if (lengthHeader === undefined) throw new SamaError(FILE_ERRORS.LENGTH_REQUIRED);
   if (!/^[0-9]{1,16}$/.test(lengthHeader.trim())) throw new SamaError(FILE_ERRORS.BAD_REQUEST);
@@ -89,7 +93,7 @@ async function upload(c: AppContext): Promise<Response> {
   }
   let stored: R2Object;
   try {
-    stored = await c.env.FILES.put(grant.objectId, value, { httpMetadata: { contentType: grant.contentType } });
+    stored = await c.env.FILES.put(grant.objectId, value, { httpMetadata: { contentType: storedContentType(grant.contentType) } });
     await piping;
   } catch (err) {
     await piping;

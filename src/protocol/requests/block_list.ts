@@ -8,7 +8,8 @@ import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 
 const badFormat = samaMessage(Errors.INVALID_DATA_FORMAT);
-const ids = z.strictObject({ ids: z.array(z.union([z.string(), z.number()], badFormat), badFormat).min(1, badFormat).max(50) });
+// SAMA takes a string id of at least 24 characters (an object id's length) or a number.
+const ids = z.strictObject({ ids: z.array(z.union([z.string().min(24, badFormat), z.number()], badFormat), badFormat).min(1, badFormat).max(50) });
 
 /** The organization's users among the given ids (ids of others are ignored, never revealed). */
 async function knownUsers(ctx: AuthedContext, raw: Array<string | number>): Promise<string[]> {

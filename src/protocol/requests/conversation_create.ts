@@ -87,7 +87,9 @@ async function create(ctx: AuthedContext, params: Params) {
   const me = ctx.session.userId;
   const others = [...new Set(params.participants ?? [])].filter((id) => id !== me);
   if (params.type === "u") return createPrivate(ctx, params, others);
-  if (params.type === "g" && others.length + 1 > ctx.config.conversationMaxParticipants) throw new SamaError(Errors.TOO_MANY_USERS_IN_GROUP);
+  // SAMA counts the list as sent (repeats and unknown ids too), and Parley the members with the owner.
+  const max = ctx.config.conversationMaxParticipants;
+  if (params.type === "g" && ((params.participants?.length ?? 0) > max || others.length + 1 > max)) throw new SamaError(Errors.TOO_MANY_USERS_IN_GROUP);
   // Channels have no member cap; this bounds what one request looks up and writes.
   if (others.length > ctx.config.participantsPerRequestMax) throw new SamaError(Errors.TOO_MANY_USERS_IN_REQUEST);
   const cards = await userCards(ctx, ctx.session.organizationId, [me, ...others]);

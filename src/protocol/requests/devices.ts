@@ -19,16 +19,14 @@ const preKey = z.string(preKeysError).min(1).max(255);
 const registerSchema = z.strictObject({
   identity_key: key(Errors.INCORRECT_IDENTITY_KEY),
   signed_key: key(Errors.INCORRECT_SIGNED_KEY),
-  // SAMA: an array of at most 100 keys, or an object of at most 100 named keys.
-  one_time_pre_keys: z
-    .union(
-      [
-        z.array(preKey, preKeysError).max(100),
-        z.record(z.string(preKeysError).max(255), preKey, preKeysError).refine((keys) => Object.keys(keys).length <= 100, preKeysError),
-      ],
-      preKeysError,
-    )
-    .optional(),
+  // SAMA: required (an empty list will do), an array of at most 100 keys or an object of at most 100 named keys.
+  one_time_pre_keys: z.union(
+    [
+      z.array(preKey, preKeysError).max(100),
+      z.record(z.string(preKeysError).max(255), preKey, preKeysError).refine((keys) => Object.keys(keys).length <= 100, preKeysError),
+    ],
+    preKeysError,
+  ),
 });
 
 const requestKeysSchema = z.strictObject({

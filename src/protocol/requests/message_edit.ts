@@ -6,7 +6,10 @@ import { samaMessage } from "../validation";
 import { MAX_BODY } from "./message";
 
 export const messageEditSchema = z.strictObject({
-  id: z.string(samaMessage(Errors.INCORRECT_MESSAGE_ID)).min(1),
+  // SAMA: without an id the message is not found; an id of the wrong kind is incorrect.
+  id: z
+    .string({ error: (issue) => (issue.input === undefined ? Errors.MESSAGE_ID_NOT_FOUND.message : Errors.INCORRECT_MESSAGE_ID.message) })
+    .min(1, samaMessage(Errors.INCORRECT_MESSAGE_ID)),
   body: z.string(samaMessage(Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY)).min(1).max(MAX_BODY),
 });
 
