@@ -61,6 +61,8 @@ const MAX_BUSY_LANES = 256;
 const MAX_PER_CALL = 200;
 
 export class Fanout {
+  /** The newest row id given (see nextId). */
+  private lastId: number | undefined = undefined;
   /** Highest row id read into the lanes. */
   private readUpTo = 0;
   /** Rows may exist past readUpTo (set by enqueue and at start, after an eviction). */
@@ -92,13 +94,35 @@ export class Fanout {
   enqueue(recipients: string[], packet: Record<string, unknown> | null, options: unknown): void {
     if (recipients.length === 0) return;
     this.unread = true;
-    this.deleteFinished();
     this.sql.exec(
-      "INSERT INTO fanout (packet, recipients, options) VALUES (?, ?, ?)",
+      "INSERT INTO fanout (id, packet, recipients, options) VALUES (?, ?, ?, ?)",
+      this.nextId(),
       packet === null ? null : JSON.stringify(packet),
       JSON.stringify(recipients),
       JSON.stringify(options),
     );
+    this.deleteFinished(); // after the insert: the newest row stays, so the ids' high-water mark needs no row of its own
+  }
+
+  /**
+   * Row ids only grow, even when the table empties (an Inbox skips what is at or below what it
+   * applied): the newest id is the table's max, or the floor written when the newest row went.
+   */
+  private nextId(): number {
+    this.lastId = this.newestId() + 1;
+    return this.lastId;
+  }
+
+  private newestId(): number {
+    this.lastId ??= Math.max(
+      Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'fanout_floor'").toArray()[0]?.v ?? 0),
+      this.sql.exec<{ m: number | null }>("SELECT max(id) AS m FROM fanout").one().m ?? 0,
+      // Tables made with AUTOINCREMENT by earlier versions keep their counter there.
+      this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE name = 'sqlite_sequence'").one().n > 0
+        ? (this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'fanout'").toArray()[0]?.seq ?? 0)
+        : 0,
+    );
+    return this.lastId;
   }
 
   /** Reads newly committed rows into the lanes and starts every idle lane that has work. */
@@ -330,6 +354,10 @@ export class Fanout {
   }
 
   private deleteFinished(): void {
+    if (this.finished.length === 0) return;
+    if (this.finished.includes(this.newestId())) {
+      this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('fanout_floor', ?)", String(this.lastId));
+    }
     for (const rowId of this.finished) this.sql.exec("DELETE FROM fanout WHERE id = ?", rowId);
     this.finished = [];
   }

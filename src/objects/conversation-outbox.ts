@@ -1,11 +1,12 @@
 // The Conversation object's outbox: every message, status and reaction change is queued in the
 // object's SQLite in the same transaction as the change, then copied to D1 in batches by the
-// alarm. Copies are idempotent (upserts and deletes), so a retried batch does no harm.
+// alarm. Copies are idempotent (upserts and deletes), so a retried batch does no harm. Messages are
+// copied as they are at the flush, with their delivered status (see D1Copy).
 import type { StoredMessage } from "../domain/message";
 
 export interface OutboxRow {
   id: number;
-  kind: "message" | "delete" | "status" | "reaction";
+  kind: "message" | "message_ref" | "delete" | "status" | "reaction";
   payload: string;
   [key: string]: SqlStorageValue;
 }
@@ -13,14 +14,66 @@ export interface OutboxRow {
 /** The outbox carries the whole stored message and its organization (D1's copy is org-scoped). */
 type MessageCopy = StoredMessage & { organizationId: string };
 
+/** The conversation whose outbox this is (D1's copy is org-scoped). */
+export interface OutboxScope {
+  cid: string;
+  organizationId: string;
+}
+
+interface StoredRow {
+  seq: number;
+  id: string;
+  from_id: string;
+  body: string | null;
+  attachments: string | null;
+  x: string;
+  t: number;
+  created_at: number;
+  updated_at: number;
+  replied_message_id: string | null;
+  forwarded_message_id: string | null;
+  encrypted_message_type: number | null;
+  deleted_for: string;
+  delivered_by: string | null;
+  delivered_at: number | null;
+  [key: string]: SqlStorageValue;
+}
+
 const BATCH = 100;
 
-function statementFor(db: D1Database, row: OutboxRow): D1PreparedStatement[] {
-  const p = JSON.parse(row.payload) as Record<string, unknown>;
-  switch (row.kind) {
-    case "message": {
-      const m = p as unknown as MessageCopy;
-      return [
+/** A message as the object holds it now (with its delivered status), or nothing when it was deleted (its delete row follows). */
+function messageNow(db: D1Database, sql: SqlStorage, scope: OutboxScope, seq: number): D1PreparedStatement[] {
+  const row = sql.exec<StoredRow>("SELECT * FROM messages WHERE seq = ?", seq).toArray()[0];
+  return row ? copyOf(db, scope, row) : [];
+}
+
+function copyOf(db: D1Database, scope: OutboxScope, row: StoredRow): D1PreparedStatement[] {
+  const copy: MessageCopy = {
+    id: row.id,
+    seq: row.seq,
+    cid: scope.cid,
+    organizationId: scope.organizationId,
+    from: row.from_id,
+    body: row.body,
+    attachments: row.attachments === null ? null : (JSON.parse(row.attachments) as MessageCopy["attachments"]),
+    x: JSON.parse(row.x) as Record<string, unknown>,
+    t: row.t,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    repliedMessageId: row.replied_message_id,
+    forwardedMessageId: row.forwarded_message_id,
+    encryptedMessageType: row.encrypted_message_type,
+    deletedFor: JSON.parse(row.deleted_for) as string[],
+  };
+  const statements = messageCopy(db, copy);
+  if (row.delivered_by !== null && row.delivered_at !== null) {
+    statements.push(statusCopy(db, { cid: scope.cid, mid: row.id, user_id: row.delivered_by, status: "delivered", at: row.delivered_at }));
+  }
+  return statements;
+}
+
+function messageCopy(db: D1Database, m: MessageCopy): D1PreparedStatement[] {
+  return [
         db
           .prepare(
             `INSERT OR REPLACE INTO messages (id, organization_id, cid, seq, from_id, body, attachments, x, t, deleted_for,
@@ -45,7 +98,26 @@ function statementFor(db: D1Database, row: OutboxRow): D1PreparedStatement[] {
             m.updatedAt,
           ),
       ];
-    }
+}
+
+function statusCopy(db: D1Database, p: Record<string, unknown>): D1PreparedStatement {
+  // "read" outranks "delivered": a late delivered report never downgrades a read.
+  return db
+    .prepare(
+      `INSERT INTO message_statuses (cid, mid, user_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (mid, user_id) DO UPDATE SET status = CASE WHEN status = 'read' THEN status ELSE excluded.status END,
+       updated_at = excluded.updated_at`,
+    )
+    .bind(p.cid, p.mid, p.user_id, p.status, p.at, p.at);
+}
+
+function statementFor(db: D1Database, sql: SqlStorage, scope: OutboxScope, row: OutboxRow): D1PreparedStatement[] {
+  const p = JSON.parse(row.payload) as Record<string, unknown>;
+  switch (row.kind) {
+    case "message":
+      return messageCopy(db, p as unknown as MessageCopy); // queued whole by earlier versions
+    case "message_ref":
+      return messageNow(db, sql, scope, p.seq as number);
     case "delete": {
       const ids = p.ids as string[];
       const json = JSON.stringify(ids);
@@ -56,16 +128,7 @@ function statementFor(db: D1Database, row: OutboxRow): D1PreparedStatement[] {
       ];
     }
     case "status":
-      // "read" outranks "delivered": a late delivered report never downgrades a read.
-      return [
-        db
-          .prepare(
-            `INSERT INTO message_statuses (cid, mid, user_id, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (mid, user_id) DO UPDATE SET status = CASE WHEN status = 'read' THEN status ELSE excluded.status END,
-             updated_at = excluded.updated_at`,
-          )
-          .bind(p.cid, p.mid, p.user_id, p.status, p.at, p.at),
-      ];
+      return [statusCopy(db, p)];
     case "reaction":
       return [
         p.op === "add"
@@ -77,14 +140,68 @@ function statementFor(db: D1Database, row: OutboxRow): D1PreparedStatement[] {
   }
 }
 
-/** Copies queued changes to D1, oldest first, and removes what was copied. */
-export async function flushOutbox(db: D1Database, sql: SqlStorage): Promise<void> {
-  for (;;) {
-    const rows = sql.exec<OutboxRow>("SELECT * FROM outbox ORDER BY id LIMIT ?", BATCH).toArray();
-    if (rows.length === 0) return;
-    await db.batch(rows.flatMap((row) => statementFor(db, row)));
-    const last = rows[rows.length - 1]!.id;
-    sql.exec("DELETE FROM outbox WHERE id <= ?", last);
-    if (rows.length < BATCH) return;
+/**
+ * The D1 copy of one conversation. New messages need no row of their own: a cursor (`copied_seq`)
+ * tells which messages D1 has, and each flush copies those past it as they are then (delivered
+ * status included). A change to a message already copied queues one `message_ref` row until the
+ * next flush, however often it changes; other changes (deletes, read marks, reactions) queue rows.
+ */
+export class D1Copy {
+  /** Messages read for copying (memory; the durable cursor moves once D1 has them). */
+  private readUpTo: number | undefined = undefined;
+  /** Copied messages with a `message_ref` row waiting (memory: after an eviction a change adds a row again). */
+  private readonly queued = new Set<number>();
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** A message changed (sent, edited, delivered, hidden). */
+  message(seq: number): void {
+    if (seq > this.cursor() || this.queued.has(seq)) return; // the next flush copies it as it is
+    this.queued.add(seq);
+    this.queue("message_ref", { seq });
+  }
+
+  queue(kind: OutboxRow["kind"], payload: unknown): void {
+    this.sql.exec("INSERT INTO outbox (kind, payload) VALUES (?, ?)", kind, JSON.stringify(payload));
+  }
+
+  /** Something waits for D1. */
+  pending(): boolean {
+    const newest = this.sql.exec<{ s: number | null }>("SELECT max(seq) AS s FROM messages").one().s ?? 0;
+    return newest > this.cursor() || this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n > 0;
+  }
+
+  /** Copies new messages past the cursor, then queued changes, oldest first, removing what was copied. */
+  async flush(db: D1Database, scope: OutboxScope): Promise<void> {
+    for (;;) {
+      const rows = this.sql.exec<StoredRow>("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", this.cursor(), BATCH).toArray();
+      if (rows.length === 0) break;
+      const upTo = rows.at(-1)!.seq;
+      const statements = rows.flatMap((row) => copyOf(db, scope, row));
+      const durable = this.cursor();
+      this.readUpTo = upTo; // a change from now on is a change after this read: it queues a row
+      try {
+        await db.batch(statements);
+      } catch (err) {
+        this.readUpTo = durable; // D1 has none of them: the next flush reads them again
+        throw err;
+      }
+      this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('copied_seq', ?)", String(upTo));
+      if (rows.length < BATCH) break;
+    }
+    for (;;) {
+      const rows = this.sql.exec<OutboxRow>("SELECT * FROM outbox ORDER BY id LIMIT ?", BATCH).toArray();
+      if (rows.length === 0) return;
+      const statements = rows.flatMap((row) => statementFor(db, this.sql, scope, row));
+      for (const row of rows) if (row.kind === "message_ref") this.queued.delete((JSON.parse(row.payload) as { seq: number }).seq);
+      if (statements.length > 0) await db.batch(statements);
+      this.sql.exec("DELETE FROM outbox WHERE id <= ?", rows.at(-1)!.id);
+      if (rows.length < BATCH) return;
+    }
+  }
+
+  private cursor(): number {
+    this.readUpTo ??= Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'copied_seq'").toArray()[0]?.v ?? 0);
+    return this.readUpTo;
   }
 }

@@ -36,7 +36,7 @@ import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE
 import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";
 import { Fanout, type FanoutRow } from "./conversation-fanout";
 import { DeliveredReports } from "./conversation-receipts";
-import { flushOutbox, type OutboxRow } from "./conversation-outbox";
+import { D1Copy, type OutboxRow } from "./conversation-outbox";
 import { meteredStorage } from "./metrics";
 import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
@@ -125,7 +125,16 @@ interface MessageRow {
   forwarded_message_id: string | null;
   encrypted_message_type: number | null;
   deleted_for: string;
+  client_id: string | null;
+  delivered_at: number | null;
   [key: string]: SqlStorageValue;
+}
+
+/** What a retried send is answered with: its first ask. */
+interface SentRecord {
+  serverMid: string;
+  t: number;
+  createdAt: number;
 }
 
 /** How a fan-out row is turned into per-recipient deliveries. */
@@ -163,11 +172,14 @@ export class Conversation extends DurableObject<Env> {
   private deleted: boolean | undefined = undefined;
   private participantsCache: ParticipantRow[] | null = null;
   private seqCache: number | undefined = undefined;
+  /** Client ids of the last 24 h ("<from>\n<client id>"), read from the messages once per instance. */
+  private sentCache: Map<string, SentRecord> | null = null;
   private lastIdCache: string | null | undefined = undefined;
   /** Recent messages (id → seq, author) and which of them already count as delivered. */
   private readonly recent = new Map<string, { seq: number; from: string; delivered: boolean }>();
   private readonly fanout: Fanout;
   private readonly receipts: DeliveredReports;
+  private readonly d1: D1Copy;
   private alarmAt: number | null | undefined = undefined;
   /** Alarm scheduling runs one call at a time (getAlarm, then maybe setAlarm). */
   private alarmChain: Promise<void> = Promise.resolve();
@@ -207,18 +219,18 @@ export class Conversation extends DurableObject<Env> {
         seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, from_id TEXT NOT NULL, body TEXT, attachments TEXT,
         x TEXT NOT NULL, t INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
         replied_message_id TEXT, forwarded_message_id TEXT, encrypted_message_type INTEGER,
-        deleted_for TEXT NOT NULL DEFAULT '[]');
-      CREATE INDEX IF NOT EXISTS messages_updated ON messages(updated_at);
+        deleted_for TEXT NOT NULL DEFAULT '[]', client_id TEXT, delivered_by TEXT, delivered_at INTEGER);
       CREATE TABLE IF NOT EXISTS sends (from_id TEXT NOT NULL, client_id TEXT NOT NULL, ask TEXT NOT NULL,
         created_at INTEGER NOT NULL, PRIMARY KEY (from_id, client_id));
       CREATE TABLE IF NOT EXISTS statuses (seq INTEGER NOT NULL, user_id TEXT NOT NULL, status TEXT NOT NULL,
         updated_at INTEGER NOT NULL, PRIMARY KEY (seq, user_id));
       CREATE TABLE IF NOT EXISTS reactions (seq INTEGER NOT NULL, user_id TEXT NOT NULL, reaction TEXT NOT NULL,
         created_at INTEGER NOT NULL, PRIMARY KEY (seq, user_id, reaction));
-      CREATE TABLE IF NOT EXISTS fanout (id INTEGER PRIMARY KEY AUTOINCREMENT, packet TEXT,
-        recipients TEXT NOT NULL, options TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, payload TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS fanout (id INTEGER PRIMARY KEY, packet TEXT, recipients TEXT NOT NULL, options TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, payload TEXT NOT NULL);
     `);
+    upgradeSchema(this.sql);
+    this.d1 = new D1Copy(this.sql);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -512,10 +524,8 @@ export class Conversation extends DurableObject<Env> {
     if (!meta || meta.organizationId !== actor.organizationId) return fail(Errors.CONVERSATION_NOT_FOUND);
     // A retry of a stored message gets its first ask, whatever changed since (a block, a removal).
     if (input.clientId !== null) {
-      const seen = this.sql
-        .exec<{ ask: string }>("SELECT ask FROM sends WHERE from_id = ? AND client_id = ? AND created_at > ?", actor.userId, input.clientId, Date.now() - IDEMPOTENCY_MS)
-        .toArray()[0];
-      if (seen) return ok(JSON.parse(seen.ask) as Ask);
+      const seen = this.firstAsk(actor.userId, input.clientId);
+      if (seen) return ok(seen);
     }
     if (meta.type === "u" && (actor.userId === meta.ownerId || actor.userId === meta.opponentId)) {
       // Writing to a private chat brings back whichever member had left it (as SAMA restores it).
@@ -550,13 +560,43 @@ export class Conversation extends DurableObject<Env> {
       modified,
       bot_message: botMessage === null ? null : messageBody(botMessage, this.readMeta()!.type),
     };
-    if (input.clientId !== null) {
-      this.sql.exec("INSERT OR REPLACE INTO sends (from_id, client_id, ask, created_at) VALUES (?, ?, ?, ?)", actor.userId, input.clientId, JSON.stringify(ask), now);
-    }
+    // The message row keeps its client id (a retry finds it there); only an ask with a handler's
+    // additions needs a row of its own.
+    if (input.clientId !== null && (modified !== null || botMessage !== null)) this.rememberAsk(actor.userId, input.clientId, ask, now);
     this.announceMessage(message, actor.sessionId);
     if (botMessage !== null) this.announceMessage(botMessage, null);
     this.kick();
     return ask;
+  }
+
+  /** The ask of a message this sender already sent with this client id in the last 24 h, or null. */
+  private firstAsk(from: string, clientId: string): Ask | null {
+    const kept = this.sql
+      .exec<{ ask: string }>("SELECT ask FROM sends WHERE from_id = ? AND client_id = ? AND created_at > ?", from, clientId, Date.now() - IDEMPOTENCY_MS)
+      .toArray()[0];
+    if (kept) return JSON.parse(kept.ask) as Ask;
+    const sent = this.sentIds().get(`${from}\n${clientId}`);
+    if (!sent || sent.createdAt <= Date.now() - IDEMPOTENCY_MS) return null;
+    return { mid: clientId, server_mid: sent.serverMid, t: sent.t, modified: null, bot_message: null };
+  }
+
+  private rememberAsk(from: string, clientId: string, ask: Ask, at: number): void {
+    this.sql.exec("INSERT OR REPLACE INTO sends (from_id, client_id, ask, created_at) VALUES (?, ?, ?, ?)", from, clientId, JSON.stringify(ask), at);
+  }
+
+  /** Client ids of the last 24 h, newest messages first until one is older (ids and times grow with seq). */
+  private sentIds(): Map<string, SentRecord> {
+    if (this.sentCache) return this.sentCache;
+    const cutoff = Date.now() - IDEMPOTENCY_MS;
+    const rows: Array<[string, SentRecord]> = [];
+    for (const row of this.sql.exec<{ id: string; from_id: string; client_id: string | null; t: number; created_at: number }>(
+      "SELECT id, from_id, client_id, t, created_at FROM messages ORDER BY seq DESC",
+    )) {
+      if (row.created_at <= cutoff) break;
+      if (row.client_id !== null) rows.push([`${row.from_id}\n${row.client_id}`, { serverMid: row.id, t: row.t, createdAt: row.created_at }]);
+    }
+    this.sentCache = new Map(rows.reverse());
+    return this.sentCache;
   }
 
   /** conversation_handler_create / _delete keep the object's copy of the handler. */
@@ -605,7 +645,7 @@ export class Conversation extends DurableObject<Env> {
       rows.map((row) => {
         const m = toMessage(row, meta.id);
         const body = messageBody(m, meta.type);
-        if (m.from === actor.userId) body.status = this.statusOf(m.seq);
+        if (m.from === actor.userId) body.status = this.statusOf(row);
         body.reactions = reactionSummary(this.reactionRows(m.seq), actor.userId);
         return body;
       }),
@@ -664,7 +704,7 @@ export class Conversation extends DurableObject<Env> {
     const now = Date.now();
     this.sql.exec("UPDATE messages SET body = ?, updated_at = ? WHERE seq = ?", body, now, message.seq);
     const edited = { ...message, body, updatedAt: now };
-    this.outbox("message", { ...edited, organizationId: meta.organizationId });
+    this.outboxMessage(message.seq);
     const last = this.lastMessageFor(null);
     const packet = { message_edit: { id: mid, cid: meta.id, c_type: meta.type, from: actor.userId, body } };
     this.broadcastLive(meta, packet);
@@ -687,7 +727,7 @@ export class Conversation extends DurableObject<Env> {
       for (const row of rows) {
         const deletedFor = new Set(JSON.parse(row.deleted_for) as string[]).add(actor.userId);
         this.sql.exec("UPDATE messages SET deleted_for = ? WHERE seq = ?", JSON.stringify([...deletedFor]), row.seq);
-        this.outbox("message", { ...toMessage({ ...row, deleted_for: JSON.stringify([...deletedFor]) }, meta.id), organizationId: meta.organizationId });
+        this.outboxMessage(row.seq);
       }
       const me = this.participantRow(actor.userId)!;
       this.enqueue([actor.userId], null, {
@@ -792,11 +832,11 @@ export class Conversation extends DurableObject<Env> {
       const known = this.recent.get(mid);
       if (known?.delivered) continue;
       const row = known
-        ? { seq: known.seq, from_id: known.from }
-        : this.sql.exec<{ seq: number; from_id: string }>("SELECT seq, from_id FROM messages WHERE id = ?", mid).toArray()[0];
+        ? { seq: known.seq, from_id: known.from, delivered_at: null }
+        : this.sql.exec<{ seq: number; from_id: string; delivered_at: number | null }>("SELECT seq, from_id, delivered_at FROM messages WHERE id = ?", mid).toArray()[0];
       if (!row || row.from_id === userId) continue;
       if (known) known.delivered = true;
-      else if (this.sql.exec("SELECT 1 FROM statuses WHERE seq = ?", row.seq).toArray().length > 0) continue;
+      else if (row.delivered_at !== null || this.sql.exec("SELECT 1 FROM statuses WHERE seq = ? AND status = 'delivered'", row.seq).toArray().length > 0) continue;
       this.receipts.add({ seq: row.seq, mid, author: row.from_id, by: userId, at: now });
     }
   }
@@ -809,14 +849,14 @@ export class Conversation extends DurableObject<Env> {
     const receipts = new Map<string, { author: string; by: string; ids: string[] }>();
     for (const r of reports) {
       const first = this.sql.exec(
-        "INSERT INTO statuses (seq, user_id, status, updated_at) SELECT ?, ?, 'delivered', ? WHERE NOT EXISTS (SELECT 1 FROM statuses WHERE seq = ?)",
-        r.seq,
+        "UPDATE messages SET delivered_by = ?, delivered_at = ? WHERE seq = ? AND delivered_at IS NULL AND NOT EXISTS (SELECT 1 FROM statuses WHERE seq = ?)",
         r.by,
         r.at,
         r.seq,
+        r.seq,
       ).rowsWritten;
       if (first === 0) continue;
-      this.outbox("status", { cid: meta.id, mid: r.mid, user_id: r.by, status: "delivered", at: r.at });
+      this.outboxMessage(r.seq); // the D1 copy carries the message's delivered status
       const key = `${r.author}:${r.by}`;
       const receipt = receipts.get(key) ?? { author: r.author, by: r.by, ids: [] };
       receipt.ids.push(r.mid);
@@ -847,13 +887,14 @@ export class Conversation extends DurableObject<Env> {
     // Deliveries first: a D1 outage must never hold up fan-out retries.
     await this.fanout.retry(Date.now());
     try {
-      await flushOutbox(this.env.DB, this.sql);
+      const meta = this.storedMeta();
+      if (meta) await this.d1.flush(this.env.DB, { cid: meta.id, organizationId: meta.organizationId });
     } catch (err) {
       console.error("outbox flush to D1 failed; retrying", err);
     }
     this.sql.exec("DELETE FROM sends WHERE created_at < ?", Date.now() - IDEMPOTENCY_MS);
     // Counted after the flush: rows stored meanwhile are not a reason to come back in RETRY_DELAY_MS.
-    if (this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n > 0) await this.scheduleAlarm(RETRY_DELAY_MS);
+    if (this.d1.pending()) await this.scheduleAlarm(RETRY_DELAY_MS);
     const fanoutAt = this.fanout.nextRetry(Date.now(), RETRY_DELAY_MS);
     if (fanoutAt !== null) await this.scheduleAlarm(fanoutAt - Date.now());
     if (nextExpiry !== null) await this.scheduleAlarm(nextExpiry - Date.now());
@@ -922,7 +963,12 @@ export class Conversation extends DurableObject<Env> {
   }
 
   private outbox(kind: OutboxRow["kind"], payload: unknown): void {
-    this.sql.exec("INSERT INTO outbox (kind, payload) VALUES (?, ?)", kind, JSON.stringify(payload));
+    this.d1.queue(kind, payload);
+  }
+
+  /** A message changed (sent, edited, delivered, hidden): D1's copy follows (see D1Copy). */
+  private outboxMessage(seq: number): void {
+    this.d1.message(seq);
   }
 
   // ---------------------------------------------------------------- storage helpers
@@ -938,6 +984,9 @@ export class Conversation extends DurableObject<Env> {
     if (this.metaCache === undefined) {
       const row = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'conversation'").toArray()[0];
       this.metaCache = row ? (JSON.parse(row.v) as ConversationMeta) : null;
+      // A message moves updated_at without writing the meta row: the newest message tells.
+      const newest = this.sql.exec<{ at: number | null }>("SELECT max(created_at) AS at FROM messages").one().at;
+      if (this.metaCache && newest !== null) this.metaCache.updatedAt = Math.max(this.metaCache.updatedAt, newest);
     }
     return this.metaCache === null ? null : { ...this.metaCache };
   }
@@ -1054,15 +1103,27 @@ export class Conversation extends DurableObject<Env> {
   }
 
   private lastSeq(): number {
-    this.seqCache ??= Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'seq'").toArray()[0]?.v ?? 0);
+    this.seqCache ??= Math.max(
+      Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'seq'").toArray()[0]?.v ?? 0),
+      this.sql.exec<{ s: number | null }>("SELECT max(seq) AS s FROM messages").one().s ?? 0,
+    );
     return this.seqCache;
+  }
+
+  /** The newest message id ever given (ids grow: a new one is made after it). */
+  private lastId(): string | null {
+    if (this.lastIdCache === undefined) {
+      const floor = this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'last_id'").toArray()[0]?.v ?? null;
+      const newest = this.sql.exec<{ id: string }>("SELECT id FROM messages ORDER BY seq DESC LIMIT 1").toArray()[0]?.id ?? null;
+      this.lastIdCache = floor === null || (newest !== null && newest > floor) ? newest : floor;
+    }
+    return this.lastIdCache;
   }
 
   private insertMessage(from: string, input: SendInput, now: number): StoredMessage {
     const meta = this.readMeta()!;
     const seq = this.lastSeq() + 1;
-    this.lastIdCache ??= this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'last_id'").toArray()[0]?.v ?? null;
-    const lastId = this.lastIdCache;
+    const lastId = this.lastId();
     const message: StoredMessage = {
       id: nextObjectId(lastId, now),
       seq,
@@ -1081,7 +1142,7 @@ export class Conversation extends DurableObject<Env> {
     };
     this.sql.exec(
       `INSERT INTO messages (seq, id, from_id, body, attachments, x, t, created_at, updated_at, replied_message_id,
-         forwarded_message_id, encrypted_message_type, deleted_for) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         forwarded_message_id, encrypted_message_type, deleted_for, client_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       seq,
       message.id,
       from,
@@ -1095,13 +1156,16 @@ export class Conversation extends DurableObject<Env> {
       message.forwardedMessageId,
       message.encryptedMessageType,
       JSON.stringify(message.deletedFor),
+      input.clientId,
     );
-    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('seq', ?), ('last_id', ?)", String(seq), message.id);
+    // No counter rows: seq, the last id and updated_at are read back from the messages at start
+    // (floors are written only when messages are deleted), so a message costs its own row.
     this.seqCache = seq;
     this.lastIdCache = message.id;
+    if (this.metaCache) this.metaCache.updatedAt = now;
+    if (input.clientId !== null) this.sentIds().set(`${from}\n${input.clientId}`, { serverMid: message.id, t: message.t, createdAt: now });
     this.remember(message.id, seq, from);
-    this.writeMeta({ ...meta, updatedAt: now });
-    this.outbox("message", { ...message, organizationId: meta.organizationId });
+    this.outboxMessage(seq);
     return message;
   }
 
@@ -1161,7 +1225,12 @@ export class Conversation extends DurableObject<Env> {
 
   /** Deletes messages with their statuses and reactions, here and (through the outbox) in D1. */
   private removeMessages(meta: ConversationMeta, rows: MessageRow[]): void {
+    // What the deleted rows told at start (the last seq and id, a retried client id) is kept apart.
+    this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('seq', ?), ('last_id', ?)", String(this.lastSeq()), this.lastId() ?? "");
     for (const row of rows) {
+      if (row.client_id !== null && row.created_at > Date.now() - IDEMPOTENCY_MS) {
+        this.rememberAsk(row.from_id, row.client_id, { mid: row.client_id, server_mid: row.id, t: row.t, modified: null, bot_message: null }, row.created_at);
+      }
       this.recent.delete(row.id);
       this.sql.exec("DELETE FROM messages WHERE seq = ?", row.seq);
       this.sql.exec("DELETE FROM statuses WHERE seq = ?", row.seq);
@@ -1186,10 +1255,11 @@ export class Conversation extends DurableObject<Env> {
     return row ? toMessage(row, this.readMeta()?.id ?? "") : null;
   }
 
-  private statusOf(seq: number): MessageStatus {
-    const rows = this.sql.exec<{ status: string }>("SELECT DISTINCT status FROM statuses WHERE seq = ?", seq).toArray();
+  private statusOf(row: MessageRow): MessageStatus {
+    // Read marks are rows per reader; delivered is a column (older objects may have a row).
+    const rows = this.sql.exec<{ status: string }>("SELECT DISTINCT status FROM statuses WHERE seq = ?", row.seq).toArray();
     if (rows.some((r) => r.status === "read")) return "read";
-    return rows.some((r) => r.status === "delivered") || this.receipts.has(seq) ? "delivered" : "sent";
+    return row.delivered_at !== null || rows.some((r) => r.status === "delivered") || this.receipts.has(row.seq) ? "delivered" : "sent";
   }
 
   private reactionRows(seq: number): Array<{ userId: string; reaction: string }> {
@@ -1207,7 +1277,7 @@ export class Conversation extends DurableObject<Env> {
         : this.sql
             .exec<MessageRow>("SELECT * FROM messages WHERE NOT EXISTS (SELECT 1 FROM json_each(deleted_for) WHERE value = ?) ORDER BY seq DESC LIMIT 1", viewer)
             .toArray()[0];
-    return row ? lastMessageView(toMessage(row, this.readMeta()?.id ?? ""), this.statusOf(row.seq)) : null;
+    return row ? lastMessageView(toMessage(row, this.readMeta()?.id ?? ""), this.statusOf(row)) : null;
   }
 
   private unreadCount(userId: string, readSeq: number): number {
@@ -1220,6 +1290,24 @@ export class Conversation extends DurableObject<Env> {
       )
       .one().n;
   }
+}
+
+/**
+ * Objects created before the store-once path: every index and counter row is a row written per
+ * message, so the updated_at index goes (message_list scans), and the columns that replace the
+ * per-send idempotency row and the delivered status row are added. (Their AUTOINCREMENT tables stay:
+ * correct, one counter row dearer.)
+ */
+function upgradeSchema(sql: SqlStorage): void {
+  const columns = new Set(sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('messages')").toArray().map((c) => c.name));
+  if (columns.has("client_id")) return;
+  sql.exec("DROP INDEX IF EXISTS messages_updated");
+  sql.exec("ALTER TABLE messages ADD COLUMN client_id TEXT");
+  sql.exec("ALTER TABLE messages ADD COLUMN delivered_by TEXT");
+  sql.exec("ALTER TABLE messages ADD COLUMN delivered_at INTEGER");
+  // Earlier versions queued every message whole in the outbox: the copy cursor starts past them.
+  const newest = sql.exec<{ s: number | null }>("SELECT max(seq) AS s FROM messages").one().s;
+  if (newest !== null) sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('copied_seq', ?)", String(newest));
 }
 
 /** Message ids grouped by author (one `message_read` or `message_decryption_failed` per author). */
