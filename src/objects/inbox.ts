@@ -70,6 +70,7 @@ export class Inbox extends DurableObject<Env> {
   private sessionCache: Array<{ id: string; inactive: boolean }> | null = null;
   private ownerCache: Owner | null = null;
   private lastEventSeq: number | null = null;
+  private lastEventAt: number | null = null;
   /** The user's request budget over all their sockets; in memory (a new object starts full). */
   private requestBucket: Bucket | null = null;
   private readonly appliedCache = new Map<string, number>();
@@ -291,7 +292,7 @@ export class Inbox extends DurableObject<Env> {
       if (d.store) {
         const seq = this.takeEventSeq();
         frame = JSON.stringify(withEventSeq(d.packet, seq));
-        events.push(seq, frame, now);
+        events.push(seq, frame, this.eventTime(now));
       } else {
         frame = JSON.stringify(d.packet);
       }
@@ -369,6 +370,17 @@ export class Inbox extends DurableObject<Env> {
   private currentEventSeq(): number {
     this.lastEventSeq ??= this.sql.exec<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'events'").toArray()[0]?.seq ?? 0;
     return this.lastEventSeq;
+  }
+
+  /**
+   * Each logged event gets its own millisecond, later than the last one's: op_log_list pages by
+   * created_at, 100 at a time, and could never page past 100 events of one millisecond (a backlog
+   * arrives in one call).
+   */
+  private eventTime(now: number): number {
+    this.lastEventAt ??= this.sql.exec<{ t: number | null }>("SELECT max(created_at) AS t FROM events").one().t ?? 0;
+    this.lastEventAt = Math.max(now, this.lastEventAt + 1);
+    return this.lastEventAt;
   }
 
   private takeEventSeq(): number {
