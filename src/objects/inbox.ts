@@ -15,6 +15,7 @@ import { mayDownload } from "../services/files";
 import { EXPIRED, SharedDeadline } from "./deadline";
 import { inboxOf } from "./live-sessions";
 import type { Session } from "./session";
+import { abortForTest } from "./test-abort";
 
 export interface ConversationListQuery {
   limit: number;
@@ -515,6 +516,11 @@ export class Inbox extends DurableObject<Env> {
     const epoch = crypto.randomUUID();
     this.setMeta("epoch", epoch);
     return epoch;
+  }
+
+  /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */
+  async testAbort(): Promise<void> {
+    abortForTest(this.ctx, this.env);
   }
 
   /** One stub per session: calls on the same stub arrive in order, so packets keep their event_seq order. */

@@ -14,6 +14,7 @@ import { Errors } from "../protocol/errors";
 import type { ServiceDeps } from "../services/context";
 import { inboxOf, liveSessions } from "./live-sessions";
 import { finishClose, isBenignSocketError } from "./sockets";
+import { abortForTest } from "./test-abort";
 
 interface SessionState {
   identity: SessionIdentity | null;
@@ -120,6 +121,11 @@ export class Session extends DurableObject<Env> {
     if (!ws || this.load(ws).identity?.userId !== userId) return false;
     for (const frame of frames) this.send(ws, frame);
     return true;
+  }
+
+  /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */
+  async testAbort(): Promise<void> {
+    abortForTest(this.ctx, this.env);
   }
 
   private async answer(ws: WebSocket, text: string): Promise<void> {
