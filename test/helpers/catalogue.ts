@@ -191,10 +191,15 @@ export async function peerOf(organizationId: string): Promise<{ user: TestUser; 
 /**
  * What the rightful user sees of their objects: messages (with bodies and reactions), participants
  * and admins, the conversation list, contacts, push subscriptions, blocks and file access. Two
- * snapshots differ iff someone changed one of these.
+ * snapshots differ iff someone changed one of these. Every request must succeed: two refusals (a
+ * 429) would compare equal and prove nothing.
  */
 export async function snapshot(scope: Scope): Promise<Frame> {
-  const ask = (action: string, params: unknown) => scope.socket.request(action, params).then(({ id: _id, ...rest }) => rest);
+  const ask = async (action: string, params: unknown) => {
+    const { id: _id, ...rest } = await scope.socket.request(action, params);
+    expect(rest.error, `snapshot: ${action} failed`).toBeUndefined();
+    return rest;
+  };
   const conversations = await ask("conversation_list", { ids: [scope.group, scope.private, scope.channel] });
   return {
     groupMessages: await ask("message_list", { cid: scope.group, limit: 30 }),
