@@ -48,12 +48,14 @@ function errorOf(frame: Frame | null): { status: number; message: string } | nul
 }
 
 /**
- * Nothing the victim owns may show up: no marker and, unless the request may name the victim's
- * objects (an "allowed" answer may echo the ids it was given), no id (the request's own id is stripped).
+ * Nothing the victim owns may show up: no marker (nor, for another organization, the profiles'),
+ * and, unless the request may name the victim's objects (an "allowed" answer may echo the ids it was
+ * given), no id (the request's own id is stripped).
  */
-function expectNothingOf(owner: Scope, frames: Frame[], what: string, idsToo = true): void {
+function expectNothingOf(owner: Scope, frames: Frame[], what: string, idsToo: boolean, otherOrganization: boolean): void {
   const text = JSON.stringify(frames.map((f) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, isRecord(v) ? { ...v, id: undefined } : v]))));
-  for (const secret of [...owner.markers, ...(idsToo ? idsOf(owner) : [])]) expect(text, `${what} carries ${secret}`).not.toContain(secret);
+  const secrets = [...owner.markers, ...(otherOrganization ? owner.profileMarkers : []), ...(idsToo ? idsOf(owner) : [])];
+  for (const secret of secrets) expect(text, `${what} carries ${secret}`).not.toContain(secret);
 }
 
 function expectOutcome(outcome: Outcome, got: Frame | null, what: string): void {
@@ -94,8 +96,8 @@ describe("authorization matrix", () => {
         const what = `${name} as ${role}`;
         if (name !== "typing" || typeof outcome === "number") expect(got, `${what}: no answer`).not.toBeNull();
         expectOutcome(outcome, got, what);
-        expectNothingOf(victim, got ? [got] : [], what, outcome !== "allowed");
-        expectNothingOf(victim, pushes, `${what} (pushes)`);
+        expectNothingOf(victim, got ? [got] : [], what, outcome !== "allowed", attacker === stranger);
+        expectNothingOf(victim, pushes, `${what} (pushes)`, true, attacker === stranger);
       }
 
       const anonymous = await TestSocket.open();
