@@ -84,12 +84,12 @@ class ChaosClient {
       try {
         const answer = await socket.request("connect", { token: this.dev.login.accessToken, device_id: this.dev.login.deviceId });
         if (answer.success !== true) throw new Error(JSON.stringify(answer));
+        this.session = await sessionOf(this.dev);
       } catch {
         socket.close(); // the Session or the Inbox died during connect: a new socket
         await sleep(20);
         continue;
       }
-      this.session = await sessionOf(this.dev);
       this.socket = socket;
       void socket.closed.then(() => this.reconnect(socket));
       this.resend([...this.pending.keys()]);
