@@ -40,6 +40,7 @@ import { D1Copy, type OutboxRow } from "./conversation-outbox";
 import { meteredStorage } from "./metrics";
 import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
+import { abortForTest } from "./test-abort";
 
 /** An answer or a refusal; `needsCards` asks the caller for these users' cards and to call again (private-chat restore). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody; needsCards?: string[] };
@@ -879,6 +880,11 @@ export class Conversation extends DurableObject<Env> {
   async testHandlerFetch(fetchFn: HandlerFetch | null): Promise<void> {
     if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
     this.handler.useFetch(fetchFn);
+  }
+
+  /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */
+  async testAbort(): Promise<void> {
+    abortForTest(this.ctx, this.env);
   }
 
   override async alarm(): Promise<void> {

@@ -61,6 +61,7 @@ const RECENT_MIDS = 2000;
 export class InboxLog {
   private loaded = false;
   private lastEventSeq = 0;
+  private lastEventAt = 0;
   private ceiling = 0;
   /** Ranges (from, to] of numbers a dead instance may have handed out and lost. */
   private skips: Array<[number, number]> = [];
@@ -114,8 +115,13 @@ export class InboxLog {
   }
 
   /** Logs a packet; returns its event_seq. Past the durable ceiling, `mustFlush` is set: the caller writes before anything leaves. */
-  append(packet: Record<string, unknown>, at: number): string {
+  append(packet: Record<string, unknown>, now: number): string {
     this.load();
+    // Each event gets its own millisecond, later than the last one's: op_log_list pages by
+    // created_at, 100 at a time, and could never page past 100 events of one millisecond (a
+    // backlog arrives in one call).
+    const at = Math.max(now, this.lastEventAt + 1);
+    this.lastEventAt = at;
     const seq = ++this.lastEventSeq;
     if (seq > this.ceiling) {
       this.ceiling = seq - 1 + RESERVE;
@@ -296,6 +302,7 @@ export class InboxLog {
       this.lastEventSeq = durable;
     }
     this.ceiling = this.lastEventSeq;
+    this.lastEventAt = this.sql.exec<{ t: number | null }>("SELECT max(last_at) AS t FROM feed").one().t ?? 0;
   }
 
   /** Inboxes written before the feed kept one row per event (table `events`) and its counter in sqlite_sequence. */

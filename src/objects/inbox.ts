@@ -17,6 +17,7 @@ import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from
 import { meteredStorage } from "./metrics";
 import { inboxOf, sessionStub } from "./stubs";
 import type { Session } from "./session";
+import { abortForTest } from "./test-abort";
 
 export type { ConversationListQuery, LogRow, SyncPage };
 
@@ -104,7 +105,7 @@ export class Inbox extends DurableObject<Env> {
     await Promise.all(
       rows.map(async ({ session_id }) => {
         // Only a definite "no" drops a session; an error is checked again at the next alarm.
-        const alive = owner === null ? false : await this.session(session_id).isSignedInAs(owner.userId).catch(() => null);
+        const alive = owner === null ? false : await this.session(session_id).isSignedInAs(owner.userId).catch(() => this.forgetStub(session_id));
         if (alive === false) await this.detach(session_id);
       }),
     );
@@ -273,7 +274,7 @@ export class Inbox extends DurableObject<Env> {
           // A failed call is not proof the socket is gone (the liveness alarm decides that); "false" is.
           const answer = await this.pushDeadline.race(this.session(sessionId).push(userId, mine.map((f) => f.frame))).catch((err: unknown) => {
             console.error("push to session failed", err);
-            return null;
+            return this.forgetStub(sessionId);
           });
           const reached = answer === EXPIRED ? null : answer;
           if (reached === false) await this.detach(sessionId);
@@ -352,6 +353,20 @@ export class Inbox extends DurableObject<Env> {
   /** SAMA's op_log_list: logged packets in a created_at window, at most 100, oldest first. */
   operationLog(userId: string, window: { gt?: number | undefined; lt?: number | undefined }): LogRow[] {
     return this.log.operationLog(userId, window, Date.now());
+  }
+
+  /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */
+  async testAbort(): Promise<void> {
+    abortForTest(this.ctx, this.env);
+  }
+
+  /**
+   * After a failed call: a stub of an object that was reset (aborted) fails every later call, so the
+   * next call gets a new stub (and learns from the fresh object whether the socket is still there).
+   */
+  private forgetStub(sessionId: string): null {
+    this.sessionStubs.delete(sessionId);
+    return null;
   }
 
   /** One stub per session: calls on the same stub arrive in order, so packets keep their event_seq order. */

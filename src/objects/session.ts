@@ -15,6 +15,7 @@ import type { ServiceDeps } from "../services/context";
 import { liveSessions } from "./live-sessions";
 import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
+import { abortForTest } from "./test-abort";
 
 interface SessionState {
   identity: SessionIdentity | null;
@@ -121,6 +122,11 @@ export class Session extends DurableObject<Env> {
     if (!ws || this.load(ws).identity?.userId !== userId) return false;
     for (const frame of frames) this.send(ws, frame);
     return true;
+  }
+
+  /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */
+  async testAbort(): Promise<void> {
+    abortForTest(this.ctx, this.env);
   }
 
   private async answer(ws: WebSocket, text: string): Promise<void> {

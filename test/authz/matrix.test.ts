@@ -47,10 +47,15 @@ function errorOf(frame: Frame | null): { status: number; message: string } | nul
   return isRecord(body) && isRecord(body.error) ? (body.error as { status: number; message: string }) : null;
 }
 
-/** Nothing the victim owns may show up: no marker, no id (the request's own id is stripped). */
-function expectNothingOf(owner: Scope, frames: Frame[], what: string): void {
+/**
+ * Nothing the victim owns may show up: no marker (nor, for another organization, the profiles'),
+ * and, unless the request may name the victim's objects (an "allowed" answer may echo the ids it was
+ * given), no id (the request's own id is stripped).
+ */
+function expectNothingOf(owner: Scope, frames: Frame[], what: string, idsToo: boolean, otherOrganization: boolean): void {
   const text = JSON.stringify(frames.map((f) => Object.fromEntries(Object.entries(f).map(([k, v]) => [k, isRecord(v) ? { ...v, id: undefined } : v]))));
-  for (const secret of [...owner.markers, ...idsOf(owner)]) expect(text, `${what} carries ${secret}`).not.toContain(secret);
+  const secrets = [...owner.markers, ...(otherOrganization ? owner.profileMarkers : []), ...(idsToo ? idsOf(owner) : [])];
+  for (const secret of secrets) expect(text, `${what} carries ${secret}`).not.toContain(secret);
 }
 
 function expectOutcome(outcome: Outcome, got: Frame | null, what: string): void {
@@ -91,8 +96,8 @@ describe("authorization matrix", () => {
         const what = `${name} as ${role}`;
         if (name !== "typing" || typeof outcome === "number") expect(got, `${what}: no answer`).not.toBeNull();
         expectOutcome(outcome, got, what);
-        if (outcome !== "allowed") expectNothingOf(victim, got ? [got] : [], what);
-        expectNothingOf(victim, pushes, `${what} (pushes)`);
+        expectNothingOf(victim, got ? [got] : [], what, outcome !== "allowed", attacker === stranger);
+        expectNothingOf(victim, pushes, `${what} (pushes)`, true, attacker === stranger);
       }
 
       const anonymous = await TestSocket.open();

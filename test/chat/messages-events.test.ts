@@ -1,6 +1,6 @@
 // Message side channels over real sockets: reactions, typing, system_message, and the event log
 // (Parley's sync, SAMA's op_log_list).
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { isRecord, type Frame } from "../helpers/socket";
@@ -12,6 +12,7 @@ import {
   expectUnique,
   listMessages,
   nextPacket,
+  opLogMessages,
   received,
   roundTrip,
   send,
@@ -271,5 +272,23 @@ describe("op_log_list", () => {
     expect(await us!.requestError("op_log_list", { created_at: { gt: since, lt: since } })).toEqual(missed);
     expect(await us!.requestError("op_log_list", { created_at: {} })).toEqual(missed);
     expect(await us!.requestError("op_log_list", {})).toEqual(missed);
+  });
+
+  it("pages through a backlog that reached the log in one call (each event its own created_at)", async () => {
+    const [peer, user, other] = await users(3);
+    const ps = await tab(await device(peer!));
+    const cid = await createGroup(ps!, [user!.id, other!.id]);
+    const since = Date.now() - 1000;
+    // Held fan-out: the messages reach one recipient at most; the rest arrive later, in one call each.
+    await conversationStub(cid).testHoldFanout(true);
+    const sent: string[] = [];
+    for (let i = 0; i < 130; i++) sent.push((await send(ps!, cid, { body: `backlog ${i}` })).server_mid);
+    await evictDurableObject(conversationStub(cid));
+    await runDurableObjectAlarm(conversationStub(cid));
+    for (const reader of [user!, other!]) {
+      const rs = await tab(await device(reader));
+      const logged = await opLogMessages(rs, cid, since);
+      expect(logged).toEqual(sent);
+    }
   });
 });

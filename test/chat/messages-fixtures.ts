@@ -188,3 +188,21 @@ export function expectUnique(values: string[]): string[] {
 export async function roundTrip(socket: TestSocket): Promise<void> {
   await socket.request("ping", {});
 }
+
+/**
+ * op_log_list from `since` (Unix ms) to the end, 100 events a page, as the ids of one conversation's
+ * message packets in log order. Pages follow the last event's created_at, as a SAMA client would.
+ */
+export async function opLogMessages(socket: TestSocket, cid: string, since: number): Promise<string[]> {
+  const ids: string[] = [];
+  let gt = new Date(since).toISOString();
+  for (;;) {
+    const logs = (await socket.request("op_log_list", { created_at: { gt } })).logs as Frame[];
+    for (const log of logs) {
+      const packet = JSON.parse(String(log.packet)) as Frame;
+      if (isRecord(packet.message) && packet.message.cid === cid) ids.push(String(packet.message._id));
+    }
+    if (logs.length < 100) return ids;
+    gt = String(logs[logs.length - 1]!.created_at);
+  }
+}

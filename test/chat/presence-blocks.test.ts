@@ -1,7 +1,13 @@
 // Presence (device-aware last activity, subscriptions, online_list, activity_status) and block lists.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TestSocket, type Frame } from "../helpers/socket";
+import { TestSocket, isRecord, type Frame } from "../helpers/socket";
 import { connectedSocket, createOrganization, signUp } from "../helpers/users";
+
+/** How long a test waits before it says "no last_activity came"; each such test shows the same wait does see one that is sent. */
+const QUIET_MS = 300;
+const quiet = () => new Promise((r) => setTimeout(r, QUIET_MS));
 
 const isActivityOf = (uid: string) => (f: Frame) => typeof f.last_activity === "object" && f.last_activity !== null && uid in f.last_activity;
 
@@ -27,16 +33,49 @@ describe("last activity", () => {
 
     phone.close();
     // Still online through the laptop: no offline broadcast, still 0.
-    await new Promise((r) => setTimeout(r, 200));
+    await quiet();
     expect(w.frames.filter(isActivityOf(target.id))).toHaveLength(1);
     expect((await w.request("user_last_activity", { ids: [target.id] })).last_activity).toEqual({ [target.id]: 0 });
 
-    const offline = w.next(isActivityOf(target.id));
+    // The control: the same wait sees the offline broadcast when the last socket goes.
     laptop.close();
-    const seen = ((await offline).last_activity as Record<string, number>)[target.id]!;
+    await quiet();
+    const activity = w.frames.filter(isActivityOf(target.id));
+    expect(activity).toHaveLength(2);
+    const seen = (activity[1]!.last_activity as Record<string, number>)[target.id]!;
     expect(seen).toBeGreaterThan(0);
     expect(Math.abs(seen - Date.now() / 1000)).toBeLessThan(5);
   });
+
+  for (const via of ["the next deliveries", "the liveness alarm"] as const) {
+    it(`takes a user offline whose Session object died (aborted: no close event) with ${via}`, async () => {
+      const [watcher, target, sender] = [await signUp(), await signUp(), await signUp()];
+      const { socket: w } = await connectedSocket(watcher);
+      await w.request("user_last_activity_subscribe", { id: target.id });
+      const { socket: t } = await connectedSocket(target);
+      const { socket: s } = await connectedSocket(sender);
+      const cid = await privateChat(s, target.id);
+      const say = async (body: string) => {
+        const ask = s.next((f) => isRecord(f.ask) && f.ask.mid === body);
+        s.send({ message: { id: body, cid, body } });
+        await ask;
+      };
+      const arrived = t.next((f) => isRecord(f.message) && f.message.body === "before");
+      await say("before"); // the target's Inbox has called its Session
+      await arrived;
+      const inbox = () => env.INBOX.get(env.INBOX.idFromName(`${target.organizationId}:${target.id}`));
+      const [session] = await runInDurableObject(inbox(), (_o, state) => state.storage.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray());
+      await env.SESSION.get(env.SESSION.idFromString(session!.session_id)).testAbort().catch(() => undefined);
+      await t.closed;
+      // No close event reached the Inbox: the calls that follow find the Session gone.
+      const offline = w.next((f) => isActivityOf(target.id)(f) && (f.last_activity as Record<string, number>)[target.id]! > 0, 10_000);
+      for (let i = 0; i < 3; i++) {
+        if (via === "the next deliveries") await say(`after ${i}`);
+        else await runDurableObjectAlarm(inbox());
+      }
+      expect(((await offline).last_activity as Record<string, number>)[target.id]).toBeGreaterThan(0);
+    }, 20_000);
+  }
 
   it("ends online after a quick reconnect (a page reload): close and reconnect at once", async () => {
     const watcher = await signUp();
@@ -68,8 +107,13 @@ describe("last activity", () => {
     expect(await w.request("user_last_activity_unsubscribe", {})).toMatchObject({ success: true });
     // After unsubscribing, the target going offline reaches the watcher no more.
     secondSocket.close();
-    await new Promise((r) => setTimeout(r, 300));
+    await quiet();
     expect(w.frames.filter(isActivityOf(second.id))).toHaveLength(1);
+    // The control: subscribed again, the same wait sees the target come back online.
+    await w.request("user_last_activity_subscribe", { id: second.id });
+    await connectedSocket(second);
+    await quiet();
+    expect(w.frames.filter(isActivityOf(second.id)).map((f) => (f.last_activity as Record<string, number>)[second.id])).toEqual([0, 0]);
   });
 
   it("refuses unknown users and users of other organizations", async () => {

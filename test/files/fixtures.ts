@@ -5,6 +5,10 @@ import { expect } from "vitest";
 import type { FileView } from "../../src/services/files";
 import { isRecord, type TestSocket } from "../helpers/socket";
 
+/** The documented lifetimes (docs/files.md), as literals: a test must not take them from the code it checks. */
+export const UPLOAD_URL_LIFETIME_S = 3600; // 1 hour
+export const DOWNLOAD_URL_LIFETIME_S = 7 * 24 * 3600; // 7 days
+
 export interface CreatedFile extends FileView {
   upload_url: string;
 }

@@ -4,10 +4,9 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getConfig } from "../../src/config";
 import { newObjectId } from "../../src/domain/object-id";
-import { DOWNLOAD_URL_TTL_SECONDS, UPLOAD_URL_TTL_SECONDS } from "../../src/files/signer";
 import { isRecord, ORIGIN, TestSocket, type Frame } from "../helpers/socket";
 import { connectedSocket, createOrganization, loginHttp, signUp, unique } from "../helpers/users";
-import { createFile, createFiles, fileUrls, put, send } from "./fixtures";
+import { createFile, createFiles, DOWNLOAD_URL_LIFETIME_S, fileUrls, put, send, UPLOAD_URL_LIFETIME_S } from "./fixtures";
 
 const HEX24 = /^[0-9a-f]{24}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -56,8 +55,8 @@ describe("create_files", () => {
       expect(url.searchParams.get("type")).toBe(file.content_type);
       expect(url.searchParams.get("sig")).toMatch(/^[A-Za-z0-9_-]{43}$/);
       const exp = Number(url.searchParams.get("exp"));
-      expect(exp).toBeGreaterThanOrEqual(before + UPLOAD_URL_TTL_SECONDS);
-      expect(exp).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + UPLOAD_URL_TTL_SECONDS);
+      expect(exp).toBeGreaterThanOrEqual(before + UPLOAD_URL_LIFETIME_S);
+      expect(exp).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + UPLOAD_URL_LIFETIME_S);
     }
     expect(new Set(files.map((f) => f.object_id)).size).toBe(2);
   });
@@ -163,8 +162,8 @@ describe("get_file_urls", () => {
       expect(url.pathname).toBe(`/files/${objectId}`);
       expect([...url.searchParams.keys()].sort()).toEqual(["exp", "sig"]);
       const exp = Number(url.searchParams.get("exp"));
-      expect(exp).toBeGreaterThan(now + DOWNLOAD_URL_TTL_SECONDS - 3600);
-      expect(exp).toBeLessThanOrEqual(now + DOWNLOAD_URL_TTL_SECONDS);
+      expect(exp).toBeGreaterThan(now + DOWNLOAD_URL_LIFETIME_S - 3600);
+      expect(exp).toBeLessThanOrEqual(now + DOWNLOAD_URL_LIFETIME_S);
     }
   });
 

@@ -3,15 +3,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getConfig, type Config } from "../../src/config";
-import {
-  DOWNLOAD_URL_TTL_SECONDS,
-  fileUrlSigner,
-  UPLOAD_URL_TTL_SECONDS,
-  verifyWorkerSigned,
-  workerSignedUrl,
-} from "../../src/files/signer";
+import { fileUrlSigner, verifyWorkerSigned, workerSignedUrl } from "../../src/files/signer";
 import { amzDate, presignUrl, uriEncode } from "../../src/files/sigv4";
 import { parseRange } from "../../src/http/routes/files";
+import { DOWNLOAD_URL_LIFETIME_S, UPLOAD_URL_LIFETIME_S } from "./fixtures";
 
 const SECRET = "unit-test-secret";
 const OBJECT = "65a1b2c3d4e5f60718293a4b";
@@ -57,12 +52,12 @@ describe("SigV4 query presigning", () => {
       "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
       "X-Amz-Credential": "AKID/20260601/auto/s3/aws4_request",
       "X-Amz-Date": "20260601T123456Z",
-      "X-Amz-Expires": String(UPLOAD_URL_TTL_SECONDS),
+      "X-Amz-Expires": String(UPLOAD_URL_LIFETIME_S),
       "X-Amz-SignedHeaders": "host",
       "X-Amz-Signature": expect.stringMatching(/^[0-9a-f]{64}$/) as unknown as string,
     });
     const download = new URL(await signer.downloadUrl(OBJECT));
-    expect(download.searchParams.get("X-Amz-Expires")).toBe(String(DOWNLOAD_URL_TTL_SECONDS));
+    expect(download.searchParams.get("X-Amz-Expires")).toBe(String(DOWNLOAD_URL_LIFETIME_S));
     // Signed as of the start of the hour, so the URL is stable within it.
     expect(download.searchParams.get("X-Amz-Date")).toBe("20260601T120000Z");
     const again = fileUrlSigner({ config, now: now + 20 * 60 * 1000 }, null);
@@ -79,10 +74,10 @@ describe("Worker-signed URLs", () => {
     const signer = fileUrlSigner({ config, now }, "http://127.0.0.1:9999");
     const download = await signer.downloadUrl(OBJECT);
     expect(download).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:9999/files/${OBJECT}\\?exp=\\d+&sig=[A-Za-z0-9_-]{43}$`));
-    expect(new URL(download).searchParams.get("exp")).toBe(String(Date.UTC(2026, 5, 1, 12) / 1000 + DOWNLOAD_URL_TTL_SECONDS));
+    expect(new URL(download).searchParams.get("exp")).toBe(String(Date.UTC(2026, 5, 1, 12) / 1000 + DOWNLOAD_URL_LIFETIME_S));
     expect(await fileUrlSigner({ config, now: now + 60_000 }, "http://127.0.0.1:9999").downloadUrl(OBJECT)).toBe(download);
     const upload = new URL(await signer.uploadUrl({ objectId: OBJECT, size: 42, contentType: "text/plain; charset=utf-8" }));
-    expect(upload.searchParams.get("exp")).toBe(String(now / 1000 + UPLOAD_URL_TTL_SECONDS));
+    expect(upload.searchParams.get("exp")).toBe(String(now / 1000 + UPLOAD_URL_LIFETIME_S));
     expect(upload.searchParams.get("type")).toBe("text/plain; charset=utf-8");
   });
 

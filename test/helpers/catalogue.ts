@@ -30,8 +30,10 @@ export interface Scope {
   file: string;
   contact: string;
   deviceUdid: string;
-  /** Strings only this scope's objects carry (message bodies, names): nobody else may ever receive them. */
+  /** One string per object (message bodies, conversation names, file name, contact, push token): nobody without a part in it may ever receive it. */
   markers: string[];
+  /** Strings in the user's and the peer's profiles (first names): their organization may see them, no other. */
+  profileMarkers: string[];
 }
 
 /**
@@ -163,38 +165,47 @@ export async function sendMessage(socket: TestSocket, cid: string, body: string)
  * of `peer`, used to write the peer's message. Every body and name carries a marker.
  */
 export async function provision(peer: { user: TestUser; socket: TestSocket }, organizationId: string, tag = unique("MARK")): Promise<Scope> {
-  const user = await signUp({ organizationId });
+  const mark = (what: string) => `${tag}-${what}`;
+  const profile = unique("PROF"); // first names are at most 20 characters
+  const user = await signUp({ organizationId, firstName: profile });
   const login = await loginHttp(user);
   const socket = await TestSocket.open();
   expect((await socket.request("connect", { token: login.accessToken, device_id: login.deviceId })).success).toBe(true);
   const cidOf = async (params: Record<string, unknown>) => ((await ok(socket, "conversation_create", params)).conversation as Frame)._id as string;
-  const group = await cidOf({ type: "g", name: `${tag}-group`, participants: [peer.user.id] });
+  const group = await cidOf({ type: "g", name: mark("group"), participants: [peer.user.id] });
   const privateChat = await cidOf({ type: "u", participants: [peer.user.id] });
-  const channel = await cidOf({ type: "c", name: `${tag}-channel` });
-  const message = await sendMessage(socket, group, `${tag}-mine`);
-  await sendMessage(socket, privateChat, `${tag}-private`);
-  const peerMessage = await sendMessage(peer.socket, group, `${tag}-peer`);
-  const files = await ok(socket, "create_files", [{ ...FILE, name: `${tag}-file.png` }]);
+  const channel = await cidOf({ type: "c", name: mark("channel") });
+  const message = await sendMessage(socket, group, mark("mine"));
+  await sendMessage(socket, privateChat, mark("private"));
+  const peerMessage = await sendMessage(peer.socket, group, mark("peer"));
+  const files = await ok(socket, "create_files", [{ ...FILE, name: `${mark("file")}.png` }]);
   const file = (files.files as Frame[])[0]!.object_id as string;
-  const contact = ((await ok(socket, "contact_add", { first_name: `${tag}-contact`, email: [{ value: `${tag.toLowerCase()}@example.test` }] })).contact as Frame)._id as string;
+  const contact = ((await ok(socket, "contact_add", { first_name: mark("contact"), email: [{ value: `${tag.toLowerCase()}@example.test` }] })).contact as Frame)._id as string;
   const deviceUdid = unique("udid");
-  await ok(socket, "push_subscription_create", { platform: "android", device_token: `${tag}-token`, device_udid: deviceUdid });
-  return { user, login, socket, peer: peer.user, group, private: privateChat, channel, message, peerMessage, file, contact, deviceUdid, markers: [tag] };
+  await ok(socket, "push_subscription_create", { platform: "android", device_token: mark("token"), device_udid: deviceUdid });
+  const markers = ["group", "channel", "mine", "private", "peer", "file", "contact", "token"].map(mark);
+  const profileMarkers = [profile, String(peer.user.user.first_name)];
+  return { user, login, socket, peer: peer.user, group, private: privateChat, channel, message, peerMessage, file, contact, deviceUdid, markers, profileMarkers };
 }
 
-/** A user of `organizationId` with a signed-in socket (a peer for provision()). */
+/** A user of `organizationId` with a signed-in socket (a peer for provision()), a marker in their profile. */
 export async function peerOf(organizationId: string): Promise<{ user: TestUser; socket: TestSocket }> {
-  const user = await signUp({ organizationId });
+  const user = await signUp({ organizationId, firstName: unique("PEERMARK") });
   return { user, socket: (await connectedSocket(user)).socket };
 }
 
 /**
  * What the rightful user sees of their objects: messages (with bodies and reactions), participants
  * and admins, the conversation list, contacts, push subscriptions, blocks and file access. Two
- * snapshots differ iff someone changed one of these.
+ * snapshots differ iff someone changed one of these. Every request must succeed: two refusals (a
+ * 429) would compare equal and prove nothing.
  */
 export async function snapshot(scope: Scope): Promise<Frame> {
-  const ask = (action: string, params: unknown) => scope.socket.request(action, params).then(({ id: _id, ...rest }) => rest);
+  const ask = async (action: string, params: unknown) => {
+    const { id: _id, ...rest } = await scope.socket.request(action, params);
+    expect(rest.error, `snapshot: ${action} failed`).toBeUndefined();
+    return rest;
+  };
   const conversations = await ask("conversation_list", { ids: [scope.group, scope.private, scope.channel] });
   return {
     groupMessages: await ask("message_list", { cid: scope.group, limit: 30 }),

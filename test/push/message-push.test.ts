@@ -9,6 +9,9 @@ import { connectedSocket, signUp, type TestUser } from "../helpers/users";
 import { browserSubscription, decryptAes128gcm, record, verifyVapid, type BrowserSubscription, type RecordedRequest } from "./fakes";
 
 const FAKE_SERVICE = "http://127.0.0.1:9";
+/** How long a test waits before it says "no push was sent"; each such test shows the same wait does see one that is. */
+const QUIET_MS = 300;
+const quiet = () => new Promise((r) => setTimeout(r, QUIET_MS));
 const testVars = pushVarsOf(env);
 
 function spyOnPushService(): RecordedRequest[] {
@@ -77,12 +80,14 @@ describe("push for messages", () => {
     const arrived = b.next((f) => typeof f.message === "object" && (f.message as Frame).body === "live");
     await send(a, cid, "l1", "live");
     await arrived;
-    await new Promise((r) => setTimeout(r, 300));
+    await quiet();
     expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(0);
 
+    // The control: the same wait sees the push once there is one.
     await b.request("activity_status", { isInactive: true });
     await send(a, cid, "l2", "backgrounded");
-    await vi.waitFor(() => expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(1), { timeout: 5000 });
+    await quiet();
+    expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(1);
     expect(JSON.parse((await decryptAes128gcm(sub, seen[0]!.body)).plaintext)).toMatchObject({ body: "backgrounded", cid });
   });
 
@@ -95,8 +100,14 @@ describe("push for messages", () => {
     const seen = spyOnPushService();
     await send(a, cid, "o1", "to bob");
     // Bob (offline, no subscription) gets nothing to push to; give the background a moment.
-    await new Promise((r) => setTimeout(r, 300));
+    await quiet();
     expect(seen.filter((r) => r.url === mine.endpoint)).toHaveLength(0);
+    // The control: the same wait sees Alice's push for Bob's answer.
+    const { socket: b } = await connectedSocket(bob);
+    await send(b, cid, "o2", "to alice");
+    await quiet();
+    expect(seen.filter((r) => r.url === mine.endpoint)).toHaveLength(1);
+    expect(JSON.parse((await decryptAes128gcm(mine, seen.find((r) => r.url === mine.endpoint)!.body)).plaintext)).toMatchObject({ body: "to alice", cid });
   });
 
   it("pushes conversation events to offline members: created, added, removed", async () => {

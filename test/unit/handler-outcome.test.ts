@@ -1,7 +1,10 @@
 // The rules that turn a handler's run into what happens to the message (src/domain/handler-outcome.ts).
 import { describe, expect, it } from "vitest";
 import { handlerModule } from "../../src/handlers/worker-loader";
-import { MAX_CONSECUTIVE_FAILURES, nextFailureStreak, verdictOf } from "../../src/domain/handler-outcome";
+import { nextFailureStreak, verdictOf } from "../../src/domain/handler-outcome";
+
+/** Documented (README, docs/handlers.md): five failures in a row disable a handler. */
+const FAILURES_TO_DISABLE = 5;
 
 const blocked = { status: 422, message: "Message blocked by conversation rules." };
 
@@ -41,13 +44,13 @@ describe("verdictOf", () => {
 describe("nextFailureStreak", () => {
   it("counts failures in a row, resets on a success, disables at the limit", () => {
     let streak = 0;
-    for (let i = 1; i < MAX_CONSECUTIVE_FAILURES; i++) {
+    for (let i = 1; i < FAILURES_TO_DISABLE; i++) {
       const next = nextFailureStreak(streak, true);
       expect(next).toEqual({ streak: i, disable: false });
       streak = next.streak;
     }
     expect(nextFailureStreak(streak, false)).toEqual({ streak: 0, disable: false });
-    expect(nextFailureStreak(streak, true)).toEqual({ streak: MAX_CONSECUTIVE_FAILURES, disable: true });
+    expect(nextFailureStreak(streak, true)).toEqual({ streak: FAILURES_TO_DISABLE, disable: true });
   });
 });
 
