@@ -206,19 +206,22 @@ export class Conversation extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Creates the conversation (idempotent) with its first participants. */
-  async setup(meta: ConversationMeta, participants: Participant[], actor: Actor, announce: boolean): Promise<ConversationView> {
+  /**
+   * Creates the conversation (idempotent) with its first participants, announced to all of them
+   * (SAMA's clients need the event to show a new chat); `pushed`: also pushed (SAMA: groups and channels).
+   */
+  async setup(meta: ConversationMeta, participants: Participant[], actor: Actor, pushed: boolean): Promise<ConversationView> {
     if (this.readMeta() === null) {
       this.writeMeta(meta);
       for (const p of participants) this.insertParticipant(p, meta.createdAt);
       const view = this.view();
       const recipients = this.participantIds();
-      const packet = announce ? this.conversationEvent("conversation_created", actor.userId, view) : null;
+      const packet = this.conversationEvent("conversation_created", actor.userId, view);
       this.enqueue(recipients, packet, {
         store: true,
         excludeSession: actor.sessionId,
         patch: { conversation: view, updatedAt: meta.updatedAt },
-        ...(announce ? { push: this.eventPush(actor.userId, "created a new conversation") } : {}),
+        ...(pushed ? { push: this.eventPush(actor.userId, "created a new conversation") } : {}),
       });
       await this.settle();
     }

@@ -91,6 +91,22 @@ describe("conversation_create", () => {
       expect(rec((await create(b!.socket, { type: "u", participants: [a!.id] })))).toMatchObject({ owner_id: a!.id, opponent_id: b!.id });
     });
 
+    it("announces the new chat to the opponent and the creator's other devices (SAMA's web app builds the chat from it), not to the creating socket", async () => {
+      const [a, b] = await members(2);
+      const aPhone = await otherDevice(a!);
+      const conversation = await create(a!.socket, { type: "u", participants: [b!.id] });
+      const cid = str(conversation._id);
+      for (const socket of [b!.socket, aPhone]) {
+        const created = await event(socket, "conversation_created", cid);
+        expect(created).toMatchObject({ _id: cid, cid, from: a!.id });
+        expect(rec(rec(created.x).conversation_created)).toEqual(conversation);
+      }
+      // Barrier: a later packet of the chat reaches the creating socket; the event never did.
+      await send(b!.socket, cid, "after create");
+      await received(a!.socket, cid, withBody("after create"));
+      expect(a!.socket.frames.some(conversationEvent("conversation_created", cid))).toBe(false);
+    });
+
     it("filters out users of another organization and unknown ids: no opponent left", async () => {
       const [a] = await cast3();
       const outsider = await online(foreign);
@@ -222,7 +238,7 @@ describe("conversation_list", () => {
     const g2 = await cidOf(group(a!, [b!, c!]));
     const u = await cidOf(create(a!.socket, { type: "u", participants: [c!.id] }));
     const others = await cidOf(group(b!, [c!]));
-    // Private chats are not announced: wait until every index caught up.
+    // Wait until every index caught up.
     await eventually(() => listedIds(c!.socket), (ids) => ids.length === 3);
     await eventually(() => listedIds(a!.socket), (ids) => ids.length === 3);
 
