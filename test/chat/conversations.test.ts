@@ -489,7 +489,7 @@ describe("conversation_delete (leave)", () => {
 });
 
 describe("conversation_search", () => {
-  it("finds the organization's conversations by case-insensitive substring, ids only", async () => {
+  it("finds the caller's conversations and the organization's channels by case-insensitive substring, ids only", async () => {
     const [a, b, outsider] = await cast3();
     const token = unique("srch");
     const team = await cidOf(group(a, [b], `Alpha ${token} Team`));
@@ -497,13 +497,17 @@ describe("conversation_search", () => {
     const [f1, f2] = await members(2, { organizationId: await createOrganization() });
     const foreignTeam = await cidOf(group(f1!, [f2!], `Alpha ${token} Team`));
 
-    // A non-participant of the same organization finds both (public discovery).
-    const found = await search(outsider.socket, token.toLowerCase());
-    expect(Array.isArray(found)).toBe(true);
-    expect([...(found as string[])].sort()).toEqual([team, news].sort());
-    expect(await search(outsider.socket, `ha ${token.toUpperCase()} te`)).toEqual([team]);
+    // Members find their group and the channel.
+    for (const m of [a, b]) expect([...((await search(m.socket, token.toLowerCase())) as string[])].sort()).toEqual([team, news].sort());
+    expect(await search(b.socket, `ha ${token.toUpperCase()} te`)).toEqual([team]);
+    // A non-participant of the same organization finds the channel only (public discovery), never the private group.
+    expect(await search(outsider.socket, token.toLowerCase())).toEqual([news]);
+    expect(await search(outsider.socket, `ha ${token.toUpperCase()} te`)).toEqual([]);
     expect(await search(f1!.socket, token)).toEqual([foreignTeam]);
     expect(await search(a.socket, unique("nothing"))).toEqual([]);
+    // Who leaves a group no longer finds it.
+    await b.socket.request("conversation_delete", { id: team });
+    expect(await search(b.socket, token)).toEqual([news]);
   });
 
   it("requires a name", async () => {
