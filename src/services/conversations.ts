@@ -50,7 +50,8 @@ export async function userCards(deps: ServiceDeps, organizationId: string, ids: 
   const byId = new Map(found.map((u) => [u.id, u]));
   return ids.flatMap((id) => {
     const user = byId.get(id);
-    return user ? [{ userId: user.id, name: displayName(user), view: { ...toPublicUser(user) } }] : [];
+    // The view goes to every participant (system messages): no contact details (see asSeenBy).
+    return user ? [{ userId: user.id, name: displayName(user), view: { ...toPublicUser({ ...user, email: null, phone: null }) } }] : [];
   });
 }
 
