@@ -17,6 +17,7 @@ const FILE_ERRORS = {
   TOO_LARGE: { status: 413, message: "Payload Too Large." },
   WRONG_TYPE: { status: 415, message: "Unsupported Media Type." },
   RANGE: { status: 416, message: "Range Not Satisfiable." },
+  UPLOADED: { status: 409, message: "File already uploaded." },
 } as const satisfies Record<string, ErrorBody>;
 
 /**
@@ -71,6 +72,10 @@ async function upload(c: AppContext): Promise<Response> {
   const length = Number(lengthHeader.trim());
   if (length > grant.size) throw new SamaError(FILE_ERRORS.TOO_LARGE);
 
+  // Upload URLs are single-use: a sent file's bytes never change under its recipients. This answers
+  // before reading the body; the conditional put below settles two racing uploads.
+  if ((await c.env.FILES.head(grant.objectId)) !== null) throw new SamaError(FILE_ERRORS.UPLOADED);
+
   const body = c.req.raw.body;
   if (body === null && length !== 0) throw new SamaError(FILE_ERRORS.BAD_REQUEST);
   const counter = byteCounter(grant.size);
@@ -87,9 +92,12 @@ async function upload(c: AppContext): Promise<Response> {
     );
     value = fixed.readable;
   }
-  let stored: R2Object;
+  let stored: R2Object | null;
   try {
-    stored = await c.env.FILES.put(grant.objectId, value, { httpMetadata: { contentType: grant.contentType } });
+    stored = await c.env.FILES.put(grant.objectId, value, {
+      httpMetadata: { contentType: grant.contentType },
+      onlyIf: new Headers({ "If-None-Match": "*" }),
+    });
     await piping;
   } catch (err) {
     await piping;
@@ -98,6 +106,7 @@ async function upload(c: AppContext): Promise<Response> {
     if (counter.seen() !== length || !counter.ended()) throw new SamaError(FILE_ERRORS.BAD_REQUEST);
     throw err;
   }
+  if (stored === null) throw new SamaError(FILE_ERRORS.UPLOADED);
   return new Response(null, { status: 200, headers: { ETag: stored.httpEtag } });
 }
 
