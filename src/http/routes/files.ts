@@ -6,6 +6,7 @@ import { getConfig } from "../../config";
 import { OBJECT_ID } from "../../domain/object-id";
 import { verifyWorkerSigned, type Grant } from "../../files/signer";
 import { Errors, SamaError, type ErrorBody } from "../../protocol/errors";
+import { PAYLOAD_TOO_LARGE } from "../body";
 import { documented } from "../documented";
 import { withErrors } from "../responses";
 import type { AppContext } from "../types";
@@ -14,7 +15,7 @@ const FILE_ERRORS = {
   BAD_REQUEST: Errors.BAD_REQUEST,
   NOT_FOUND: { status: 404, message: "File not found." },
   LENGTH_REQUIRED: { status: 411, message: "Length Required." },
-  TOO_LARGE: { status: 413, message: "Payload Too Large." },
+  TOO_LARGE: PAYLOAD_TOO_LARGE,
   WRONG_TYPE: { status: 415, message: "Unsupported Media Type." },
   RANGE: { status: 416, message: "Range Not Satisfiable." },
   UPLOADED: { status: 409, message: "File already uploaded." },
