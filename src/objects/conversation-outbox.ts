@@ -15,6 +15,24 @@ type MessageCopy = StoredMessage & { organizationId: string };
 
 const BATCH = 100;
 
+/**
+ * The message's conversation may now see the files it carries (files.ts visibleFileIds), each one
+ * only if its sender could: their own upload, or a file granted to a conversation they are in. A
+ * file id named by someone who could not see it (ids are guessable) grants nothing.
+ */
+function fileGrant(db: D1Database, m: MessageCopy): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT OR IGNORE INTO file_grants (organization_id, object_id, conversation_id, created_at)
+       SELECT f.organization_id, f.object_id, ?1, ?2 FROM files f
+       WHERE f.organization_id = ?3 AND f.object_id IN (SELECT json_extract(value, '$.file_id') FROM json_each(?4))
+         AND (f.user_id = ?5 OR EXISTS (
+           SELECT 1 FROM file_grants g JOIN conversation_participants p ON p.conversation_id = g.conversation_id
+           WHERE g.object_id = f.object_id AND p.user_id = ?5))`,
+    )
+    .bind(m.cid, m.createdAt, m.organizationId, JSON.stringify(m.attachments), m.from);
+}
+
 function statementFor(db: D1Database, row: OutboxRow): D1PreparedStatement[] {
   const p = JSON.parse(row.payload) as Record<string, unknown>;
   switch (row.kind) {
@@ -44,6 +62,7 @@ function statementFor(db: D1Database, row: OutboxRow): D1PreparedStatement[] {
             m.createdAt,
             m.updatedAt,
           ),
+        ...(m.attachments !== null && m.attachments.length > 0 ? [fileGrant(db, m)] : []),
       ];
     }
     case "delete": {

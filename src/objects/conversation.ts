@@ -239,6 +239,23 @@ export class Conversation extends DurableObject<Env> {
     return { meta, participants: this.readParticipants().map(toParticipant) };
   }
 
+  /**
+   * Which of `objectIds` a message from `from` carries among the messages not yet copied to D1: the
+   * outbox's lag, for files.ts (a file posted a moment ago is visible before its D1 grant exists).
+   */
+  async unflushedAttachments(from: string, objectIds: string[]): Promise<string[]> {
+    return this.sql
+      .exec<{ id: string }>(
+        `SELECT DISTINCT json_extract(a.value, '$.file_id') AS id FROM outbox o, json_each(o.payload, '$.attachments') a
+         WHERE o.kind = 'message' AND json_extract(o.payload, '$.from') = ?
+           AND json_extract(a.value, '$.file_id') IN (SELECT value FROM json_each(?))`,
+        from,
+        JSON.stringify(objectIds),
+      )
+      .toArray()
+      .map((r) => r.id);
+  }
+
   /** Re-adds the two members of a private chat who left (on create or message, as SAMA restores). */
   async restore(actor: Actor, cards: UserCard[]): Promise<ConversationView | null> {
     const meta = this.readMeta();
