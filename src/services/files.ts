@@ -111,7 +111,14 @@ async function postedJustNow(deps: FileDeps, organizationId: string, userId: str
     WHERE a.user_id = ${userId} AND a.organization_id = ${organizationId}
       AND b.user_id IN (SELECT value FROM json_each(${JSON.stringify([...byUploader.keys()])}))
     ORDER BY a.conversation_id DESC LIMIT ${UNFLUSHED_LOOKUPS_MAX}`);
-  const found = await Promise.all(shared.map(({ cid, uploader }) => conversationStub(deps.env, cid).unflushedAttachments(uploader, byUploader.get(uploader) ?? [])));
+  // A Conversation that cannot answer grants nothing (D1 will, after its next flush).
+  const found = await Promise.all(
+    shared.map(({ cid, uploader }) =>
+      conversationStub(deps.env, cid)
+        .unflushedAttachments(uploader, byUploader.get(uploader) ?? [])
+        .catch(() => []),
+    ),
+  );
   return new Set(found.flat());
 }
 
