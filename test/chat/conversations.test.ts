@@ -107,6 +107,17 @@ describe("conversation_create", () => {
       expect(a!.socket.frames.some(conversationEvent("conversation_created", cid))).toBe(false);
     });
 
+    it("announces the chat again to a member who left it when the other side opens it again", async () => {
+      const [a, b] = await members(2);
+      const cid = await cidOf(create(a!.socket, { type: "u", participants: [b!.id] }));
+      await event(b!.socket, "conversation_created", cid);
+      await b!.socket.request("conversation_delete", { id: cid });
+      expect(await cidOf(create(a!.socket, { type: "u", participants: [b!.id] }))).toBe(cid);
+      const frames = () => b!.socket.frames.filter(conversationEvent("conversation_created", cid)).length;
+      await eventually(async () => frames(), (n) => n === 2);
+      expect(frames()).toBe(2);
+    });
+
     it("filters out users of another organization and unknown ids: no opponent left", async () => {
       const [a] = await cast3();
       const outsider = await online(foreign);
