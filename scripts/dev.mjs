@@ -5,18 +5,13 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { devPublicUrl } from "./dev-public-url.ts";
+import { OFFLINE_WRANGLER_ENV } from "./wrangler-env.mjs";
 
 const args = process.argv.slice(2);
 const publicUrl = devPublicUrl(args, existsSync(".dev.vars") ? readFileSync(".dev.vars", "utf8") : "");
 const child = spawn("wrangler", ["dev", ...args, ...(publicUrl === null ? [] : ["--var", `PUBLIC_URL:${publicUrl}`])], {
   stdio: "inherit",
-  env: {
-    ...process.env,
-    WRANGLER_SEND_METRICS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    WRANGLER_HIDE_BANNER: "true",
-    X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
-  },
+  env: { ...process.env, ...OFFLINE_WRANGLER_ENV, X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false" },
 });
 // Ctrl-C reaches the whole process group; a signal sent to this process alone is passed on.
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { readAtMost } from "../domain/bounded-read";
 import { SamaError, type ErrorBody } from "../protocol/errors";
 import type { AppContext, AppEnv } from "./types";
 
@@ -6,30 +7,6 @@ export const PAYLOAD_TOO_LARGE = { status: 413, message: "Payload Too Large." } 
 
 /** Body caps of SAMA's JSON routes: sign-in needs a few hundred bytes, the admin API a message. */
 export const BODY_LIMITS = { signIn: 4 * 1024, admin: 1024 * 1024 } as const;
-
-/** The body's bytes, or null as soon as they pass `max` (the rest is never read). */
-async function readAtMost(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array | null> {
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > max) {
-      await reader.cancel().catch(() => undefined);
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
 
 /**
  * Answers 413 for a body over `maxBytes` before reading past the cap: at once when Content-Length
@@ -42,7 +19,7 @@ export function bodyLimit(maxBytes: number): MiddlewareHandler<AppEnv> {
     if (body === null) return next();
     const declared = c.req.header("Content-Length");
     if (declared !== undefined && Number(declared) > maxBytes) throw new SamaError(PAYLOAD_TOO_LARGE);
-    const bytes = await readAtMost(body, maxBytes);
+    const bytes = await readAtMost(body.getReader(), maxBytes);
     if (bytes === null) throw new SamaError(PAYLOAD_TOO_LARGE);
     c.req.raw = new Request(c.req.raw, { body: bytes });
     await next();
