@@ -2,6 +2,7 @@
 // the D1 migrations on the local database (idempotent; this seeds the `default` organization).
 import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { OFFLINE_WRANGLER_ENV } from "./wrangler-env.mjs";
 
 if (!existsSync(".dev.vars")) {
   copyFileSync(".dev.vars.example", ".dev.vars");
@@ -21,9 +22,7 @@ const result = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--loca
   stdio: "inherit",
   env: {
     ...process.env,
-    WRANGLER_SEND_METRICS: "false",
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    WRANGLER_HIDE_BANNER: "true",
+    ...OFFLINE_WRANGLER_ENV,
     CI: "true", // no interactive confirmation prompt
   },
 });

@@ -1,7 +1,8 @@
 // `npm run smoke:push`: the push path on a running `npm run dev` server, end to end, with a fake
 // push service on loopback. Bob subscribes like a browser would (a P-256 key pair and an auth
 // secret made here), goes offline; Alice writes to him; the dev server encrypts the notification
-// (RFC 8291 aes128gcm), signs VAPID and POSTs it to the fake service, which decrypts it here.
+// (RFC 8291 aes128gcm), signs VAPID and POSTs it to the fake service, which decrypts it here; the
+// payload's attachment link must point at this server and download the file.
 // Needs the dev settings of .dev.vars (VAPID keys, PUSH_ALLOW_LOOPBACK=true). Base URL: PARLEY_URL.
 import { createServer } from "node:http";
 
@@ -121,10 +122,15 @@ try {
   await new Promise((r) => setTimeout(r, 300));
   console.log(`✓ ${bob.user.login} went offline`);
 
+  const bytes = enc.encode(`attachment ${tag}`);
+  const [file] = (await alice.s.request("create_files", [{ name: "note.txt", size: bytes.length, content_type: "text/plain" }])).files;
+  const upload = await fetch(file.upload_url, { method: "PUT", body: bytes, headers: { "Content-Type": "text/plain" } });
+  if (!upload.ok) fail(`upload answered ${upload.status}`);
   const conversation = (await alice.s.request("conversation_create", { type: "u", participants: [bob.user._id] })).conversation;
-  alice.s.ws.send(JSON.stringify({ message: { id: `push-${tag}`, cid: conversation._id, body: "ping from the push smoke check" } }));
+  const attachments = [{ file_id: file.object_id, file_name: "note.txt" }];
+  alice.s.ws.send(JSON.stringify({ message: { id: `push-${tag}`, cid: conversation._id, body: "ping from the push smoke check", attachments } }));
   await within(10_000, alice.s.next((f) => f.ask), "message");
-  console.log(`✓ ${alice.user.login} sent a message to ${bob.user.login}`);
+  console.log(`✓ ${alice.user.login} uploaded a file and sent it to ${bob.user.login}`);
 
   await within(10_000, got, "the fake push service");
   const push = received[0];
@@ -135,6 +141,12 @@ try {
   if (payload.body !== "ping from the push smoke check" || payload.cid !== conversation._id) fail(`unexpected payload ${JSON.stringify(payload)}`);
   console.log(`✓ the fake push service got ${push.body.length} bytes (aes128gcm), VAPID aud ${jwt.aud}, sub ${jwt.sub}`);
   console.log(`✓ decrypted with the subscriber's key: ${JSON.stringify(payload)}`);
+  // The link is signed on PUBLIC_URL, which `npm run dev` sets to the address it listens on.
+  const link = payload.firstAttachmentUrl ?? "";
+  if (new URL(link || "x:").port !== new URL(BASE).port) fail(`the attachment link ${link || "(none)"} does not point at this server (${BASE})`);
+  const download = await fetch(link);
+  if (!download.ok || (await download.text()) !== `attachment ${tag}`) fail(`the attachment link answered ${download.status}`);
+  console.log(`✓ the attachment link points at this server and downloads the file`);
   console.log("Push smoke check passed.");
   alice.s.ws.close();
   server.close();

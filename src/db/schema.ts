@@ -190,6 +190,20 @@ export const files = sqliteTable(
   (t) => [uniqueIndex("files_object_id").on(t.objectId)],
 );
 
+// Which conversations may see a file: one row per (file, conversation) in which a message carrying
+// it was posted by someone who could see it. Written when the Conversation's outbox copies the
+// message to D1 (conversation-outbox.ts), read by files.ts visibleFileIds.
+export const fileGrants = sqliteTable(
+  "file_grants",
+  {
+    organizationId: text("organization_id").notNull(),
+    objectId: text("object_id").notNull(),
+    conversationId: text("conversation_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.objectId, t.conversationId] })],
+);
+
 export const contacts = sqliteTable(
   "contacts",
   {

@@ -2,6 +2,7 @@
 // calls. It goes through the network function it is given (the global fetch), never through one of
 // Parley's bindings.
 import type { FetchBudgets, HandlerFetch, OutboundRequest } from "./types";
+import { readAtMost } from "../domain/bounded-read";
 
 /** What FETCH hands back to the handler. */
 export interface FetchResult {
@@ -77,23 +78,7 @@ async function readCapped(response: Response, limit: number, signal: AbortSignal
   const stop = () => void reader.cancel().catch(() => undefined);
   if (signal.aborted) stop();
   else signal.addEventListener("abort", stop, { once: true });
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readAtMost(reader, limit);
+  if (bytes === null) throw tooLarge();
   return new TextDecoder().decode(bytes);
 }

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { BODY_LIMITS, bodyLimit } from "./body";
 import { cors } from "./cors";
 import type { DocumentedRoutes } from "./documented";
 import { notFound, onError } from "./errors";
@@ -45,6 +46,8 @@ export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(websocketUpgrade);
   app.use(cors);
+  for (const path of ["/login", "/logout"]) app.use(path, bodyLimit(BODY_LIMITS.signIn));
+  app.use("/admin/*", bodyLimit(BODY_LIMITS.admin));
   app.use("/admin/*", requireAdminKey);
   for (const route of [...routes, apiDocs(routes)]) app.route("/", route.app);
   app.notFound(notFound);

@@ -72,6 +72,24 @@ function copyOf(db: D1Database, scope: OutboxScope, row: StoredRow): D1PreparedS
   return statements;
 }
 
+/**
+ * The message's conversation may now see the files it carries (files.ts visibleFileIds), each one
+ * only if its sender could: their own upload, or a file granted to a conversation they are in. A
+ * file id named by someone who could not see it (ids are guessable) grants nothing.
+ */
+function fileGrant(db: D1Database, m: MessageCopy): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT OR IGNORE INTO file_grants (organization_id, object_id, conversation_id, created_at)
+       SELECT f.organization_id, f.object_id, ?1, ?2 FROM files f
+       WHERE f.organization_id = ?3 AND f.object_id IN (SELECT json_extract(value, '$.file_id') FROM json_each(?4))
+         AND (f.user_id = ?5 OR EXISTS (
+           SELECT 1 FROM file_grants g JOIN conversation_participants p ON p.conversation_id = g.conversation_id
+           WHERE g.object_id = f.object_id AND p.user_id = ?5))`,
+    )
+    .bind(m.cid, m.createdAt, m.organizationId, JSON.stringify(m.attachments), m.from);
+}
+
 function messageCopy(db: D1Database, m: MessageCopy): D1PreparedStatement[] {
   return [
         db
@@ -97,6 +115,7 @@ function messageCopy(db: D1Database, m: MessageCopy): D1PreparedStatement[] {
             m.createdAt,
             m.updatedAt,
           ),
+        ...(m.attachments !== null && m.attachments.length > 0 ? [fileGrant(db, m)] : []),
       ];
 }
 
@@ -163,6 +182,21 @@ export class D1Copy {
 
   queue(kind: OutboxRow["kind"], payload: unknown): void {
     this.sql.exec("INSERT INTO outbox (kind, payload) VALUES (?, ?)", kind, JSON.stringify(payload));
+  }
+
+  /** Files among `objectIds` that messages by `from` carry and D1 does not have yet (their grants are not there either). */
+  uncopiedAttachments(from: string, objectIds: string[]): string[] {
+    const copied = Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'copied_seq'").toArray()[0]?.v ?? 0);
+    return this.sql
+      .exec<{ id: string }>(
+        `SELECT DISTINCT json_extract(a.value, '$.file_id') AS id FROM messages m, json_each(m.attachments) a
+         WHERE m.seq > ? AND m.from_id = ? AND m.attachments IS NOT NULL AND json_extract(a.value, '$.file_id') IN (SELECT value FROM json_each(?))`,
+        copied,
+        from,
+        JSON.stringify(objectIds),
+      )
+      .toArray()
+      .map((r) => r.id);
   }
 
   /** Something waits for D1. */

@@ -236,19 +236,22 @@ export class Conversation extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Creates the conversation (idempotent) with its first participants. */
-  async setup(meta: ConversationMeta, participants: Participant[], actor: Actor, announce: boolean): Promise<ConversationView> {
+  /**
+   * Creates the conversation (idempotent) with its first participants, announced to all of them
+   * (SAMA's clients need the event to show a new chat); `pushed`: also pushed (SAMA: groups and channels).
+   */
+  async setup(meta: ConversationMeta, participants: Participant[], actor: Actor, pushed: boolean): Promise<ConversationView> {
     if (this.readMeta() === null) {
       this.writeMeta(meta);
       for (const p of participants) this.insertParticipant(p, meta.createdAt);
       const view = this.view();
       const recipients = this.participantIds();
-      const packet = announce ? this.conversationEvent("conversation_created", actor.userId, view) : null;
+      const packet = this.conversationEvent("conversation_created", actor.userId, view);
       this.enqueue(recipients, packet, {
         store: true,
         excludeSession: actor.sessionId,
         patch: { conversation: view, updatedAt: meta.updatedAt },
-        ...(announce ? { push: this.eventPush(actor.userId, "created a new conversation") } : {}),
+        ...(pushed ? { push: this.eventPush(actor.userId, "created a new conversation") } : {}),
       });
       await this.settle();
     }
@@ -264,6 +267,14 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.readMeta();
     if (!meta || meta.organizationId !== organizationId) return null;
     return { meta, participants: this.readParticipants().map(toParticipant) };
+  }
+
+  /**
+   * Which of `objectIds` a message from `from` carries among the messages not yet copied to D1: the
+   * outbox's lag, for files.ts (a file posted a moment ago is visible before its D1 grant exists).
+   */
+  async unflushedAttachments(from: string, objectIds: string[]): Promise<string[]> {
+    return this.d1.uncopiedAttachments(from, objectIds);
   }
 
   /** Re-adds the two members of a private chat who left (on create or message, as SAMA restores). */

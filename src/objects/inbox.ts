@@ -317,7 +317,7 @@ export class Inbox extends DurableObject<Env> {
           const firstAttachmentUrl =
             attachment !== undefined &&
             (config.publicUrl !== null || config.r2S3 !== null) &&
-            (await mayDownload(deps, owner.organizationId, owner.userId, attachment))
+            (await mayDownload({ ...deps, env: this.env }, owner.organizationId, owner.userId, attachment))
               ? await fileUrlSigner({ config, now: Date.now() }, config.publicUrl).downloadUrl(attachment).catch(() => null)
               : null;
           await pushToUser(deps, owner.organizationId, owner.userId, { ...payload, firstAttachmentUrl });

@@ -11,8 +11,12 @@ export function finishClose(ws: WebSocket, code: number, reason: string): void {
   }
 }
 
-/** Disconnects and sends to closed sockets are normal in a chat server; only other errors are logged. */
+/**
+ * Disconnects and sends to closed sockets are normal in a chat server, and a client's protocol
+ * violation (a frame over the runtime's 32 MiB: 1009 "Message is too large") is the client's doing:
+ * neither is logged as an error, so no stranger can fill the error log at will. Other errors are.
+ */
 export function isBenignSocketError(err: unknown): boolean {
   const text = err instanceof Error ? err.message : String(err);
-  return /network connection lost|websocket (is )?(already )?closed|can't call websocket|after close|disconnected/i.test(text);
+  return /network connection lost|websocket (is )?(already )?closed|can't call websocket|after close|disconnected|websocket protocol error/i.test(text);
 }

@@ -18,12 +18,19 @@ export const date = z.union([z.string(), z.number()]).transform((value, ctx) => 
   return ms;
 });
 
-export const login = z.string(samaMessage(Errors.INCORRECT_LOGIN)).min(3).max(40);
+// Control characters and bidirectional formatting (marks, embeddings, overrides, isolates) change how
+// a name displays to others (a login that reads as someone else's): refused in logins and names.
+const SPOOFING = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+const displayable = (text: string) => !SPOOFING.test(text);
+/** The custom issue's marker, turned into a Joi-style message by validation.ts. */
+const NOT_DISPLAYABLE = { notDisplayable: true };
+
+export const login = z.string(samaMessage(Errors.INCORRECT_LOGIN)).min(3).max(40).refine(displayable, { params: NOT_DISPLAYABLE });
 export const password = z.string(samaMessage(Errors.INCORRECT_PASSWORD)).min(3).max(40);
 export const phone = z.string().min(3).max(15);
 // SAMA's pattern accepts lower-case addresses with 2–4 letter TLDs only; Parley accepts any case and longer TLDs.
-export const email = z.string().regex(/^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$/);
-export const personName = z.string().min(1).max(20);
+export const email = z.string().max(255).regex(/^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$/);
+export const personName = z.string().min(1).max(20).refine(displayable, { params: NOT_DISPLAYABLE });
 
 export const imageObject = z.strictObject({
   file_id: z.string().min(1).max(255),

@@ -57,6 +57,9 @@ function joiMessage(issue: RawIssue): string {
       return `${name} must be one of [${issue.values.map(String).join(", ")}]`;
     case "invalid_union":
       return `${name} does not match any of the allowed types`;
+    case "custom":
+      if (issue.params?.notDisplayable === true) return `${name} must not contain control or bidirectional formatting characters`;
+      return `${name} is invalid`;
     default:
       return `${name} is invalid`;
   }

@@ -287,3 +287,31 @@ export async function listContacts({ db }: ServiceDeps, owner: ContactOwner, que
     .limit(query.limit)
     .all();
 }
+
+/**
+ * `rows` as `viewer` may see them: email and phone stay on the viewer's own record and where the
+ * viewer's address book already holds that very value (a matched contact), and are cleared
+ * otherwise. The directory never hands a stranger contact details they did not already know.
+ * One D1 query at most (contact_points' index).
+ */
+export async function asSeenBy({ db }: Pick<ServiceDeps, "db">, viewer: ContactOwner, rows: readonly UserRow[]): Promise<UserRow[]> {
+  const others = rows.filter((u) => u.id !== viewer.userId);
+  const keys = [...new Set(others.flatMap((u) => [u.emailKey, u.phoneKey]).filter((k) => k !== null))];
+  const known =
+    keys.length === 0
+      ? []
+      : await db.all<{ kind: Kind; key: string }>(sql`
+          SELECT DISTINCT p.kind, p.key FROM contact_points p JOIN contacts c ON c.id = p.contact_id
+          WHERE p.organization_id = ${viewer.organizationId} AND c.user_id = ${viewer.userId}
+            AND p.key IN (SELECT value FROM json_each(${JSON.stringify(keys)}))`);
+  const has = new Set(known.map((k) => `${k.kind}:${k.key}`));
+  return rows.map((u) =>
+    u.id === viewer.userId
+      ? u
+      : {
+          ...u,
+          email: u.emailKey !== null && has.has(`email:${u.emailKey}`) ? u.email : null,
+          phone: u.phoneKey !== null && has.has(`phone:${u.phoneKey}`) ? u.phone : null,
+        },
+  );
+}

@@ -1,6 +1,6 @@
 // The conversation directory in D1 (what search and private-chat lookup read), and the way to the
 // Conversation objects that own each conversation's participants and messages.
-import { and, desc, eq, gt, sql } from "drizzle-orm";
+import { and, desc, eq, gt, or, sql } from "drizzle-orm";
 import { isUniqueViolation } from "../db/client";
 import { conversationParticipants, conversations } from "../db/schema";
 import { displayName, pairKey, type ConversationMeta, type Participant } from "../domain/conversation";
@@ -47,7 +47,8 @@ export async function userCards(deps: ServiceDeps, organizationId: string, ids: 
   const byId = new Map(found.map((u) => [u.id, u]));
   return ids.flatMap((id) => {
     const user = byId.get(id);
-    return user ? [{ userId: user.id, name: displayName(user), view: { ...toPublicUser(user) } }] : [];
+    // The view goes to every participant (system messages): no contact details (see asSeenBy).
+    return user ? [{ userId: user.id, name: displayName(user), view: { ...toPublicUser({ ...user, email: null, phone: null }) } }] : [];
   });
 }
 
@@ -170,11 +171,20 @@ export async function deleteFromDirectory({ db }: ServiceDeps, cid: string): Pro
 export async function searchConversationIds(
   { db }: ServiceDeps,
   organizationId: string,
+  userId: string,
   name: string,
   limit: number,
   updatedAfter: number | undefined,
 ): Promise<string[]> {
-  const conditions = [eq(conversations.organizationId, organizationId), sql`instr(lower(${conversations.name}), ${name.toLowerCase()}) > 0`];
+  const conditions = [
+    eq(conversations.organizationId, organizationId),
+    sql`instr(lower(${conversations.name}), ${name.toLowerCase()}) > 0`,
+    // Channels are public (discovery); a group's name, members and existence are its members' business.
+    or(
+      eq(conversations.type, "c"),
+      sql`EXISTS (SELECT 1 FROM ${conversationParticipants} WHERE ${conversationParticipants.conversationId} = ${conversations.id} AND ${conversationParticipants.userId} = ${userId})`,
+    )!,
+  ];
   if (updatedAfter !== undefined) conditions.push(gt(conversations.updatedAt, updatedAfter));
   const rows = await db
     .select({ id: conversations.id })

@@ -4,6 +4,7 @@ import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { inChunks } from "../db/client";
 import { presence, users, type UserRow } from "../db/schema";
 import { toPublicUser, type PublicUser } from "../domain/user-view";
+import { asSeenBy, type ContactOwner } from "./contacts";
 import type { ServiceDeps } from "./context";
 
 /** `0` for online users, else their last-seen seconds, for the organization's users among `ids`. */
@@ -32,8 +33,12 @@ export interface OnlineQuery {
 
 export type OnlineAnswer = { count: number } | { users: string[] } | { users: PublicUser[] };
 
-/** Online users of the organization (most recently online first), as online_list answers them. */
-export async function listOnlineUsers({ db }: ServiceDeps, organizationId: string, query: OnlineQuery): Promise<OnlineAnswer> {
+/**
+ * Online users of the organization (most recently online first), as online_list answers them, seen by
+ * `viewer` (email and phone: see asSeenBy); null for the admin API, which sees every field.
+ */
+export async function listOnlineUsers(deps: ServiceDeps, organizationId: string, query: OnlineQuery, viewer: ContactOwner | null): Promise<OnlineAnswer> {
+  const { db } = deps;
   const where = and(eq(presence.organizationId, organizationId), query.userId === undefined ? undefined : eq(presence.userId, query.userId));
   if (query.count) {
     const row = await db.select({ n: sql<number>`count(*)` }).from(presence).where(where).get();
@@ -48,5 +53,7 @@ export async function listOnlineUsers({ db }: ServiceDeps, organizationId: strin
     .limit(query.limit ?? 100)
     .offset(query.offset ?? 0)
     .all();
-  return query.idsOnly ? { users: rows.map((r) => r.user.id) } : { users: rows.map((r) => toPublicUser(r.user)) };
+  if (query.idsOnly) return { users: rows.map((r) => r.user.id) };
+  const found = rows.map((r) => r.user);
+  return { users: (viewer === null ? found : await asSeenBy(deps, viewer, found)).map(toPublicUser) };
 }

@@ -91,6 +91,33 @@ describe("conversation_create", () => {
       expect(rec((await create(b!.socket, { type: "u", participants: [a!.id] })))).toMatchObject({ owner_id: a!.id, opponent_id: b!.id });
     });
 
+    it("announces the new chat to the opponent and the creator's other devices (SAMA's web app builds the chat from it), not to the creating socket", async () => {
+      const [a, b] = await members(2);
+      const aPhone = await otherDevice(a!);
+      const conversation = await create(a!.socket, { type: "u", participants: [b!.id] });
+      const cid = str(conversation._id);
+      for (const socket of [b!.socket, aPhone]) {
+        const created = await event(socket, "conversation_created", cid);
+        expect(created).toMatchObject({ _id: cid, cid, from: a!.id });
+        expect(rec(rec(created.x).conversation_created)).toEqual(conversation);
+      }
+      // Barrier: a later packet of the chat reaches the creating socket; the event never did.
+      await send(b!.socket, cid, "after create");
+      await received(a!.socket, cid, withBody("after create"));
+      expect(a!.socket.frames.some(conversationEvent("conversation_created", cid))).toBe(false);
+    });
+
+    it("announces the chat again to a member who left it when the other side opens it again", async () => {
+      const [a, b] = await members(2);
+      const cid = await cidOf(create(a!.socket, { type: "u", participants: [b!.id] }));
+      await event(b!.socket, "conversation_created", cid);
+      await b!.socket.request("conversation_delete", { id: cid });
+      expect(await cidOf(create(a!.socket, { type: "u", participants: [b!.id] }))).toBe(cid);
+      const frames = () => b!.socket.frames.filter(conversationEvent("conversation_created", cid)).length;
+      await eventually(async () => frames(), (n) => n === 2);
+      expect(frames()).toBe(2);
+    });
+
     it("filters out users of another organization and unknown ids: no opponent left", async () => {
       const [a] = await cast3();
       const outsider = await online(foreign);
@@ -233,7 +260,7 @@ describe("conversation_list", () => {
     const g2 = await cidOf(group(a!, [b!, c!]));
     const u = await cidOf(create(a!.socket, { type: "u", participants: [c!.id] }));
     const others = await cidOf(group(b!, [c!]));
-    // Private chats are not announced: wait until every index caught up.
+    // Wait until every index caught up.
     await eventually(() => listedIds(c!.socket), (ids) => ids.length === 3);
     await eventually(() => listedIds(a!.socket), (ids) => ids.length === 3);
 
@@ -484,7 +511,7 @@ describe("conversation_delete (leave)", () => {
 });
 
 describe("conversation_search", () => {
-  it("finds the organization's conversations by case-insensitive substring, ids only", async () => {
+  it("finds the caller's conversations and the organization's channels by case-insensitive substring, ids only", async () => {
     const [a, b, outsider] = await cast3();
     const token = unique("srch");
     const team = await cidOf(group(a, [b], `Alpha ${token} Team`));
@@ -492,13 +519,17 @@ describe("conversation_search", () => {
     const [f1, f2] = await members(2, { organizationId: await createOrganization() });
     const foreignTeam = await cidOf(group(f1!, [f2!], `Alpha ${token} Team`));
 
-    // A non-participant of the same organization finds both (public discovery).
-    const found = await search(outsider.socket, token.toLowerCase());
-    expect(Array.isArray(found)).toBe(true);
-    expect([...(found as string[])].sort()).toEqual([team, news].sort());
-    expect(await search(outsider.socket, `ha ${token.toUpperCase()} te`)).toEqual([team]);
+    // Members find their group and the channel.
+    for (const m of [a, b]) expect([...((await search(m.socket, token.toLowerCase())) as string[])].sort()).toEqual([team, news].sort());
+    expect(await search(b.socket, `ha ${token.toUpperCase()} te`)).toEqual([team]);
+    // A non-participant of the same organization finds the channel only (public discovery), never the private group.
+    expect(await search(outsider.socket, token.toLowerCase())).toEqual([news]);
+    expect(await search(outsider.socket, `ha ${token.toUpperCase()} te`)).toEqual([]);
     expect(await search(f1!.socket, token)).toEqual([foreignTeam]);
     expect(await search(a.socket, unique("nothing"))).toEqual([]);
+    // Who leaves a group no longer finds it.
+    await b.socket.request("conversation_delete", { id: team });
+    expect(await search(b.socket, token)).toEqual([news]);
   });
 
   it("requires a name", async () => {

@@ -60,8 +60,13 @@ describe("someone else's file as an avatar or conversation image", () => {
     const channel = (await socket.request("conversation_create", { type: "c", name: "leak" })).conversation as Frame;
     expect(await socket.requestError("conversation_update", { id: channel._id, image_object: { file_id: secret.object_id } })).toEqual(refused);
     expect(await socket.requestError("get_file_urls", { file_ids: [secret.object_id] })).toEqual(refused);
-    // A file shared with the caller may be a conversation image, but only their own upload an avatar.
-    await ownerSocket.request("conversation_create", { type: "g", name: "shared", participants: [thief.id] });
+    // Being put in a group with the owner shares nothing.
+    const shared = ((await ownerSocket.request("conversation_create", { type: "g", name: "shared", participants: [thief.id] })).conversation as Frame)._id as string;
+    expect(await socket.requestError("conversation_update", { id: channel._id, image_object: { file_id: secret.object_id } })).toEqual(refused);
+    // A file posted to the caller may be a conversation image, but only their own upload an avatar.
+    const arrived = socket.next((f) => (f.message as Frame | undefined)?.cid === shared && JSON.stringify(f.message).includes(secret.object_id));
+    ownerSocket.send({ message: { id: "with-file", cid: shared, body: "", attachments: [{ file_id: secret.object_id }] } });
+    await arrived;
     expect((await socket.request("conversation_update", { id: channel._id, image_object: { file_id: secret.object_id } })).conversation).toBeDefined();
     expect(await socket.requestError("user_edit", { avatar_object: { file_id: secret.object_id } })).toEqual(refused);
   });

@@ -127,21 +127,21 @@ describe("create_files", () => {
 });
 
 describe("get_file_urls", () => {
-  it("gives URLs only for files the caller may see: own uploads, files of people they share a conversation with, avatars", async () => {
+  it("gives URLs only for files the caller may see: own uploads and avatars, never files of someone they merely chat with", async () => {
     const uploader = await signUp();
     const { socket: up } = await connectedSocket(uploader);
     const attachment = await createFile(up, { name: "a.png", size: 4, content_type: "image/png" });
     const avatar = await createFile(up, { name: "me.png", size: 4, content_type: "image/png" });
     await up.request("user_edit", { avatar_object: { file_id: avatar.object_id } });
+    expect(Object.keys(await fileUrls(up, [attachment.object_id, avatar.object_id])).sort()).toEqual([attachment.object_id, avatar.object_id].sort());
 
     const stranger = await signUp();
     const { socket: other } = await connectedSocket(stranger);
     expect(await other.requestError("get_file_urls", { file_ids: [attachment.object_id] })).toEqual({ status: 422, message: "Can't find file." });
-    expect(Object.keys((await other.request("get_file_urls", { file_ids: [avatar.object_id] })).file_urls as Frame)).toEqual([avatar.object_id]);
-
-    await up.request("conversation_create", { type: "u", participants: [stranger.id] });
-    const urls = (await other.request("get_file_urls", { file_ids: [attachment.object_id] })).file_urls as Frame;
-    expect(Object.keys(urls)).toEqual([attachment.object_id]);
+    expect(Object.keys(await fileUrls(other, [avatar.object_id]))).toEqual([avatar.object_id]);
+    // Anyone may open a chat with anyone: that alone shows nothing of the uploader's files.
+    await other.request("conversation_create", { type: "u", participants: [uploader.id] });
+    expect(await other.requestError("get_file_urls", { file_ids: [attachment.object_id] })).toEqual({ status: 422, message: "Can't find file." });
   });
 
   it("answers an object keyed by object_id with absolute download URLs valid about 7 days", async () => {

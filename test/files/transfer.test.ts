@@ -271,6 +271,21 @@ describe("uploads", () => {
     expect((await put(file.upload_url, body, "image/png")).status).toBe(200);
   });
 
+  it("is single-use: once the object exists, another PUT gets 409 and the bytes stay those first sent", async () => {
+    const { socket } = await signedIn();
+    const first = deterministicBytes(1000);
+    const file = await createFile(socket, { name: "a.bin", size: 1000, content_type: "application/octet-stream" });
+    expect((await put(file.upload_url, first, "application/octet-stream")).status).toBe(200);
+    // The same URL, still within its hour, with other bytes (as after the recipients fetched the file).
+    await expectText(await put(file.upload_url, deterministicBytes(1000, 7), "application/octet-stream"), 409, "File already uploaded.");
+    // Two racing uploads of a fresh file: one is stored, the other refused.
+    const raced = await createFile(socket, { name: "b.bin", size: 1000, content_type: "application/octet-stream" });
+    const statuses = await Promise.all([1, 2].map(async (seed) => (await put(raced.upload_url, deterministicBytes(1000, seed), "application/octet-stream")).status));
+    expect(statuses.sort()).toEqual([200, 409]);
+    const url = (await fileUrls(socket, [file.object_id]))[file.object_id] ?? "";
+    expect(new Uint8Array(await (await send(url)).arrayBuffer())).toEqual(first);
+  });
+
   it("uses a secret the Worker is configured with", () => {
     expect(getConfig(env).filesSigningSecret).toBe(SECRET);
   });

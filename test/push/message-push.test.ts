@@ -136,6 +136,22 @@ describe("push for messages", () => {
     expect((await bodies(subs[1]!)).find((p) => p.body === "Olga added you to conversation")).toMatchObject({ title: "Team", cid });
   });
 
+  it("never pushes a new private chat (SAMA pushes the creation of groups and channels only)", async () => {
+    const alice = await signUp({ firstName: "Alice" });
+    const bob = await signUp();
+    const { socket: b } = await connectedSocket(bob);
+    const sub = await subscribe(b, `private-${bob.id}`);
+    b.close();
+    const seen = spyOnPushService();
+    const { a, cid } = await chat(alice, bob);
+    // The message is pushed after the chat's event: once it arrived, a push of the creation would have too.
+    await send(a, cid, "u1", "first words");
+    await vi.waitFor(() => expect(seen.filter((r) => r.url === sub.endpoint).length).toBeGreaterThan(0), { timeout: 5000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const bodies = await Promise.all(seen.filter((r) => r.url === sub.endpoint).map(async (r) => (JSON.parse((await decryptAes128gcm(sub, r.body)).plaintext) as Frame).body));
+    expect(bodies).toEqual(["first words"]);
+  });
+
   it("links the first attachment, signed on PUBLIC_URL, only when the recipient may download it", async () => {
     const alice = await signUp();
     const bob = await signUp();

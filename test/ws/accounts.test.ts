@@ -6,6 +6,7 @@ import { connectedSocket, http, loginHttp, signUp, unique } from "../helpers/use
 const open = () => TestSocket.open();
 
 const PASSWORD_FIELDS = /password|salt/i;
+const EMAIL_PATTERN = "/^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}$/";
 
 function expectPublicUser(user: unknown, login: string): void {
   const u = user as Frame;
@@ -51,6 +52,14 @@ describe("user_create", () => {
     ["long phone", { organization_id: "default", login: "abcde", password: "secret", email: "a@b.test", phone: "1234567890123456" }, { status: 422, message: '"phone" length must be less than or equal to 15 characters long' }],
     ["unknown key", { organization_id: "default", login: "abcde", password: "secret", email: "a@b.test", foo: 1 }, { status: 422, message: '"foo" is not allowed' }],
     ["unknown organization", { organization_id: "nope", login: unique(), password: "secret", email: "q@b.test" }, { status: 404, message: "Organization not found" }],
+    // The email is validated as user_edit validates it.
+    ["an email that is no address", { organization_id: "default", login: "abcde", password: "secret", email: "<script>" }, { status: 422, message: `"email" with value "<script>" fails to match the required pattern: ${EMAIL_PATTERN}` }],
+    ["an email with a newline", { organization_id: "default", login: "abcde", password: "secret", email: "a@b.test\nBcc: c@d.test" }, { status: 422, message: `"email" with value "a@b.test\\nBcc: c@d.test" fails to match the required pattern: ${EMAIL_PATTERN}` }],
+    // Control and bidirectional formatting characters would change how the name reads to others.
+    ["a login with a right-to-left override", { organization_id: "default", login: "admin\u202Egnp.exe", password: "secret", email: "a@b.test" }, { status: 422, message: "The login provided is incorrect." }],
+    ["a login with a control character", { organization_id: "default", login: "ad\u0007min", password: "secret", email: "a@b.test" }, { status: 422, message: "The login provided is incorrect." }],
+    ["a first name with an isolate", { organization_id: "default", login: "abcde", password: "secret", email: "a@b.test", first_name: "Bob\u2067" }, { status: 422, message: '"first_name" must not contain control or bidirectional formatting characters' }],
+    ["a last name with a C1 control", { organization_id: "default", login: "abcde", password: "secret", email: "a@b.test", last_name: "X\u0085Y" }, { status: 422, message: '"last_name" must not contain control or bidirectional formatting characters' }],
   ])("refuses %s", async (_name, params, error) => {
     const socket = await open();
     expect(await socket.requestError("user_create", params)).toEqual(error);

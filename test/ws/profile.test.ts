@@ -56,6 +56,8 @@ describe("user_edit", () => {
     ["an empty last name", { last_name: "" }, { status: 422, message: '"last_name" is not allowed to be empty' }],
     ["a bad email", { email: "foo" }, { status: 422, message: '"email" with value "foo" fails to match the required pattern: /^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}$/' }],
     ["a short login", { login: "ab" }, { status: 422, message: "The login provided is incorrect." }],
+    ["a login with a left-to-right embedding", { login: "eve\u202Aadmin" }, { status: 422, message: "The login provided is incorrect." }],
+    ["a first name with a right-to-left mark", { first_name: "\u200FAlice" }, { status: 422, message: '"first_name" must not contain control or bidirectional formatting characters' }],
     ["a short new password", { current_password: "x", new_password: "ab" }, { status: 422, message: "The password entered is incorrect." }],
     ["an unknown key", { foo: "bar" }, { status: 422, message: '"foo" is not allowed' }],
     ["an avatar without file_id", { avatar_object: { file_name: "a.png" } }, { status: 422, message: '"avatar_object.file_id" is required' }],

@@ -1,8 +1,14 @@
 // The Session object: per-socket rate limiting, and state that survives hibernation and eviction.
-import { evictAllDurableObjects } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import { TestSocket, isRecord, type Frame } from "../helpers/socket";
-import { connectedSocket, signUp } from "../helpers/users";
+import { env } from "cloudflare:workers";
+import { evictAllDurableObjects, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Session } from "../../src/objects/session";
+import { ORIGIN, TestSocket, isRecord, type Frame } from "../helpers/socket";
+import { connectedSocket, loginHttp, signUp } from "../helpers/users";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 /** Fires `count` pings at once and collects every answer. */
 async function flood(socket: TestSocket, count: number, prefix: string): Promise<Frame[]> {
@@ -47,5 +53,31 @@ describe("hibernation and eviction", () => {
     await new Promise((r) => setTimeout(r, 1200));
     const found = await socket.request("get_users_by_ids", { ids: [user.id] });
     expect((found.users as Frame[]).map((u) => u._id)).toEqual([user.id]);
+  });
+});
+
+describe("transport errors", () => {
+  // A frame over the runtime's 32 MiB closes the socket with 1009 before Parley sees it (the
+  // runtime's own limit, which the test runtime's in-process sockets do not apply): the Session is
+  // told through webSocketError with the runtime's error, verbatim below.
+  it("treats a frame over the runtime's limit as the client's doing: no error logged, the session goes offline", async () => {
+    const user = await signUp();
+    const { socket: watcher } = await connectedSocket(await signUp());
+    const stub = env.SESSION.get(env.SESSION.newUniqueId());
+    const upgrade = await stub.fetch(new Request(`${ORIGIN}/`, { headers: { Upgrade: "websocket" } }));
+    const ws = upgrade.webSocket!;
+    ws.accept();
+    const { accessToken, deviceId } = await loginHttp(user);
+    const connected = new Promise<void>((resolve) => ws.addEventListener("message", () => resolve(), { once: true }));
+    ws.send(JSON.stringify({ request: { connect: { token: accessToken, device_id: deviceId }, id: "c" } }));
+    await connected;
+    expect((await watcher.request("user_last_activity", { ids: [user.id] })).last_activity).toEqual({ [user.id]: 0 });
+
+    const logged = vi.spyOn(console, "error");
+    const tooLarge = new Error("WebSocket protocol error; protocolError.statusCode = 1009; protocolError.description = Message is too large");
+    await runInDurableObject(stub, async (instance: Session, state) => instance.webSocketError(state.getWebSockets()[0]!, tooLarge));
+    expect(logged).not.toHaveBeenCalled();
+    const activity = (await watcher.request("user_last_activity", { ids: [user.id] })).last_activity as Record<string, number>;
+    expect(activity[user.id]).toBeGreaterThan(0);
   });
 });

@@ -7,6 +7,7 @@ import { OBJECT_ID } from "../../domain/object-id";
 import { isMediaType, storedContentType } from "../../files/media-type";
 import { verifyWorkerSigned, type Grant } from "../../files/signer";
 import { Errors, SamaError, type ErrorBody } from "../../protocol/errors";
+import { PAYLOAD_TOO_LARGE } from "../body";
 import { documented } from "../documented";
 import { withErrors } from "../responses";
 import type { AppContext } from "../types";
@@ -15,9 +16,10 @@ const FILE_ERRORS = {
   BAD_REQUEST: Errors.BAD_REQUEST,
   NOT_FOUND: { status: 404, message: "File not found." },
   LENGTH_REQUIRED: { status: 411, message: "Length Required." },
-  TOO_LARGE: { status: 413, message: "Payload Too Large." },
+  TOO_LARGE: PAYLOAD_TOO_LARGE,
   WRONG_TYPE: { status: 415, message: "Unsupported Media Type." },
   RANGE: { status: 416, message: "Range Not Satisfiable." },
+  UPLOADED: { status: 409, message: "File already uploaded." },
 } as const satisfies Record<string, ErrorBody>;
 
 /**
@@ -75,6 +77,10 @@ async function upload(c: AppContext): Promise<Response> {
   const length = Number(lengthHeader.trim());
   if (length > grant.size) throw new SamaError(FILE_ERRORS.TOO_LARGE);
 
+  // Upload URLs are single-use: a sent file's bytes never change under its recipients. This answers
+  // before reading the body; the conditional put below settles two racing uploads.
+  if ((await c.env.FILES.head(grant.objectId)) !== null) throw new SamaError(FILE_ERRORS.UPLOADED);
+
   const body = c.req.raw.body;
   if (body === null && length !== 0) throw new SamaError(FILE_ERRORS.BAD_REQUEST);
   const counter = byteCounter(grant.size);
@@ -91,9 +97,12 @@ async function upload(c: AppContext): Promise<Response> {
     );
     value = fixed.readable;
   }
-  let stored: R2Object;
+  let stored: R2Object | null;
   try {
-    stored = await c.env.FILES.put(grant.objectId, value, { httpMetadata: { contentType: storedContentType(grant.contentType) } });
+    stored = await c.env.FILES.put(grant.objectId, value, {
+      httpMetadata: { contentType: storedContentType(grant.contentType) },
+      onlyIf: new Headers({ "If-None-Match": "*" }),
+    });
     await piping;
   } catch (err) {
     await piping;
@@ -102,6 +111,7 @@ async function upload(c: AppContext): Promise<Response> {
     if (counter.seen() !== length || !counter.ended()) throw new SamaError(FILE_ERRORS.BAD_REQUEST);
     throw err;
   }
+  if (stored === null) throw new SamaError(FILE_ERRORS.UPLOADED);
   return new Response(null, { status: 200, headers: { ETag: stored.httpEtag } });
 }
 

@@ -48,7 +48,7 @@ async function createPrivate(ctx: AuthedContext, params: Params, others: string[
   const participants: Participant[] = cards.map((c) => ({ userId: c.userId, role: c.userId === me ? "owner" : null, name: c.name }));
   const cid = await insertConversation(ctx, meta, participants);
   if (cid !== meta.id) return restore(ctx, cid, cards);
-  // SAMA (0.29+) announces no private chat on creation; both Inboxes still index it.
+  // Announced to the opponent (SAMA's web app shows the chat from the event), never pushed (SAMA: g/c only).
   const stub = conversationStub(ctx.env, cid);
   const view = await stub.setup(meta, participants, actorOf(ctx), false);
   const readAt = Date.now();

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { OBJECT_ID } from "../../domain/object-id";
 import { toPublicUser } from "../../domain/user-view";
 import { conversationStub } from "../../objects/stubs";
+import { asSeenBy } from "../../services/contacts";
 import { usersByIds } from "../../services/users";
 import type { AuthedContext } from "../context";
 import { Errors } from "../errors";
@@ -34,7 +35,7 @@ async function usersOfConversations(ctx: AuthedContext, cids: string[], adminsOn
     }),
   );
   const users = await usersByIds(ctx, org, [...new Set(Object.values(conversations).flat())]);
-  return { users: users.slice(0, 100).map(toPublicUser), conversations };
+  return { users: (await asSeenBy(ctx, ctx.session, users.slice(0, 100))).map(toPublicUser), conversations };
 }
 
 export const getParticipantsByCids = authedRequest("get_participants_by_cids", schema, (ctx, params) => usersOfConversations(ctx, params.cids, false));

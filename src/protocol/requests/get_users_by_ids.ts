@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { withAvatarUrls } from "../../files/avatar-urls";
+import { asSeenBy } from "../../services/contacts";
 import { usersByIds } from "../../services/users";
 import { authedRequest } from "../request";
 
@@ -7,8 +8,8 @@ const schema = z.strictObject({
   ids: z.array(z.string()).min(1).max(100),
 });
 
-/** Users of the caller's organization by id, newest first; unknown or foreign ids are skipped. */
+/** Users of the caller's organization by id, newest first; unknown or foreign ids are skipped (email and phone: see asSeenBy). */
 export const getUsersByIds = authedRequest("get_users_by_ids", schema, async (ctx, params) => {
   const found = await usersByIds(ctx, ctx.session.organizationId, params.ids);
-  return { users: await withAvatarUrls(ctx, ctx.session.organizationId, found) };
+  return { users: await withAvatarUrls(ctx, ctx.session.organizationId, await asSeenBy(ctx, ctx.session, found)) };
 });

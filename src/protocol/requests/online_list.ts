@@ -9,5 +9,5 @@ export const onlineListSchema = z.strictObject({
   offset: z.number().int().min(0).optional(),
 });
 
-/** Online users of the caller's organization: a count, ids, or public user fields (never secrets). */
-export const onlineList = authedRequest("online_list", onlineListSchema, (ctx, params) => listOnlineUsers(ctx, ctx.session.organizationId, params));
+/** Online users of the caller's organization: a count, ids, or public user fields (never secrets; email and phone: see asSeenBy). */
+export const onlineList = authedRequest("online_list", onlineListSchema, (ctx, params) => listOnlineUsers(ctx, ctx.session.organizationId, params, ctx.session));

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { withAvatarUrls } from "../../files/avatar-urls";
+import { asSeenBy } from "../../services/contacts";
 import { searchUsers } from "../../services/users";
 import { date } from "../fields";
 import { authedRequest } from "../request";
@@ -12,7 +13,7 @@ const schema = z.strictObject({
   ignore_ids: z.array(z.string()).max(500).optional(),
 });
 
-/** Users of the caller's organization whose login or name contains the keyword. */
+/** Users of the caller's organization whose login or name contains the keyword (email and phone: see asSeenBy). */
 export const userSearch = authedRequest("user_search", schema, async (ctx, params) => {
   const excludeIds = new Set(params.ignore_ids ?? []);
   excludeIds.add(ctx.session.userId);
@@ -23,5 +24,5 @@ export const userSearch = authedRequest("user_search", schema, async (ctx, param
     updatedAfter: params.updated_at?.gt,
     excludeIds,
   });
-  return { users: await withAvatarUrls(ctx, ctx.session.organizationId, found) };
+  return { users: await withAvatarUrls(ctx, ctx.session.organizationId, await asSeenBy(ctx, ctx.session, found)) };
 });

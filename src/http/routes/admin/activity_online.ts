@@ -37,6 +37,6 @@ export const adminActivityOnline = documented({
     const body = parseParams(schema, await readJsonBody(c));
     const deps = serviceDeps(c);
     await requireMember(deps, body.organizationId, body.userId);
-    return c.json(await listOnlineUsers(deps, body.organizationId, body));
+    return c.json(await listOnlineUsers(deps, body.organizationId, body, null));
   },
 });
