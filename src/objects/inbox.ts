@@ -17,6 +17,7 @@ import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from
 import { meteredStorage } from "./metrics";
 import { inboxOf, sessionStub } from "./stubs";
 import type { Session } from "./session";
+import { logError } from "../log";
 
 export type { ConversationListQuery, LogRow, SyncPage };
 
@@ -132,7 +133,7 @@ export class Inbox extends DurableObject<Env> {
         if (online) await this.wentOnline(owner);
         else await this.wentOffline();
       })
-      .catch((err: unknown) => console.error("publishing presence failed", err));
+      .catch((err: unknown) => logError("publishing presence failed", { kind: "Inbox", id: this.ctx.id.toString() }, err));
     return this.presenceChain;
   }
 
@@ -272,7 +273,7 @@ export class Inbox extends DurableObject<Env> {
           if (mine.length === 0) return;
           // A failed call is not proof the socket is gone (the liveness alarm decides that); "false" is.
           const answer = await this.pushDeadline.race(this.session(sessionId).push(userId, mine.map((f) => f.frame))).catch((err: unknown) => {
-            console.error("push to session failed", err);
+            logError("push to session failed", { kind: "Inbox", id: this.ctx.id.toString(), session: sessionId }, err);
             return null;
           });
           const reached = answer === EXPIRED ? null : answer;
