@@ -5,7 +5,7 @@
 //      so the running version keeps serving the schema it knows.
 //   3. `wrangler deploy` uploads the Worker and its Durable Object migrations and switches traffic
 //      to it; it links DB by name and creates the R2 bucket on the first deploy (wrangler >= 4.45).
-import { databaseName, envArgs, parseArgs, wrangler } from "./lib/wrangler.mjs";
+import { databaseName, envArgs, jsonArray, parseArgs, wrangler } from "./lib/wrangler.mjs";
 
 const { env, rest } = parseArgs(process.argv.slice(2));
 const name = databaseName(env);
@@ -24,7 +24,11 @@ function step(label, args, options) {
 
 console.log(`deploy: ${target}, D1 database "${name}"`);
 const listed = step("listing D1 databases", ["d1", "list", "--json"], { capture: true });
-const databases = JSON.parse(listed.stdout.slice(listed.stdout.indexOf("[")));
+const databases = jsonArray(listed.stdout);
+if (databases === null) {
+  console.error("deploy: `wrangler d1 list --json` printed no list; nothing was changed.");
+  process.exit(1);
+}
 if (!databases.some((db) => db.name === name)) {
   step(`creating D1 database "${name}"`, ["d1", "create", name, "--update-config=false"]);
 }

@@ -5,7 +5,7 @@
 // VAPID_PRIVATE_KEY are one pair: naming either, or VAPID, replaces both). Nothing secret is
 // printed except a new ADMIN_API_KEY, once. What each rotation invalidates: README, Deployment.
 import { randomKey, vapidKeyPair } from "./lib/keys.mjs";
-import { envArgs, parseArgs, wrangler } from "./lib/wrangler.mjs";
+import { envArgs, jsonArray, parseArgs, wrangler } from "./lib/wrangler.mjs";
 
 const KEYS = ["JWT_ACCESS_SECRET", "JWT_REFRESH_SECRET", "COOKIE_SECRET", "FILES_SIGNING_SECRET", "ADMIN_API_KEY"];
 const VAPID = ["VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"];
@@ -31,7 +31,9 @@ for (let i = 0; i < rest.length; i++) {
 const listed = wrangler(["secret", "list", "--format", "json", ...envArgs(env)], { capture: true });
 let existing = [];
 if (listed.status === 0) {
-  existing = JSON.parse(listed.stdout.slice(listed.stdout.indexOf("["))).map((s) => s.name);
+  const secrets = jsonArray(listed.stdout);
+  if (secrets === null) fail("`wrangler secret list` printed no list; nothing was changed");
+  existing = secrets.map((s) => s.name);
 } else if (!/not found/i.test(listed.stdout + listed.stderr)) {
   process.stderr.write(listed.stderr);
   fail("could not list the Worker's secrets (is `npx wrangler login` done?); nothing was changed");

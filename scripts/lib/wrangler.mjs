@@ -39,6 +39,18 @@ export function wrangler(args, { input, capture = false } = {}) {
   return { status: result.status ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
 }
 
+/** The JSON array a `--json` / `--format json` command printed (a line starting with "["), or null. */
+export function jsonArray(stdout) {
+  const at = stdout.search(/^\[/m);
+  if (at === -1) return null;
+  try {
+    const value = JSON.parse(stdout.slice(at));
+    return Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The database_name of the DB binding of `env` (null: the top level) in wrangler.toml. A table-aware
  * line scan: the file is ours and keeps each key on its own line.

@@ -49,3 +49,12 @@ test("not logged in: the first wrangler call fails and nothing else runs", () =>
   assert.equal(run.status, 1);
   assert.deepEqual(argsOf(run.calls), ["d1 list --json"]);
 });
+
+test("wrangler's list with a line before it is read; no list at all stops before anything changes", () => {
+  const withNotice = deploy([], [{ when: ["d1", "list"], stdout: `Some notice [beta]\n${JSON.stringify([{ name: "parley" }], null, 2)}\n` }]);
+  assert.equal(withNotice.status, 0, withNotice.stderr);
+  assert.deepEqual(argsOf(withNotice.calls), ["d1 list --json", "d1 migrations apply DB --remote --env=", "deploy --env="]);
+  const garbled = deploy([], [{ when: ["d1", "list"], stdout: "not json" }]);
+  assert.equal(garbled.status, 1);
+  assert.deepEqual(argsOf(garbled.calls), ["d1 list --json"]);
+});
