@@ -16,6 +16,7 @@ import {
 } from "quickjs-emscripten-core";
 import { guardedFetch, outboundRequest } from "./outbound";
 import type { Budgets, FailureKind, HandlerEngine, HandlerFetch, HandlerInput, RunOutcome } from "./types";
+import { logError } from "../log";
 
 let modulePromise: Promise<QuickJSWASMModule> | null = null;
 
@@ -150,7 +151,7 @@ class Run {
       this.rt.dispose();
       return true;
     } catch (err) {
-      console.error("QuickJS teardown failed; the module is replaced", err);
+      logError("QuickJS teardown failed; the module is replaced", { kind: "Handler", id: null }, err);
       return false;
     }
   }

@@ -5,6 +5,7 @@
 import type { ErrorBody } from "../protocol/errors";
 import type { Conversation } from "./conversation";
 import { conversationStub } from "./stubs";
+import { logError } from "../log";
 
 const LIVE_TAG = "live";
 const userTag = (userId: string) => `u:${userId}`;
@@ -86,7 +87,7 @@ export class LiveSockets {
       // Calls on one stub arrive in order, so each shard relays posts in commit order.
       this.shard(cid, shard)
         .liveBroadcast(text)
-        .catch((err: unknown) => console.error("live broadcast to shard failed", shard, err));
+        .catch((err: unknown) => logError("live broadcast to shard failed", { kind: "Conversation", id: cid, shard }, err));
     }
   }
 
@@ -106,7 +107,7 @@ export class LiveSockets {
     for (let shard = 1; shard <= shards; shard++) {
       this.shard(cid, shard)
         .liveClose(userId, reason)
-        .catch((err: unknown) => console.error("closing live sockets on shard failed", shard, err));
+        .catch((err: unknown) => logError("closing live sockets on shard failed", { kind: "Conversation", id: cid, shard }, err));
     }
   }
 

@@ -41,6 +41,8 @@ import { meteredStorage } from "./metrics";
 import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
+import { logError } from "../log";
+import { count } from "./operator-counters";
 
 /** An answer or a refusal; `needsCards` asks the caller for these users' cards and to call again (private-chat restore). */
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody; needsCards?: string[] };
@@ -466,7 +468,7 @@ export class Conversation extends DurableObject<Env> {
     try {
       ws.send(RECEIVE_ONLY);
     } catch (err) {
-      if (!isBenignSocketError(err)) console.error("live socket send failed", err);
+      if (!isBenignSocketError(err)) logError("live socket send failed", { kind: "Conversation", id: this.ctx.id.toString() }, err);
     }
   }
 
@@ -475,7 +477,7 @@ export class Conversation extends DurableObject<Env> {
   }
 
   override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
-    if (!isBenignSocketError(error)) console.error("live socket error", error);
+    if (!isBenignSocketError(error)) logError("live socket error", { kind: "Conversation", id: this.ctx.id.toString() }, error);
   }
 
   private liveShards(): number {
@@ -907,7 +909,7 @@ export class Conversation extends DurableObject<Env> {
       const meta = this.storedMeta();
       if (meta) await this.d1.flush(this.env.DB, { cid: meta.id, organizationId: meta.organizationId });
     } catch (err) {
-      console.error("outbox flush to D1 failed; retrying", err);
+      logError("outbox flush to D1 failed; the alarm retries", { kind: "Conversation", id: this.ctx.id.toString() }, err);
     }
     this.sql.exec("DELETE FROM sends WHERE created_at < ?", Date.now() - IDEMPOTENCY_MS);
     // Counted after the flush: rows stored meanwhile are not a reason to come back in RETRY_DELAY_MS.
@@ -943,7 +945,7 @@ export class Conversation extends DurableObject<Env> {
   private ensureAlarm(delayMs: number): void {
     this.alarmChain = this.alarmChain
       .then(() => this.scheduleAlarm(delayMs))
-      .catch((err: unknown) => console.error("scheduling the alarm failed", err));
+      .catch((err: unknown) => logError("scheduling the alarm failed", { kind: "Conversation", id: this.ctx.id.toString() }, err));
   }
 
   /**
@@ -1138,6 +1140,7 @@ export class Conversation extends DurableObject<Env> {
   }
 
   private insertMessage(from: string, input: SendInput, now: number): StoredMessage {
+    count("messagesStored");
     const meta = this.readMeta()!;
     const seq = this.lastSeq() + 1;
     const lastId = this.lastId();

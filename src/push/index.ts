@@ -9,6 +9,7 @@ import { deleteGoneSubscription, subscriptionsOfUser, subscriptionsOfUsers, toPu
 import { getPushConfig } from "./config";
 import { sendPush } from "./sender";
 import type { FetchLike, PushOutcome, PushPayload, SendDeps } from "./types";
+import { logError } from "../log";
 
 export { sendPush } from "./sender";
 export { getPushConfig, parsePushConfig, type PushConfig } from "./config";
@@ -42,7 +43,7 @@ export async function pushToUsers(deps: PushDeps, organizationId: string, userId
     if (rows.length === 0) return [];
     return await sendPush(deps, rows.map(toPushTarget), payload);
   } catch (err) {
-    console.error("push: could not send:", err);
+    logError("push: could not send", { kind: "Push", id: null, organization: organizationId }, err);
     return [];
   }
 }
