@@ -274,7 +274,7 @@ export class Fanout {
           if (receipt.gap !== undefined) {
             // The Inbox lost a window and applied nothing of this call: what it had from this lane
             // goes again as state, then this call's deliveries as they were, in order.
-            this.confirmed(userId, lane, receipt.gap);
+            this.confirmed(userId, lane, receipt.durable); // not `gap`: what it applied since may be in memory only
             lane.queue.unshift(...batch);
             this.requeueUnconfirmed(lane, receipt.gap);
             return;
