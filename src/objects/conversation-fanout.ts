@@ -26,8 +26,8 @@ export interface FanoutRow {
 }
 
 export interface FanoutTarget {
-  /** Turns a row into its deliveries, one per recipient. */
-  deliveries(row: FanoutRow): Map<string, Delivery>;
+  /** Turns a row into its deliveries, one per recipient (only `only`'s when given). */
+  deliveries(row: FanoutRow, only?: string): Map<string, Delivery>;
   deliver(userId: string, deliveries: Delivery[], options: { durable: boolean }): Promise<DeliveryReceipt>;
   /** Called with what reached a live session, after a lane's call returns. */
   delivered(userId: string, mids: string[]): void;
@@ -38,8 +38,12 @@ export interface FanoutTarget {
 interface LaneItem {
   row: number;
   delivery: Delivery;
-  /** When the Inbox answered for it (unconfirmed items: how long it has waited to be written). */
-  answeredAt?: number;
+}
+
+/** A delivery the Inbox answered for and has not written yet: only its row (read again if it must go again). */
+interface Unconfirmed {
+  row: number;
+  answeredAt: number;
 }
 
 interface Lane {
@@ -47,15 +51,15 @@ interface Lane {
   busy: boolean;
   failed: boolean;
   /** Sent and answered, not yet written by the Inbox (oldest first); resent after a gap or when overdue. */
-  unconfirmed: LaneItem[];
+  unconfirmed: Unconfirmed[];
   /** The row of the last item sent: the `after` of the next one (0: nothing older is owed). */
   lastSent: number;
   /** The next call asks the Inbox to write before answering. */
   confirm: boolean;
 }
 
-/** Rows read into lanes at once; later rows wait in the table until these are done. */
-const MAX_OPEN_ROWS = 1000;
+/** Rows read into lanes and not yet answered for by every recipient; later rows wait in the table. */
+const MAX_UNSENT_ROWS = 1000;
 const READ_BATCH = 200;
 /** Inbox calls in flight at once (a channel has thousands of recipients). */
 const MAX_BUSY_LANES = 256;
@@ -130,7 +134,9 @@ export class Fanout {
   /** Reads newly committed rows into the lanes and starts every idle lane that has work. */
   pump(): void {
     const touched = new Set<string>();
-    while (this.unread && this.open.size < MAX_OPEN_ROWS) {
+    // Bounded by what is still to send, not by what waits to be written: a row may wait a whole
+    // window for that, and holding back newer rows until then would stall every lane.
+    while (this.unread && this.unsent.size < MAX_UNSENT_ROWS) {
       const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id > ? ORDER BY id LIMIT ?", this.readUpTo, READ_BATCH).toArray();
       for (const row of rows) {
         const owed = new Set<string>();
@@ -177,40 +183,47 @@ export class Fanout {
    * so far. True when rows are still owed afterwards.
    */
   async retry(now: number): Promise<boolean> {
-    const failed = [...this.lanes].filter(([, lane]) => lane.failed && !lane.busy);
-    if (failed.length > 0) {
-      const again = new Set(failed.map(([userId]) => userId));
-      for (const userId of again) this.lanes.delete(userId);
-      this.failedLanes -= again.size;
-      count("fanoutRetriesPending", -again.size);
-      // Re-read every open row for these recipients, in order, ahead of anything newer.
-      for (const [rowId, owed] of this.open) {
-        const mine = [...owed].filter((userId) => again.has(userId));
-        if (mine.length === 0) continue;
-        const row = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id = ?", rowId).toArray()[0];
-        if (!row) continue;
-        const deliveries = this.target.deliveries(row);
-        for (const userId of mine) {
-          const delivery = deliveries.get(userId);
-          if (delivery) this.lane(userId).queue.push({ row: rowId, delivery });
-        }
-      }
-      for (const userId of again) {
-        const lane = this.lanes.get(userId);
-        if (lane && !lane.busy && lane.queue.length > 0) this.start(userId, lane);
+    const failed = [...this.lanes].filter(([, lane]) => lane.failed && !lane.busy).map(([userId]) => userId);
+    for (const userId of failed) this.lanes.delete(userId);
+    this.failedLanes -= failed.length;
+    count("fanoutRetriesPending", -failed.length);
+    const overdue = [...this.lanes].filter(([, lane]) => {
+      const oldest = lane.unconfirmed[0];
+      return !lane.failed && !lane.busy && oldest !== undefined && now - oldest.answeredAt >= this.confirmAfterMs;
+    });
+    // A failed lane starts over with every open row it owes; an overdue one resends what it has not
+    // confirmed, as state only (the sessions had them; an Inbox that still holds them skips them and
+    // writes). Each row is read once for all of them, in order, ahead of anything newer.
+    const wanted = new Map<number, string[]>();
+    const want = (rowId: number, userId: string) => wanted.set(rowId, [...(wanted.get(rowId) ?? []), userId]);
+    const again = new Set(failed);
+    for (const [rowId, owed] of this.open) for (const userId of owed) if (again.has(userId)) want(rowId, userId);
+    for (const [userId, lane] of overdue) for (const { row } of lane.unconfirmed) want(row, userId);
+    const resent = new Map<string, LaneItem[]>();
+    for (const rowId of [...wanted.keys()].sort((a, b) => a - b)) {
+      const row = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id = ?", rowId).toArray()[0];
+      if (!row) continue;
+      const deliveries = this.target.deliveries(row);
+      for (const userId of wanted.get(rowId)!) {
+        const delivery = deliveries.get(userId);
+        if (delivery) resent.set(userId, [...(resent.get(userId) ?? []), { row: rowId, delivery: again.has(userId) ? delivery : { ...delivery, replay: true } }]);
       }
     }
-    for (const [userId, lane] of this.lanes) {
-      const oldest = lane.unconfirmed[0];
-      if (lane.failed || lane.busy || oldest === undefined || now - (oldest.answeredAt ?? now) < this.confirmAfterMs) continue;
-      // Resent as state only: the sessions had them; an Inbox that still holds them skips them and writes.
-      this.requeueUnconfirmed(lane, 0);
+    for (const userId of failed) this.lane(userId).queue.push(...(resent.get(userId) ?? []));
+    for (const [userId, lane] of overdue) {
+      lane.queue.unshift(...(resent.get(userId) ?? []));
+      lane.unconfirmed = [];
+      lane.lastSent = 0; // they are the oldest this recipient owes
       lane.confirm = true;
-      this.start(userId, lane);
+    }
+    for (const userId of [...failed, ...overdue.map(([userId]) => userId)]) {
+      const lane = this.lanes.get(userId);
+      if (lane && !lane.busy && lane.queue.length > 0) this.start(userId, lane);
     }
     await this.settle();
     return this.pendingRows() > 0;
   }
+
 
   /** Rows someone still has to write (written ones are deleted first): whether the alarm comes back. */
   pendingRows(): number {
@@ -228,7 +241,7 @@ export class Fanout {
     for (const lane of this.lanes.values()) {
       if (lane.failed) return now + retryDelayMs;
       const oldest = lane.unconfirmed[0];
-      if (oldest !== undefined) at = Math.min(at ?? Infinity, (oldest.answeredAt ?? now) + this.confirmAfterMs);
+      if (oldest !== undefined) at = Math.min(at ?? Infinity, oldest.answeredAt + this.confirmAfterMs);
     }
     return Math.max(now + retryDelayMs, at ?? now + retryDelayMs);
   }
@@ -276,20 +289,19 @@ export class Fanout {
             // goes again as state, then this call's deliveries as they were, in order.
             this.confirmed(userId, lane, receipt.durable); // not `gap`: what it applied since may be in memory only
             lane.queue.unshift(...batch);
-            this.requeueUnconfirmed(lane, receipt.gap);
+            this.requeueUnconfirmed(userId, lane, receipt.gap);
             return;
           }
           count("deliveries", batch.length);
           this.target.delivered(userId, receipt.delivered);
           const now = Date.now();
-          for (const item of batch) {
-            this.sent(item.row, userId);
-            item.answeredAt = now;
+          for (const { row } of batch) {
+            this.sent(row, userId);
+            lane.unconfirmed.push({ row, answeredAt: now });
           }
-          lane.unconfirmed.push(...batch);
           this.confirmed(userId, lane, receipt.durable);
           const oldest = lane.unconfirmed[0];
-          if (oldest !== undefined) this.target.retryLater((oldest.answeredAt ?? now) + this.confirmAfterMs);
+          if (oldest !== undefined) this.target.retryLater(oldest.answeredAt + this.confirmAfterMs);
         },
         (err: unknown) => {
           logError("fan-out to inbox failed; the alarm retries", { kind: "Conversation", id: null, recipient: userId }, err);
@@ -327,11 +339,16 @@ export class Fanout {
   }
 
   /**
-   * Puts the unconfirmed deliveries back at the head of the queue (state only: their sessions had
-   * them), chained from `from` (what the Inbox has written).
+   * Puts the unconfirmed deliveries back at the head of the queue, read again from the table (state
+   * only: their sessions had them), chained from `from` (what the Inbox has written).
    */
-  private requeueUnconfirmed(lane: Lane, from: number): void {
-    const again = lane.unconfirmed.map((item) => ({ ...item, delivery: { ...item.delivery, replay: true } }));
+  private requeueUnconfirmed(userId: string, lane: Lane, from: number): void {
+    const again: LaneItem[] = [];
+    for (const { row: rowId } of lane.unconfirmed) {
+      const row = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id = ?", rowId).toArray()[0];
+      const delivery = row ? this.target.deliveries(row, userId).get(userId) : undefined;
+      if (delivery) again.push({ row: rowId, delivery: { ...delivery, replay: true } });
+    }
     lane.unconfirmed = [];
     lane.queue.unshift(...again);
     lane.lastSent = from;

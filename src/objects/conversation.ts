@@ -205,7 +205,7 @@ export class Conversation extends DurableObject<Env> {
     this.fanout = new Fanout(
       this.sql,
       {
-        deliveries: (row) => this.deliveriesOf(row),
+        deliveries: (row, only) => this.deliveriesOf(row, only),
         deliver: (userId, deliveries, options) => inboxOf(this.env, this.storedMeta()!.organizationId, userId).deliver(userId, deliveries, options),
         delivered: (userId, mids) => this.markDelivered(userId, mids),
         retryLater: (at) => this.ensureAlarm(at === undefined ? RETRY_DELAY_MS : Math.max(0, at - Date.now())),
@@ -967,13 +967,15 @@ export class Conversation extends DurableObject<Env> {
   }
 
   /** A fan-out row as one delivery per recipient (read even after deletion: the last packets still go out). */
-  private deliveriesOf(row: FanoutRow): Map<string, Delivery> {
+  private deliveriesOf(row: FanoutRow, only?: string): Map<string, Delivery> {
     const byRecipient = new Map<string, Delivery>();
     const meta = this.storedMeta();
     if (!meta) return byRecipient;
     const options = JSON.parse(row.options) as FanoutOptions;
     const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
-    for (const userId of JSON.parse(row.recipients) as string[]) byRecipient.set(userId, toDelivery(row.id, meta.id, packet, options, userId));
+    for (const userId of JSON.parse(row.recipients) as string[]) {
+      if (only === undefined || only === userId) byRecipient.set(userId, toDelivery(row.id, meta.id, packet, options, userId));
+    }
     return byRecipient;
   }
 

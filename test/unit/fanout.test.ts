@@ -200,3 +200,29 @@ it("row ids never go back, even when the table empties and a new instance starts
     expect(seen.at(-1)).toBeGreaterThan(2); // an Inbox that applied 2 would skip a new row 1 or 2
   });
 });
+
+it("more rows than the lanes read ahead, none written yet: every row still reaches the Inbox, and the overdue ones are then written and go", async () => {
+  await runInDurableObject(freshConversation(), async (_instance, state) => {
+    const sql = state.storage.sql;
+    const inbox = new FakeInbox(); // writes only when asked (`durable`)
+    const fanout = new Fanout(sql, {
+      deliveries: (row: FanoutRow) => deliveriesOf(row),
+      deliver: async (_userId: string, deliveries: Delivery[], options: { durable: boolean }) => inbox.deliver(deliveries, options),
+      delivered: () => undefined,
+      retryLater: () => undefined,
+    }, 5_000);
+    for (let i = 0; i < 1100; i++) fanout.enqueue(["a"], { i }, {});
+    fanout.pump();
+    await fanout.settle(); // would wait for a window's confirmations if unwritten rows held back the read-ahead
+    expect(inbox.state).toHaveLength(1100);
+    // Overdue: resent with `durable` (in calls of 200: the alarm comes back until the table is empty).
+    let more = await fanout.retry(Date.now() + 10_000);
+    for (let k = 0; more && k < 10; k++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      more = await fanout.retry(Date.now() + 10_000);
+    }
+    expect(more).toBe(false);
+    expect(inbox.durable).toBe(1100);
+    expect(sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n).toBe(0);
+  });
+});
