@@ -189,7 +189,7 @@ async function runFanout(all) {
       await settle(target.server);
       const parley = target.name === "Parley";
       // Parley's costs at rest: one message in flight, every delivery awaited.
-      const atRest = parley ? await measureCosts(target.server.baseUrl, async () => (await roundTrip(room, { count: SETTINGS.restMessages, warmup: 0 })).messages, SETTINGS) : null;
+      const atRest = parley ? await measureCosts(target.server.baseUrl, async () => (await roundTrip(room, { count: SETTINGS.restMessages, warmup: 0 })).messages, SETTINGS, { settleFirst: true }) : null;
       if (atRest) log(describeCosts(`Parley group of ${SETTINGS.groupSize} at rest`, atRest));
       let fixed;
       const fixedTraffic = async () => {

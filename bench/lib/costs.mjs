@@ -56,7 +56,9 @@ export function perMessage(before, after, messages) {
  * Runs `traffic()` (which returns the messages it sent) between two readings, the write-behind
  * included. Quick mode does not wait for the window: its Inbox commits are not all counted.
  */
-export async function measureCosts(baseUrl, traffic, { quick = false } = {}) {
+export async function measureCosts(baseUrl, traffic, { quick = false } = {}, { settleFirst = false } = {}) {
+  // A phase right after others (a warm-up, connects) waits until their write-behind has landed.
+  if (settleFirst && !quick) await sleep(settleMs());
   const before = await readMetrics(baseUrl);
   const messages = await traffic();
   if (!quick) await sleep(settleMs());

@@ -217,7 +217,7 @@ async function stepUp(fleet, server, settings, log) {
     await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
     // Parley's costs: at rest once (one message in flight in the first group), and at every reported step.
     if (fleet.baseUrl && steps.length === 0) {
-      fleet.restCosts = await measureCosts(fleet.baseUrl, () => oneAtATime(fleet, settings.restMessages ?? 20, settings.samaDrainMs), settings);
+      fleet.restCosts = await measureCosts(fleet.baseUrl, () => oneAtATime(fleet, settings.restMessages ?? 20, settings.samaDrainMs), settings, { settleFirst: true });
       log(describeCosts("Parley, SAMA's shape, one message in flight", fleet.restCosts));
     }
     let step;

@@ -163,8 +163,12 @@ const noExtras: SendInput = { clientId: null, body: null, attachments: null, x: 
 const OUTBOX_DELAY_MS = 10_000;
 const RETRY_DELAY_MS = 2000;
 const CONFIRM_MARGIN_MS = 2000;
-/** A delivered report waits at most this long for a commit to ride with (the author's tick is that much later). */
-const DELIVERED_WRITE_DELAY_MS = 1000;
+/**
+ * A delivered report waits at most this long for a commit to ride with: in a conversation that
+ * talks (SAMA's test: a message every 1.25 s) the next send carries it; only a quiet conversation
+ * pays a commit of its own, and its author's tick comes that much later.
+ */
+const DELIVERED_WRITE_DELAY_MS = 3000;
 
 export class Conversation extends DurableObject<Env> {
   private readonly sql: SqlStorage;
