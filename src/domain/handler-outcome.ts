@@ -1,7 +1,7 @@
 // What a conversation handler's run means for the message (SAMA-PROTOCOL.md §3.8), and when a
 // handler that keeps failing is switched off. No I/O: the Conversation object applies the verdict.
 import type { HandlerInput, RunOutcome } from "../handlers/types";
-import { Errors, type ErrorBody } from "../protocol/errors";
+import { Errors, type ErrorBody } from "./errors";
 import { ATTACHMENT_LIMITS, contentFields, MAX_BODY, type SentContent } from "./message";
 
 /** The replacement or reply a RESOLVE carries: only the fields it gave. (A type, not an interface: it crosses RPC.) */

@@ -2,7 +2,7 @@
 // costs one broadcast, not one RPC per subscriber. Sockets are hibernated and receive-only. Past
 // the per-object cap (Cloudflare allows 32,768 hibernated sockets per object) they go to shard
 // objects: instances of the Conversation class named "<cid>#live<k>" that hold sockets and relay.
-import type { ErrorBody } from "../protocol/errors";
+import type { ErrorBody } from "../domain/errors";
 import type { Conversation } from "./conversation";
 import { conversationStub } from "./stubs";
 

@@ -30,7 +30,7 @@ import {
 } from "../domain/message";
 import { nextObjectId } from "../domain/object-id";
 import type { HandlerFetch } from "../handlers";
-import { Errors, type ErrorBody } from "../protocol/errors";
+import { Errors, type ErrorBody } from "../domain/errors";
 import type { PushPayload } from "../push/types";
 import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE_ONLY, refusal } from "./conversation-live";
 import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";

@@ -10,7 +10,7 @@ import { getDb } from "../db/client";
 import { fullBucket, take, type Bucket, type BucketLimits } from "../domain/token-bucket";
 import type { RequestContext, SessionIdentity } from "../protocol/context";
 import { answerFrame, refusalFrame } from "../protocol/dispatch";
-import { Errors } from "../protocol/errors";
+import { Errors } from "../domain/errors";
 import type { ServiceDeps } from "../services/context";
 import { liveSessions } from "./live-sessions";
 import { inboxOf } from "./stubs";

@@ -2,7 +2,7 @@
 // and errors always as {"status","message"}.
 import type { RequestContext } from "./context";
 import { errorFrame, parseEnvelope, responseFrame, tooDeep } from "./envelope";
-import { Errors, SamaError, unknownRequest, type ErrorBody } from "./errors";
+import { Errors, SamaError, unknownRequest, type ErrorBody } from "../domain/errors";
 import { requestHandlers } from "./registry";
 
 /** The frame answering `text`, or null when the request succeeds silently (typing). */

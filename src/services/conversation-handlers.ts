@@ -5,7 +5,7 @@ import { and, eq } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { conversationHandlers, conversations, users } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import type { AuthedContext } from "../protocol/context";
 import type { ServiceDeps } from "./context";
 import { BOT_LOGIN } from "./organizations";

@@ -8,7 +8,7 @@ import { OBJECT_ID } from "../domain/object-id";
 import { toPublicUser } from "../domain/user-view";
 import type { Actor, Conversation, Result, UserCard } from "../objects/conversation";
 import { conversationStub } from "../objects/stubs";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import type { ServiceDeps } from "./context";
 import { usersByIds } from "./users";
 

@@ -5,7 +5,7 @@ import { and, eq, inArray, sql } from "drizzle-orm";
 import { inChunks } from "../db/client";
 import { files } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import type { ServiceDeps } from "./context";
 import { conversationStub } from "../objects/stubs";
 import { timestamps } from "../domain/timestamps";

@@ -7,7 +7,7 @@ import { liveDelivery } from "../domain/delivery";
 import { OBJECT_ID } from "../domain/object-id";
 import type { Ask, SendInput } from "../objects/conversation";
 import { conversationStub, inboxOf } from "../objects/stubs";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import { actorOf, conversationFor, unwrap, userCards, type ActorContext } from "./conversations";
 import { usersByIds } from "./users";
 

@@ -5,7 +5,7 @@ import { pushEvents, pushSubscriptions } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import type { PushTarget } from "../push/types";
 import { timestamps } from "../domain/timestamps";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 
 export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;
 export type PushEventRow = typeof pushEvents.$inferSelect;

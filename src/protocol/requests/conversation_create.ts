@@ -7,7 +7,7 @@ import { requireUsableFile } from "../../services/files";
 import { conversationStub } from "../../objects/stubs";
 import { actorOf, findConversationMeta, findPrivateConversationId, insertConversation, userCards } from "../../services/conversations";
 import type { AuthedContext } from "../context";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { imageObject } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";

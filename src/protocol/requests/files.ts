@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { fileUrlSigner } from "../../files/signer";
 import { createFiles, filesByObjectIds, toFileView, visibleFileIds } from "../../services/files";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 

@@ -7,7 +7,7 @@ import type { PushPayload } from "../../push/types";
 import { encodeEventMessage } from "../../push/payload";
 import { createPushEvent, pushEventView } from "../../services/push-subscriptions";
 import { usersByIds } from "../../services/users";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
 

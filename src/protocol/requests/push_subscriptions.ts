@@ -8,7 +8,7 @@ import {
   upsertSubscription,
   type NewSubscription,
 } from "../../services/push-subscriptions";
-import { Errors, SamaError, type ErrorBody } from "../errors";
+import { Errors, SamaError, type ErrorBody } from "../../domain/errors";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { formatUptime } from "../../../domain/server-stats";
-import { Errors } from "../../../protocol/errors";
+import { Errors } from "../../../domain/errors";
 import { parseParams } from "../../../protocol/validation";
 import { serverStats } from "../../../services/server-stats";
 import { documented } from "../../documented";
