@@ -7,7 +7,7 @@ import { nextFailureStreak, verdictOf, type Verdict } from "../domain/handler-ou
 import { HANDLER_BUDGETS, handlerEngine, type HandlerFetch, type HandlerInput, type RunOutcome } from "../handlers";
 import type { OutboundBinding } from "../handlers/worker-loader";
 import { markHandlerDisabled } from "../services/conversation-handlers";
-import type { UserCard } from "./conversation";
+import type { UserCard } from "../domain/conversation-calls";
 
 /** What conversation_handler_create gives the object. `version` is the handler's updated_at (Unix ms). */
 export interface HandlerConfig {

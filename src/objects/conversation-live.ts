@@ -3,8 +3,7 @@
 // the per-object cap (Cloudflare allows 32,768 hibernated sockets per object) they go to shard
 // objects: instances of the Conversation class named "<cid>#live<k>" that hold sockets and relay.
 import type { ErrorBody } from "../domain/errors";
-import type { Conversation } from "./conversation";
-import { conversationStub } from "./stubs";
+import { conversationStub, type ConversationStub } from "./stubs";
 
 const LIVE_TAG = "live";
 const userTag = (userId: string) => `u:${userId}`;
@@ -44,7 +43,7 @@ export function isShardRequest(request: Request): boolean {
 
 /** The sockets of one object: its own, never its shards'. */
 export class LiveSockets {
-  private readonly shardStubs = new Map<number, DurableObjectStub<Conversation>>();
+  private readonly shardStubs = new Map<number, ConversationStub>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -120,7 +119,7 @@ export class LiveSockets {
     }
   }
 
-  private shard(cid: string, shard: number): DurableObjectStub<Conversation> {
+  private shard(cid: string, shard: number): ConversationStub {
     let stub = this.shardStubs.get(shard);
     if (!stub) {
       stub = conversationStub(this.env, liveShardName(cid, shard));

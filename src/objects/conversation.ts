@@ -29,6 +29,7 @@ import {
   type StoredMessage,
 } from "../domain/message";
 import { nextObjectId } from "../domain/object-id";
+import { fail, ok, type Actor, type Ask, type ConversationChange, type Membership, type MessageQuery, type Result, type SendInput, type UserCard } from "../domain/conversation-calls";
 import type { HandlerFetch } from "../handlers";
 import { Errors, type ErrorBody } from "../domain/errors";
 import type { PushPayload } from "../push/types";
@@ -41,67 +42,6 @@ import { meteredStorage } from "./metrics";
 import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
-
-/** An answer or a refusal; `needsCards` asks the caller for these users' cards and to call again (private-chat restore). */
-export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody; needsCards?: string[] };
-
-const ok = <T>(value: T): Result<T> => ({ ok: true, value });
-const fail = (error: ErrorBody): Result<never> => ({ ok: false, error });
-
-/** Who is acting, and through which socket (that socket gets the reply instead of a copy). */
-export interface Actor {
-  userId: string;
-  organizationId: string;
-  sessionId: string | null;
-}
-
-export interface SendInput extends SentContent {
-  clientId: string | null;
-  deletedFor: string[];
-}
-
-export interface Ask {
-  mid?: string;
-  server_mid: string;
-  t: number;
-  /** What a conversation handler replaced (SAMA: body and attachments), else null. */
-  modified: ResolvedContent | null;
-  /** The handler's bot reply, as its `message` packet, else null (`object`: RPC types cannot carry `unknown`). */
-  bot_message: object | null;
-}
-
-export interface MessageQuery {
-  limit: number;
-  gt?: number | undefined;
-  lt?: number | undefined;
-  ids?: string[] | undefined;
-}
-
-/** A participant change announced with a persisted message: the affected user's public fields. */
-export interface UserCard {
-  userId: string;
-  name: string;
-  view: Record<string, unknown>;
-}
-
-export interface ConversationChange {
-  name?: string | undefined;
-  description?: string | undefined;
-  imageObject?: ConversationMeta["imageObject"] | undefined;
-  add: UserCard[];
-  remove: string[];
-  addAdmins: string[];
-  removeAdmins: string[];
-  /** Users to announce when removed (public fields). */
-  removedCards: UserCard[];
-  /** The cap on a group's participants (channels and private chats have their own rules). */
-  maxGroupParticipants: number;
-}
-
-export interface Membership {
-  meta: ConversationMeta;
-  participants: Participant[];
-}
 
 interface ParticipantRow {
   user_id: string;

@@ -15,8 +15,7 @@ import { mayDownload } from "../services/files";
 import { EXPIRED, SharedDeadline } from "./deadline";
 import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from "./inbox-log";
 import { meteredStorage } from "./metrics";
-import { inboxOf, sessionStub } from "./stubs";
-import type { Session } from "./session";
+import { inboxOf, sessionStub, type SessionStub } from "./stubs";
 import { abortForTest } from "./test-abort";
 
 export type { ConversationListQuery, LogRow, SyncPage };
@@ -43,7 +42,7 @@ export class Inbox extends DurableObject<Env> {
   private ownerCache: Owner | null = null;
   /** The user's request budget over all their sockets; in memory (a new object starts full). */
   private requestBucket: Bucket | null = null;
-  private readonly sessionStubs = new Map<string, DurableObjectStub<Session>>();
+  private readonly sessionStubs = new Map<string, SessionStub>();
   private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
   private presenceChain: Promise<void> = Promise.resolve();
 
@@ -370,7 +369,7 @@ export class Inbox extends DurableObject<Env> {
   }
 
   /** One stub per session: calls on the same stub arrive in order, so packets keep their event_seq order. */
-  private session(sessionId: string): DurableObjectStub<Session> {
+  private session(sessionId: string): SessionStub {
     let stub = this.sessionStubs.get(sessionId);
     if (!stub) {
       stub = sessionStub(this.env, sessionId);

@@ -4,6 +4,8 @@ import type { Inbox } from "./inbox";
 import { meteredStub } from "./metrics";
 import type { Session } from "./session";
 
+export type ConversationStub = DurableObjectStub<Conversation>;
+
 /** Each user's Inbox is named "<organization>:<user>". */
 export function inboxName(organizationId: string, userId: string): string {
   return `${organizationId}:${userId}`;
@@ -14,15 +16,17 @@ export function inboxOf(env: Env, organizationId: string, userId: string): Durab
 }
 
 /** A conversation's object, or one of a channel's live-socket shards (by its own name). */
-export function conversationStub(env: Env, name: string): DurableObjectStub<Conversation> {
+export function conversationStub(env: Env, name: string): ConversationStub {
   return meteredStub(env.CONVERSATION.get(env.CONVERSATION.idFromName(name)), "Conversation");
 }
 
-export function sessionStub(env: Env, sessionId: string): DurableObjectStub<Session> {
+export type SessionStub = DurableObjectStub<Session>;
+
+export function sessionStub(env: Env, sessionId: string): SessionStub {
   return meteredStub(env.SESSION.get(env.SESSION.idFromString(sessionId)), "Session");
 }
 
 /** A Session for a new socket (the upgrade). */
-export function newSessionStub(env: Env): DurableObjectStub<Session> {
+export function newSessionStub(env: Env): SessionStub {
   return meteredStub(env.SESSION.get(env.SESSION.newUniqueId()), "Session");
 }

@@ -6,8 +6,8 @@ import { conversationParticipants, conversations } from "../db/schema";
 import { displayName, pairKey, type ConversationMeta, type Participant } from "../domain/conversation";
 import { OBJECT_ID } from "../domain/object-id";
 import { toPublicUser } from "../domain/user-view";
-import type { Actor, Conversation, Result, UserCard } from "../objects/conversation";
-import { conversationStub } from "../objects/stubs";
+import type { Actor, Result, UserCard } from "../domain/conversation-calls";
+import { conversationStub, type ConversationStub } from "../objects/stubs";
 import { Errors, SamaError } from "../domain/errors";
 import type { ServiceDeps } from "./context";
 import { usersByIds } from "./users";
@@ -26,7 +26,7 @@ export interface ActorContext extends ServiceDeps {
 }
 
 /** The stub of a conversation id that could exist; malformed ids are "not found" without waking anything. */
-export function conversationFor(ctx: ActorContext, cid: string, notFound = Errors.CONVERSATION_NOT_FOUND): DurableObjectStub<Conversation> {
+export function conversationFor(ctx: ActorContext, cid: string, notFound = Errors.CONVERSATION_NOT_FOUND): ConversationStub {
   if (!OBJECT_ID.test(cid)) throw new SamaError(notFound);
   return conversationStub(ctx.env, cid);
 }

@@ -5,7 +5,7 @@ import { and, eq } from "drizzle-orm";
 import { messages } from "../db/schema";
 import { liveDelivery } from "../domain/delivery";
 import { OBJECT_ID } from "../domain/object-id";
-import type { Ask, SendInput } from "../objects/conversation";
+import type { Ask, SendInput } from "../domain/conversation-calls";
 import { conversationStub, inboxOf } from "../objects/stubs";
 import { Errors, SamaError } from "../domain/errors";
 import { actorOf, conversationFor, unwrap, userCards, type ActorContext } from "./conversations";
