@@ -12,7 +12,7 @@ import type { RequestContext, SessionIdentity } from "../protocol/context";
 import { answerFrame, refusalFrame } from "../protocol/dispatch";
 import { Errors } from "../domain/errors";
 import type { ServiceDeps } from "../services/context";
-import { liveSessions } from "./live-sessions";
+import { liveSessions } from "../services/live-sessions";
 import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";

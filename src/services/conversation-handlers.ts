@@ -6,14 +6,13 @@ import type { Db } from "../db/client";
 import { conversationHandlers, conversations, users } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import { Errors, SamaError } from "../domain/errors";
-import type { AuthedContext } from "../protocol/context";
-import type { ServiceDeps } from "./context";
+import type { ActorContext, ServiceDeps } from "./context";
 import { BOT_LOGIN } from "./organizations";
 
 export type HandlerRow = typeof conversationHandlers.$inferSelect;
 
 /** SAMA's access rule for all three requests: the conversation must exist in the caller's organization (else 400) and be owned by the caller (else 403). */
-export async function requireOwnedConversation(ctx: AuthedContext, cid: string): Promise<void> {
+export async function requireOwnedConversation(ctx: ActorContext, cid: string): Promise<void> {
   const row = await ctx.db
     .select({ ownerId: conversations.ownerId })
     .from(conversations)

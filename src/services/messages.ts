@@ -8,7 +8,8 @@ import { OBJECT_ID } from "../domain/object-id";
 import type { Ask, SendInput } from "../domain/conversation-calls";
 import { conversationStub, inboxOf } from "../objects/stubs";
 import { Errors, SamaError } from "../domain/errors";
-import { actorOf, conversationFor, unwrap, userCards, type ActorContext } from "./conversations";
+import type { ActorContext } from "./context";
+import { actorOf, conversationFor, unwrap, userCards } from "./conversations";
 import { usersByIds } from "./users";
 
 /** How many sent messages a socket remembers for an edit or reaction right after the `ask`. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { pairKey, type ConversationMeta, type ConversationType, type Participant } from "../../domain/conversation";
 import { newObjectId } from "../../domain/object-id";
-import { withImageUrls } from "../../files/avatar-urls";
+import { withImageUrls } from "../../services/avatar-urls";
 import { isBlockedPair } from "../../services/blocks";
 import { requireUsableFile } from "../../services/files";
 import { conversationStub } from "../../objects/stubs";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "../../auth/password";
-import { withAvatarUrls } from "../../files/avatar-urls";
+import { withAvatarUrls } from "../../services/avatar-urls";
 import { requireUsableFile } from "../../services/files";
 import { updateUser } from "../../services/users";
 import { currentUser } from "../current-user";

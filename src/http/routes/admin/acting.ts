@@ -5,7 +5,7 @@ import { z } from "zod";
 import { Errors, SamaError } from "../../../domain/errors";
 import { parseParams } from "../../../protocol/validation";
 import type { ServiceDeps } from "../../../services/context";
-import type { ActorContext } from "../../../services/conversations";
+import type { ActorContext } from "../../../services/context";
 import { requireOrganization } from "../../../services/organizations";
 import { findUser } from "../../../services/users";
 import { readJsonBody } from "../../body";
