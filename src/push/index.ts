@@ -5,7 +5,7 @@
 //
 // pushToUser never throws; it resolves when every send (retries included) has finished.
 import type { Db } from "../db/client";
-import { deleteGoneSubscription, subscriptionsOfUser, subscriptionsOfUsers, toPushTarget } from "../services/push-subscriptions";
+import { deleteGoneSubscription, subscriptionsOfUser, subscriptionsOfUsers, toPushTarget } from "./subscriptions";
 import { getPushConfig } from "./config";
 import { sendPush } from "./sender";
 import type { FetchLike, PushOutcome, PushPayload, SendDeps } from "./types";

@@ -4,10 +4,10 @@
 import {
   deleteSubscriptionByUdid,
   subscriptionView,
-  subscriptionsOfUser,
   upsertSubscription,
   type NewSubscription,
 } from "../../services/push-subscriptions";
+import { subscriptionsOfUser } from "../../push/subscriptions";
 import { Errors, SamaError, type ErrorBody } from "../../domain/errors";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
