@@ -73,7 +73,7 @@ function copyOf(db: D1Database, scope: OutboxScope, row: StoredRow): D1PreparedS
 }
 
 /**
- * The message's conversation may now see the files it carries (files.ts visibleFileIds), each one
+ * The message's conversation may now see the files it carries (files/access.ts visibleFileIds), each one
  * only if its sender could: their own upload, or a file granted to a conversation they are in. A
  * file id named by someone who could not see it (ids are guessable) grants nothing.
  */

@@ -9,13 +9,13 @@ import { liveDelivery, type Delivery, type DeliveryReceipt } from "../domain/del
 import { getConfig } from "../config";
 import { fullBucket, takeUpTo, type Bucket } from "../domain/token-bucket";
 import { getDb } from "../db/client";
+import { mayDownload } from "../files/access";
 import { fileUrlSigner } from "../files/signer";
 import { pushDeps, pushToUser, type PushPayload } from "../push";
-import { mayDownload } from "../services/files";
 import { EXPIRED, SharedDeadline } from "./deadline";
 import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from "./inbox-log";
 import { meteredStorage } from "./metrics";
-import { inboxOf, sessionStub, type SessionStub } from "./stubs";
+import { fileAccess, inboxOf, sessionStub, type SessionStub } from "./stubs";
 import { abortForTest } from "./test-abort";
 
 export type { ConversationListQuery, LogRow, SyncPage };
@@ -316,7 +316,7 @@ export class Inbox extends DurableObject<Env> {
           const firstAttachmentUrl =
             attachment !== undefined &&
             (config.publicUrl !== null || config.r2S3 !== null) &&
-            (await mayDownload({ ...deps, env: this.env }, owner.organizationId, owner.userId, attachment))
+            (await mayDownload(fileAccess(this.env, deps.db), owner.organizationId, owner.userId, attachment))
               ? await fileUrlSigner({ config, now: Date.now() }, config.publicUrl).downloadUrl(attachment).catch(() => null)
               : null;
           await pushToUser(deps, owner.organizationId, owner.userId, { ...payload, firstAttachmentUrl });

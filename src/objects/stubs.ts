@@ -1,6 +1,8 @@
 // The one way to reach the state engines: a typed stub per object, every call counted (metrics.ts).
 import type { Conversation } from "./conversation";
 import type { Inbox } from "./inbox";
+import type { Db } from "../db/client";
+import type { FileAccessDeps } from "../files/access";
 import { meteredStub } from "./metrics";
 import type { Session } from "./session";
 
@@ -18,6 +20,11 @@ export function inboxOf(env: Env, organizationId: string, userId: string): Durab
 /** A conversation's object, or one of a channel's live-socket shards (by its own name). */
 export function conversationStub(env: Env, name: string): ConversationStub {
   return meteredStub(env.CONVERSATION.get(env.CONVERSATION.idFromName(name)), "Conversation");
+}
+
+/** What files/access.ts reads: D1, and the Conversations' outboxes (a post's files before D1 shows them). */
+export function fileAccess(env: Env, db: Db): FileAccessDeps {
+  return { db, outboxFiles: (cid, from, objectIds) => conversationStub(env, cid).unflushedAttachments(from, objectIds) };
 }
 
 export type SessionStub = DurableObjectStub<Session>;

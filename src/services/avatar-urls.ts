@@ -4,7 +4,7 @@
 import type { UserRow } from "../db/schema";
 import { toPublicUser, type PublicUser } from "../domain/user-view";
 import type { ServiceDeps } from "./context";
-import { filesByObjectIds } from "./files";
+import { filesByObjectIds } from "../files/access";
 import { fileUrlSigner } from "../files/signer";
 
 export type PublicUserWithAvatar = PublicUser & { avatar_url?: string | null };
