@@ -2,11 +2,12 @@
 // object's `meta` table by conversation_handler_create/delete, so a send reads no D1), the queue
 // that keeps sends in arrival order while a handler awaits, the sender cards handlers see as
 // `env.USER`, and the failure streak that switches a broken handler off.
-import { getDb } from "../db/client";
+import { and, eq } from "drizzle-orm";
+import { getDb, type Db } from "../db/client";
+import { conversationHandlers } from "../db/schema";
 import { nextFailureStreak, verdictOf, type Verdict } from "../domain/handler-outcome";
 import { HANDLER_BUDGETS, handlerEngine, type HandlerFetch, type HandlerInput, type RunOutcome } from "../handlers";
 import type { OutboundBinding } from "../handlers/worker-loader";
-import { markHandlerDisabled } from "../services/conversation-handlers";
 import type { UserCard } from "../domain/conversation-calls";
 
 /** What conversation_handler_create gives the object. `version` is the handler's updated_at (Unix ms). */
@@ -115,4 +116,12 @@ export class ConversationHandlerHost {
   private save(state: HandlerState): void {
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('handler', ?)", JSON.stringify(state));
   }
+}
+
+/** Records that the Conversation object switched the handler off (only the version it ran). */
+async function markHandlerDisabled(db: Db, cid: string, version: number, at: number): Promise<void> {
+  await db
+    .update(conversationHandlers)
+    .set({ disabledAt: at })
+    .where(and(eq(conversationHandlers.conversationId, cid), eq(conversationHandlers.updatedAt, version)));
 }

@@ -25,7 +25,6 @@ import {
   reactionSummary,
   type Attachment,
   type MessageStatus,
-  type SentContent,
   type StoredMessage,
 } from "../domain/message";
 import { nextObjectId } from "../domain/object-id";
@@ -211,7 +210,7 @@ export class Conversation extends DurableObject<Env> {
 
   /**
    * Which of `objectIds` a message from `from` carries among the messages not yet copied to D1: the
-   * outbox's lag, for files.ts (a file posted a moment ago is visible before its D1 grant exists).
+   * outbox's lag, for files/access.ts (a file posted a moment ago is visible before its D1 grant exists).
    */
   async unflushedAttachments(from: string, objectIds: string[]): Promise<string[]> {
     return this.d1.uncopiedAttachments(from, objectIds);
@@ -655,7 +654,6 @@ export class Conversation extends DurableObject<Env> {
     if (message.from !== actor.userId) return fail(Errors.FORBIDDEN);
     const now = Date.now();
     this.sql.exec("UPDATE messages SET body = ?, updated_at = ? WHERE seq = ?", body, now, message.seq);
-    const edited = { ...message, body, updatedAt: now };
     this.outboxMessage(message.seq);
     const last = this.lastMessageFor(null);
     const packet = { message_edit: { id: mid, cid: meta.id, c_type: meta.type, from: actor.userId, body } };

@@ -2,7 +2,6 @@
 // owner check the three handler requests share. The Conversation object keeps its own copy of the
 // source, so running a handler reads no D1.
 import { and, eq } from "drizzle-orm";
-import type { Db } from "../db/client";
 import { conversationHandlers, conversations, users } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import { Errors, SamaError } from "../domain/errors";
@@ -38,14 +37,6 @@ export async function saveHandler({ db, now }: ServiceDeps, organizationId: stri
 export async function deleteHandler({ db }: ServiceDeps, cid: string): Promise<boolean> {
   const result = await db.delete(conversationHandlers).where(eq(conversationHandlers.conversationId, cid)).run();
   return result.meta.changes > 0;
-}
-
-/** Records that the Conversation object switched the handler off (only the version it ran). */
-export async function markHandlerDisabled(db: Db, cid: string, version: number, at: number): Promise<void> {
-  await db
-    .update(conversationHandlers)
-    .set({ disabledAt: at })
-    .where(and(eq(conversationHandlers.conversationId, cid), eq(conversationHandlers.updatedAt, version)));
 }
 
 /** The organization's bot user, author of handler replies; null if the organization has none. */
