@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_HANDLER_CODE } from "../../handlers";
+import { MAX_HANDLER_CODE } from "../../handlers/budgets";
 import { conversationFor } from "../../services/conversations";
 import { botUserId, deleteHandler, findHandler, requireOwnedConversation, saveHandler } from "../../services/conversation-handlers";
 import { Errors, SamaError } from "../../domain/errors";
