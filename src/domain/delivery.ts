@@ -1,6 +1,6 @@
 // What a Conversation object hands to a participant's Inbox: the packet to log and forward, and the
 // change to the Inbox's conversation index that goes with it.
-import type { PushPayload } from "../push/types";
+import type { PushPayload } from "./push-payload";
 import type { ConversationView } from "./conversation";
 import type { LastMessage } from "./message";
 

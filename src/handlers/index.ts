@@ -17,4 +17,4 @@ export function handlerEngine(env: Env, fetchFn: HandlerFetch, outbound: Outboun
   return engineName(env) === "worker-loader" ? new WorkerLoaderEngine(env.LOADER, outbound) : new QuickJsEngine(fetchFn);
 }
 
-export type { Budgets, HandlerEngine, HandlerFetch, HandlerInput, RunOutcome } from "./types";
+export type { HandlerFetch } from "./types";

@@ -5,8 +5,8 @@
 import { and, eq } from "drizzle-orm";
 import { getDb, type Db } from "../db/client";
 import { conversationHandlers } from "../db/schema";
-import { nextFailureStreak, verdictOf, type Verdict } from "../domain/handler-outcome";
-import { handlerEngine, type HandlerFetch, type HandlerInput, type RunOutcome } from "../handlers";
+import { nextFailureStreak, verdictOf, type HandlerInput, type RunOutcome, type Verdict } from "../domain/handler-outcome";
+import { handlerEngine, type HandlerFetch } from "../handlers";
 import { HANDLER_BUDGETS } from "../handlers/budgets";
 import type { OutboundBinding } from "../handlers/worker-loader";
 import type { UserCard } from "../domain/conversation-calls";

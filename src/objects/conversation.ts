@@ -31,7 +31,7 @@ import { nextObjectId } from "../domain/object-id";
 import { fail, ok, type Actor, type Ask, type ConversationChange, type Membership, type MessageQuery, type Result, type SendInput, type UserCard } from "../domain/conversation-calls";
 import type { HandlerFetch } from "../handlers";
 import { Errors, type ErrorBody } from "../domain/errors";
-import type { PushPayload } from "../push/types";
+import type { PushPayload } from "../domain/push-payload";
 import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE_ONLY, refusal } from "./conversation-live";
 import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";
 import { Fanout, type FanoutRow } from "./conversation-fanout";

@@ -4,7 +4,8 @@
 import { sendApns } from "./apns";
 import { sendFcm } from "./fcm";
 import { defaultSleep, type TransportResult } from "./retry";
-import type { PushOutcome, PushPayload, PushTarget, SendDeps } from "./types";
+import type { PushPayload } from "../domain/push-payload";
+import type { PushOutcome, PushTarget, SendDeps } from "./types";
 import { sendWebPush } from "./webpush";
 
 /** Subscriptions sent to at once. */
