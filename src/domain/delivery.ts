@@ -87,3 +87,38 @@ export interface DeliveryReceipt {
 export function liveDelivery(cid: string, packet: Record<string, unknown>, options: { store: boolean; excludeSession: string | null }): Delivery {
   return { seq: null, cid, packet, store: options.store, excludeSession: options.excludeSession, patch: null, mid: null };
 }
+
+/** How a fan-out row (one packet, many recipients) is turned into each recipient's delivery. */
+export interface FanoutOptions {
+  store: boolean;
+  excludeSession: string | null;
+  patch: IndexPatch | null;
+  /** For a new message: its id, author and deleted_for, so each recipient's unread count is right. */
+  message?: { mid: string; from: string; deletedFor: string[] };
+  /** Per-recipient absolute unread counts. */
+  unread?: Record<string, number>;
+  /** Sent as a push to recipients without an active device, except the one who caused it. */
+  push?: { payload: PushPayload; except: string; attachment?: string };
+}
+
+/** One recipient's delivery of fan-out row `seq`: its own unread count, and a push unless it caused it. */
+export function toDelivery(seq: number, cid: string, packet: Record<string, unknown> | null, options: FanoutOptions, userId: string): Delivery {
+  let patch = options.patch;
+  const message = options.message;
+  if (message && message.from !== userId && !message.deletedFor.includes(userId)) patch = { ...patch, unreadIncrement: 1 };
+  const unread = options.unread?.[userId];
+  if (unread !== undefined) patch = { ...patch, unread };
+  return {
+    seq,
+    cid,
+    packet,
+    store: options.store,
+    excludeSession: options.excludeSession,
+    patch,
+    // Every recipient indexes the message (the author too: edits and reactions find it by id).
+    mid: message ? message.mid : null,
+    ...(options.push && options.push.except !== userId
+      ? { push: options.push.payload, ...(options.push.attachment ? { pushAttachment: options.push.attachment } : {}) }
+      : {}),
+  };
+}
