@@ -26,6 +26,8 @@ export interface MessageRow {
   encrypted_message_type: number | null;
   deleted_for: string;
   client_id: string | null;
+  /** The recipient whose live device had it first (conversation-receipts.ts), and when. */
+  delivered_by: string | null;
   delivered_at: number | null;
   [key: string]: SqlStorageValue;
 }
