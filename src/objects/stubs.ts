@@ -4,7 +4,6 @@ import type { Inbox } from "./inbox";
 import type { Db } from "../db/client";
 import type { FileAccessDeps } from "../files/access";
 import { meteredStub } from "./metrics";
-import type { Session } from "./session";
 
 export type ConversationStub = DurableObjectStub<Conversation>;
 
@@ -27,7 +26,20 @@ export function fileAccess(env: Env, db: Db): FileAccessDeps {
   return { db, outboxFiles: (cid, from, objectIds) => conversationStub(env, cid).unflushedAttachments(from, objectIds) };
 }
 
-export type SessionStub = DurableObjectStub<Session>;
+/**
+ * What is called on a Session object (session.ts implements it). Named here rather than imported:
+ * the Session is the transport, above the state engines, so the Inbox holds its stub by these calls.
+ */
+export interface SessionCalls extends Rpc.DurableObjectBranded {
+  fetch(request: Request): Promise<Response>;
+  /** Closes the socket if it is signed in as `userId` (on `deviceId`, or any device when null). */
+  signOutIf(userId: string, deviceId: string | null): Promise<boolean>;
+  isSignedInAs(userId: string): Promise<boolean>;
+  /** Sends packets to the socket if it is still signed in as `userId`. */
+  push(userId: string, frames: string[]): Promise<boolean>;
+}
+
+export type SessionStub = DurableObjectStub<SessionCalls>;
 
 export function sessionStub(env: Env, sessionId: string): SessionStub {
   return meteredStub(env.SESSION.get(env.SESSION.idFromString(sessionId)), "Session");
