@@ -17,6 +17,7 @@ import {
 import { guardedFetch, outboundRequest } from "./outbound";
 import type { FailureKind, HandlerInput, RunOutcome } from "../domain/handler-outcome";
 import type { Budgets, HandlerEngine, HandlerFetch } from "./types";
+import { logError } from "../log";
 
 let modulePromise: Promise<QuickJSWASMModule> | null = null;
 
@@ -151,7 +152,7 @@ class Run {
       this.rt.dispose();
       return true;
     } catch (err) {
-      console.error("QuickJS teardown failed; the module is replaced", err);
+      logError("QuickJS teardown failed; the module is replaced", { kind: "Handler", id: null }, err);
       return false;
     }
   }

@@ -4,6 +4,8 @@ import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { Errors, SamaError, type ErrorBody } from "../domain/errors";
 import type { AppContext, AppEnv } from "./types";
+import { logError } from "../log";
+import { count } from "../operator-counters";
 
 function respond(c: AppContext, error: ErrorBody): Response {
   if (new URL(c.req.url).pathname.startsWith("/api/")) {
@@ -15,7 +17,9 @@ function respond(c: AppContext, error: ErrorBody): Response {
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof SamaError) return respond(c, err.toBody());
   if (err instanceof HTTPException) return respond(c, { status: err.status, message: err.message || "Bad Request." });
-  console.error("http request failed", err);
+  // cf-ray names the request in Cloudflare's logs; the path only (a query string may carry a signature).
+  logError("http request failed", { kind: "Worker", id: c.req.header("cf-ray") ?? crypto.randomUUID(), method: c.req.method, path: new URL(c.req.url).pathname }, err);
+  count("requestFailures");
   return respond(c, Errors.INTERNAL_SERVER);
 };
 

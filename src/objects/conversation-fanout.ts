@@ -14,6 +14,8 @@
 // (the alarm). A lane that fails stops (its recipient's later packets wait, so order is kept) until
 // the alarm retries from the table.
 import type { Delivery, DeliveryReceipt } from "../domain/delivery";
+import { logError } from "../log";
+import { count } from "../operator-counters";
 
 export interface FanoutRow {
   id: number;
@@ -180,6 +182,7 @@ export class Fanout {
       const again = new Set(failed.map(([userId]) => userId));
       for (const userId of again) this.lanes.delete(userId);
       this.failedLanes -= again.size;
+      count("fanoutRetriesPending", -again.size);
       // Re-read every open row for these recipients, in order, ahead of anything newer.
       for (const [rowId, owed] of this.open) {
         const mine = [...owed].filter((userId) => again.has(userId));
@@ -271,11 +274,12 @@ export class Fanout {
           if (receipt.gap !== undefined) {
             // The Inbox lost a window and applied nothing of this call: what it had from this lane
             // goes again as state, then this call's deliveries as they were, in order.
-            this.confirmed(userId, lane, receipt.gap);
+            this.confirmed(userId, lane, receipt.durable); // not `gap`: what it applied since may be in memory only
             lane.queue.unshift(...batch);
             this.requeueUnconfirmed(lane, receipt.gap);
             return;
           }
+          count("deliveries", batch.length);
           this.target.delivered(userId, receipt.delivered);
           const now = Date.now();
           for (const item of batch) {
@@ -288,7 +292,7 @@ export class Fanout {
           if (oldest !== undefined) this.target.retryLater((oldest.answeredAt ?? now) + this.confirmAfterMs);
         },
         (err: unknown) => {
-          console.error("fan-out to inbox failed; the alarm retries", userId, err);
+          logError("fan-out to inbox failed; the alarm retries", { kind: "Conversation", id: null, recipient: userId }, err);
           // Later packets for this recipient wait too, so its order holds; the table keeps what it owes.
           lane.failed = true;
           lane.queue = [];
@@ -301,7 +305,10 @@ export class Fanout {
       .finally(() => {
         lane.busy = false;
         this.busyLanes--;
-        if (lane.failed) this.failedLanes++;
+        if (lane.failed) {
+          this.failedLanes++;
+          count("fanoutRetriesPending");
+        }
         else if (lane.queue.length > 0) this.start(userId, lane);
         else if (lane.unconfirmed.length === 0) this.lanes.delete(userId);
         for (const waiting of this.waitingLanes) {

@@ -10,6 +10,8 @@ import { handlerEngine, type HandlerFetch } from "../handlers";
 import { HANDLER_BUDGETS } from "../handlers/budgets";
 import type { OutboundBinding } from "../handlers/worker-loader";
 import type { UserCard } from "../domain/conversation-calls";
+import { logError, logWarning } from "../log";
+import { count } from "../operator-counters";
 
 /** What conversation_handler_create gives the object. `version` is the handler's updated_at (Unix ms). */
 export interface HandlerConfig {
@@ -92,7 +94,10 @@ export class ConversationHandlerHost {
       outcome = { kind: "failed", failure: "engine", detail: String(err) };
     }
     const verdict = verdictOf(outcome);
-    if (verdict.failure !== null) console.warn(`conversation handler of ${cid} failed: ${verdict.failure}`);
+    if (verdict.failure !== null) {
+      logWarning("conversation handler failed", { kind: "Conversation", id: cid, failure: verdict.failure });
+      count("handlerFailures");
+    }
     const state = this.state;
     // Configured again while it ran: the streak belongs to the new handler.
     if (!state || state.version !== handler.version) return { verdict, disabled: null };
@@ -102,7 +107,7 @@ export class ConversationHandlerHost {
     if (next.disable) {
       state.disabledAt = Date.now();
       void markHandlerDisabled(getDb(this.env), cid, state.version, state.disabledAt).catch((err: unknown) =>
-        console.error("recording a disabled handler in D1 failed", err),
+        logError("recording a disabled handler in D1 failed", { kind: "Conversation", id: cid }, err),
       );
     }
     this.save(state);

@@ -4,6 +4,7 @@
 // objects: instances of the Conversation class named "<cid>#live<k>" that hold sockets and relay.
 import type { ErrorBody } from "../domain/errors";
 import { conversationStub, type ConversationStub } from "./stubs";
+import { logError } from "../log";
 
 const LIVE_TAG = "live";
 const userTag = (userId: string) => `u:${userId}`;
@@ -85,7 +86,7 @@ export class LiveSockets {
       // Calls on one stub arrive in order, so each shard relays posts in commit order.
       this.shard(cid, shard)
         .liveBroadcast(text)
-        .catch((err: unknown) => console.error("live broadcast to shard failed", shard, err));
+        .catch((err: unknown) => logError("live broadcast to shard failed", { kind: "Conversation", id: cid, shard }, err));
     }
   }
 
@@ -105,7 +106,7 @@ export class LiveSockets {
     for (let shard = 1; shard <= shards; shard++) {
       this.shard(cid, shard)
         .liveClose(userId, reason)
-        .catch((err: unknown) => console.error("closing live sockets on shard failed", shard, err));
+        .catch((err: unknown) => logError("closing live sockets on shard failed", { kind: "Conversation", id: cid, shard }, err));
     }
   }
 

@@ -9,6 +9,7 @@ import { lastMessageView, type LastMessage, type MessageStatus, type StoredMessa
 import { nextObjectId } from "../domain/object-id";
 import { D1Copy } from "./conversation-outbox";
 import { createSchema, toMessage, type MessageRow, type ParticipantRow } from "./conversation-rows";
+import { count } from "../operator-counters";
 
 /** What a retried send is answered with: its first ask. */
 interface SentRecord {
@@ -183,6 +184,7 @@ export class ConversationStore {
   }
 
   insertMessage(from: string, input: SendInput, now: number): StoredMessage {
+    count("messagesStored");
     const meta = this.readMeta()!;
     const seq = this.lastSeq() + 1;
     const lastId = this.lastId();

@@ -30,6 +30,7 @@ import { meteredStorage } from "./metrics";
 import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
+import { logError } from "../log";
 
 // The D1 copy trails the conversation by up to this much: one D1 batch carries every change of those
 // seconds (D1 serves search and statistics, never the message path, so a lag there costs nothing,
@@ -167,7 +168,7 @@ export class Conversation extends DurableObject<Env> {
     try {
       ws.send(RECEIVE_ONLY);
     } catch (err) {
-      if (!isBenignSocketError(err)) console.error("live socket send failed", err);
+      if (!isBenignSocketError(err)) logError("live socket send failed", { kind: "Conversation", id: this.ctx.id.toString() }, err);
     }
   }
 
@@ -176,7 +177,7 @@ export class Conversation extends DurableObject<Env> {
   }
 
   override async webSocketError(_ws: WebSocket, error: unknown): Promise<void> {
-    if (!isBenignSocketError(error)) console.error("live socket error", error);
+    if (!isBenignSocketError(error)) logError("live socket error", { kind: "Conversation", id: this.ctx.id.toString() }, error);
   }
 
   private broadcastLive(meta: ConversationMeta, packet: Record<string, unknown>): void {
@@ -375,7 +376,7 @@ export class Conversation extends DurableObject<Env> {
       const meta = this.store.storedMeta();
       if (meta) await this.store.d1.flush(this.env.DB, { cid: meta.id, organizationId: meta.organizationId });
     } catch (err) {
-      console.error("outbox flush to D1 failed; retrying", err);
+      logError("outbox flush to D1 failed; the alarm retries", { kind: "Conversation", id: this.ctx.id.toString() }, err);
     }
     this.store.forgetOldAsks();
     // Counted after the flush: rows stored meanwhile are not a reason to come back in RETRY_DELAY_MS.
@@ -416,7 +417,7 @@ export class Conversation extends DurableObject<Env> {
   private ensureAlarm(delayMs: number): void {
     this.alarmChain = this.alarmChain
       .then(() => this.scheduleAlarm(delayMs))
-      .catch((err: unknown) => console.error("scheduling the alarm failed", err));
+      .catch((err: unknown) => logError("scheduling the alarm failed", { kind: "Conversation", id: this.ctx.id.toString() }, err));
   }
 
   /**

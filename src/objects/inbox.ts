@@ -18,6 +18,7 @@ import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from
 import { meteredStorage } from "./metrics";
 import { fileAccess, inboxOf, sessionStub, type SessionStub } from "./stubs";
 import { abortForTest } from "./test-abort";
+import { logError } from "../log";
 
 export type { ConversationListQuery, LogRow, SyncPage };
 
@@ -133,7 +134,7 @@ export class Inbox extends DurableObject<Env> {
         if (online) await this.wentOnline(owner);
         else await this.wentOffline();
       })
-      .catch((err: unknown) => console.error("publishing presence failed", err));
+      .catch((err: unknown) => logError("publishing presence failed", { kind: "Inbox", id: this.ctx.id.toString() }, err));
     return this.presenceChain;
   }
 
@@ -273,7 +274,7 @@ export class Inbox extends DurableObject<Env> {
           if (mine.length === 0) return;
           // A failed call is not proof the socket is gone (the liveness alarm decides that); "false" is.
           const answer = await this.pushDeadline.race(this.session(sessionId).push(userId, mine.map((f) => f.frame))).catch((err: unknown) => {
-            console.error("push to session failed", err);
+            logError("push to session failed", { kind: "Inbox", id: this.ctx.id.toString(), session: sessionId }, err);
             return this.forgetStub(sessionId);
           });
           const reached = answer === EXPIRED ? null : answer;

@@ -16,6 +16,7 @@ import { liveSessions } from "../services/live-sessions";
 import { inboxOf, type SessionCalls } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
+import { logError } from "../log";
 
 interface SessionState {
   identity: SessionIdentity | null;
@@ -95,7 +96,7 @@ export class Session extends DurableObject<Env> implements SessionCalls {
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    if (!isBenignSocketError(error)) console.error("session socket error", error);
+    if (!isBenignSocketError(error)) logError("session socket error", { kind: "Session", id: this.ctx.id.toString() }, error);
     await this.onGone(ws);
   }
 
@@ -209,7 +210,7 @@ export class Session extends DurableObject<Env> implements SessionCalls {
       ws.send(frame);
     } catch (err) {
       // The peer went away while we were answering; its close event cleans up.
-      if (!isBenignSocketError(err)) console.error("session send failed", err);
+      if (!isBenignSocketError(err)) logError("session send failed", { kind: "Session", id: this.ctx.id.toString() }, err);
     }
   }
 

@@ -4,6 +4,8 @@ import type { RequestContext } from "./context";
 import { errorFrame, parseEnvelope, responseFrame, tooDeep } from "./envelope";
 import { Errors, SamaError, unknownRequest, type ErrorBody } from "../domain/errors";
 import { requestHandlers } from "./registry";
+import { logError } from "../log";
+import { count } from "../operator-counters";
 
 /** The frame answering `text`, or null when the request succeeds silently (typing). */
 export async function answerFrame(ctx: RequestContext, text: string): Promise<string | null> {
@@ -20,7 +22,8 @@ export async function answerFrame(ctx: RequestContext, text: string): Promise<st
     return "frame" in reply ? JSON.stringify(reply.frame) : null;
   } catch (err) {
     if (err instanceof SamaError) return errorFrame(envelope, err.toBody());
-    console.error(`request ${envelope.action} failed`, err);
+    logError("request failed", { kind: "Session", id: ctx.sessionId, request: envelope.action, request_id: typeof envelope.id === "string" || typeof envelope.id === "number" ? String(envelope.id).slice(0, 64) : null }, err);
+    count("requestFailures");
     return errorFrame(envelope, Errors.INTERNAL_SERVER);
   }
 }

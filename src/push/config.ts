@@ -8,6 +8,8 @@
 // Secrets: VAPID_PUBLIC_KEY (base64url raw 65-byte P-256 point), VAPID_PRIVATE_KEY (base64url JWK "d"),
 //          FCM_SERVICE_ACCOUNT (the service-account JSON), APNS_KEY_ID, APNS_TEAM_ID, APNS_PRIVATE_KEY (.p8 PEM), APNS_TOPIC.
 
+import { logError } from "../log";
+
 /** Known push services: the only hosts a subscription may make Parley POST to by default. */
 export const DEFAULT_PUSH_HOSTS: readonly string[] = [
   "fcm.googleapis.com",
@@ -111,7 +113,7 @@ function parseServiceAccount(json: string): FcmServiceAccount | null {
   try {
     parsed = JSON.parse(json);
   } catch {
-    console.error("push: FCM_SERVICE_ACCOUNT is not JSON; FCM disabled");
+    logError("push: FCM_SERVICE_ACCOUNT is not JSON; FCM disabled", { kind: "Push", id: null });
     return null;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
@@ -121,7 +123,7 @@ function parseServiceAccount(json: string): FcmServiceAccount | null {
   const privateKey = str(record, "private_key");
   const tokenUri = str(record, "token_uri") ?? "https://oauth2.googleapis.com/token";
   if (!projectId || !clientEmail || !privateKey || !tokenUri.startsWith("https://")) {
-    console.error("push: FCM_SERVICE_ACCOUNT lacks project_id, client_email, private_key or an https token_uri; FCM disabled");
+    logError("push: FCM_SERVICE_ACCOUNT lacks project_id, client_email, private_key or an https token_uri; FCM disabled", { kind: "Push", id: null });
     return null;
   }
   return { projectId, clientEmail, privateKey: pem(privateKey), privateKeyId: str(record, "private_key_id"), tokenUri };

@@ -10,6 +10,7 @@ import { getPushConfig } from "./config";
 import { sendPush } from "./sender";
 import type { PushPayload } from "../domain/push-payload";
 import type { FetchLike, PushOutcome, SendDeps } from "./types";
+import { logError } from "../log";
 
 export { sendPush } from "./sender";
 export { getPushConfig, parsePushConfig, type PushConfig } from "./config";
@@ -43,7 +44,7 @@ export async function pushToUsers(deps: PushDeps, organizationId: string, userId
     if (rows.length === 0) return [];
     return await sendPush(deps, rows.map(toPushTarget), payload);
   } catch (err) {
-    console.error("push: could not send:", err);
+    logError("push: could not send", { kind: "Push", id: null, organization: organizationId }, err);
     return [];
   }
 }

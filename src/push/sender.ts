@@ -7,6 +7,8 @@ import { defaultSleep, type TransportResult } from "./retry";
 import type { PushPayload } from "../domain/push-payload";
 import type { PushOutcome, PushTarget, SendDeps } from "./types";
 import { sendWebPush } from "./webpush";
+import { logError, logWarning } from "../log";
+import { count } from "../operator-counters";
 
 /** Subscriptions sent to at once. */
 const CONCURRENCY = 8;
@@ -39,6 +41,7 @@ async function sendOne(deps: SendDeps, target: PushTarget, payload: PushPayload)
   if ("status" in result && result.status !== undefined) outcome.status = result.status;
   switch (result.kind) {
     case "sent":
+      count("pushSent");
       outcome.result = "sent";
       return outcome;
     case "gone":
@@ -48,7 +51,7 @@ async function sendOne(deps: SendDeps, target: PushTarget, payload: PushPayload)
         try {
           await deps.removeSubscription(target);
         } catch (err) {
-          console.error(`push: could not delete gone subscription ${target.id}:`, err);
+          logError("push: could not delete a gone subscription", { kind: "Push", id: target.id }, err);
         }
       }
       return outcome;
@@ -59,7 +62,8 @@ async function sendOne(deps: SendDeps, target: PushTarget, payload: PushPayload)
     default:
       outcome.result = "failed";
       outcome.reason = result.reason;
-      console.warn(`push: ${transport} to subscription ${target.id} failed after ${attempts} attempt(s): ${result.reason}`);
+      count("pushFailed");
+      logWarning("push failed", { kind: "Push", id: target.id, transport, attempts }, result.reason);
       return outcome;
   }
 }

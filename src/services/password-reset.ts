@@ -17,6 +17,7 @@ import { deviceKeyDeletions } from "./encrypted-devices";
 import { clearAccountFailures } from "./login-throttle";
 import { requireOrganization } from "./organizations";
 import { findUserByEmail } from "./users";
+import { logError } from "../log";
 
 const DAY_MS = 24 * 3600 * 1000;
 /** Codes one user can be sent per day: with 5 guesses each, 50 guesses a day out of 900,000 codes. */
@@ -75,7 +76,7 @@ export async function sendResetCode(deps: ServiceDeps, organizationId: string, e
       .update(t)
       .set({ codeHash: null, sentAt: 0, windowSends: sql`${t.windowSends} - 1` })
       .where(and(eq(t.userId, user.id), eq(t.codeHash, hash)));
-    console.error("password recovery email failed", err);
+    logError("password recovery email failed", { kind: "Email", id: null, user: user.id }, err);
     throw new SamaError(Errors.OTP_EMAIL_FAILED);
   }
 }

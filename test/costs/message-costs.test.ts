@@ -21,34 +21,50 @@ function perMessage(before: Meters, after: Meters, messages: number) {
   return { commits: sum("commits"), rowsWritten: sum("rowsWritten"), rowsRead: sum("rowsRead"), calls: sum("calls"), byClass };
 }
 
-describe("message costs", () => {
-  it("stays within DESIGN.md's budget for a group of 4 with everyone online, the write-behind included", { timeout: 30_000 }, async () => {
-    const members: TestUser[] = await users(4);
-    const sockets = await Promise.all(members.map(async (m) => tab(await device(m))));
-    const cid = await createGroup(sockets[0]!, members.slice(1).map((m) => m.id));
-    await sleep(200);
-    const before = await meters();
-    (globalThis as unknown as { __trace?: string[] }).__trace = [];
-    const MESSAGES = 20;
-    for (let i = 0; i < MESSAGES; i++) {
-      const sender = sockets[i % 4]!;
-      const receiver = sockets[(i + 1) % 4]!;
-      const arrived = nextPacket(receiver, "message", (m) => m.body === `m${i}`);
-      await send(sender, cid, { body: `m${i}` });
-      await arrived;
-    }
-    // The Inboxes write their window (1 s in tests) and confirm; the Conversation deletes what they wrote.
-    await sleep(4000);
-    await send(sockets[0]!, cid, { body: "after the window" }); // deletes rows confirmed meanwhile, as the next write does
-    const costs = perMessage(before, await meters(), MESSAGES + 1);
-    const t = (globalThis as unknown as { __trace: string[] }).__trace;
-    const agg = new Map<string, number>();
-    for (const line of t) { const [k, n, ...q] = line.split(" "); const key = `${k} ${q.join(" ")}`; agg.set(key, (agg.get(key) ?? 0) + Number(n)); }
-    console.log([...agg].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${(n / MESSAGES).toFixed(2)} ${k}`).join("\n"));
-    console.log(`costs per message (group of 4, all online): ${JSON.stringify(costs)}`);
-    // DESIGN.md's budget for SAMA's shape: ≤ 2 commits and ≤ 10 rows written per message.
+/**
+ * `messages` messages from the members in turn: one at a time (each awaited at the next member), or
+ * as a burst (every send acknowledged, deliveries awaited at the end); then the Inboxes' window (1 s
+ * in tests) and the Conversation's confirmations, and one more send, which deletes what was
+ * confirmed meanwhile, as the next write does. An Inbox writes once per window whatever it got, so
+ * a group's budget holds at load, not one message at a time (DESIGN.md: amortized at steady load).
+ */
+async function measure(size: number, messages: number, mode: "one at a time" | "burst") {
+  const members: TestUser[] = await users(size);
+  const sockets = await Promise.all(members.map(async (m) => tab(await device(m))));
+  const cid = await createGroup(sockets[0]!, members.slice(1).map((m) => m.id));
+  await sleep(200);
+  const before = await meters();
+  const arrivals: Array<Promise<unknown>> = [];
+  for (let i = 0; i < messages; i++) {
+    const arrived = nextPacket(sockets[(i + 1) % size]!, "message", (m) => m.body === `m${i}`, 20_000);
+    const sent = send(sockets[i % size]!, cid, { body: `m${i}` });
+    if (mode === "one at a time") await Promise.all([sent, arrived]);
+    else arrivals.push(sent, arrived);
+  }
+  await Promise.all(arrivals);
+  await sleep(4000);
+  await send(sockets[0]!, cid, { body: "after the window" });
+  const costs = perMessage(before, await meters(), messages + 1);
+  console.log(`costs per message (group of ${size}, all online, ${mode}): ${JSON.stringify(costs)}`);
+  return costs;
+}
+
+describe("message costs, the write-behind included", () => {
+  it("stays within DESIGN.md's budget in SAMA's shape (a group of 4, everyone online), one message at a time", { timeout: 30_000 }, async () => {
+    const costs = await measure(4, 20, "one at a time");
+    // DESIGN.md: ≤ 2 commits and ≤ 10 rows written per message.
     expect(costs.commits).toBeLessThanOrEqual(2);
     expect(costs.rowsWritten).toBeLessThanOrEqual(10);
     expect(costs.commits).toBeGreaterThan(0.9); // the message's own commit is counted
+  });
+
+  it("stays within DESIGN.md's budget in a group of 50 under load, with fewer calls per message than at rest", { timeout: 90_000 }, async () => {
+    const rest = await measure(50, 5, "one at a time");
+    const load = await measure(50, 100, "burst");
+    // DESIGN.md: ≤ 3 commits and ≤ 15 rows written per message.
+    expect(load.commits).toBeLessThanOrEqual(3);
+    expect(load.rowsWritten).toBeLessThanOrEqual(15);
+    // Lanes carry what is pending for their recipient in one call.
+    expect(load.calls).toBeLessThan(rest.calls);
   });
 });

@@ -80,11 +80,11 @@ function messageRow(seconds: number, cid: string, seq: number): D1PreparedStatem
 }
 
 describe("GET /admin/server-stats", () => {
-  it("answers SAMA's fields: uptime since this version started, online users, message counts", async () => {
+  it("answers SAMA's fields (uptime since this version started, online users, message counts) and Parley's counters", async () => {
     const user = await signUp();
     await connectedSocket(user);
     const body = await stats();
-    expect(Object.keys(body).sort()).toEqual(["messages_per_day", "messages_per_hour", "messages_per_minute", "online_users", "uptime"]);
+    expect(Object.keys(body).sort()).toEqual(["counters", "messages_per_day", "messages_per_hour", "messages_per_minute", "online_users", "uptime"]);
     const expected = Math.floor((Date.now() - Date.parse(env.CF_VERSION_METADATA.timestamp)) / 1000);
     expect(body.uptime).toBeGreaterThanOrEqual(expected - 2);
     expect(body.uptime).toBeLessThanOrEqual(expected);

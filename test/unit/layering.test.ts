@@ -1,7 +1,7 @@
 /// <reference types="vite/client" />
 // DESIGN.md's layering, held against src/'s imports: transport on top, then protocol, services, the
-// state engines (reached through objects/stubs.ts), the single concerns, domain/, then db/, auth/ and
-// config. Nothing imports upward and no files import each other in a circle, type imports included.
+// state engines (reached through objects/stubs.ts), the single concerns, domain/, then db/, auth/,
+// config, log and counters. Nothing imports upward; no files import each other in a circle, type imports included.
 import { describe, expect, it } from "vitest";
 import { circles, importsOf, type Import } from "../helpers/import-graph";
 
@@ -21,7 +21,7 @@ const LAYERS: Array<[string, RegExp]> = [
   ["state engines", /^src\/objects\//],
   ["concerns", /^src\/(push|files|handlers|email)\//],
   ["domain", /^src\/domain\//],
-  ["db, auth, config", /^src\/(db|auth)\/|^src\/config\.ts$/],
+  ["db, auth, config, log, counters", /^src\/(db|auth)\/|^src\/(config|log|operator-counters)\.ts$/],
 ];
 
 /** Durable Object classes: reached through their stubs, never imported by callers. */
