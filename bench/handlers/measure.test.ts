@@ -3,7 +3,7 @@
 // sends with and without a handler through real sockets. Nothing here is asserted.
 import { env, exports } from "cloudflare:workers";
 import { it } from "vitest";
-import { HANDLER_BUDGETS } from "../../src/handlers";
+import { HANDLER_BUDGETS } from "../../src/handlers/budgets";
 import { QuickJsEngine } from "../../src/handlers/quickjs";
 import { WorkerLoaderEngine } from "../../src/handlers/worker-loader";
 import type { HandlerEngine } from "../../src/handlers/types";

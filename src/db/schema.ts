@@ -192,7 +192,7 @@ export const files = sqliteTable(
 
 // Which conversations may see a file: one row per (file, conversation) in which a message carrying
 // it was posted by someone who could see it. Written when the Conversation's outbox copies the
-// message to D1 (conversation-outbox.ts), read by files.ts visibleFileIds.
+// message to D1 (conversation-outbox.ts), read by files/access.ts visibleFileIds.
 export const fileGrants = sqliteTable(
   "file_grants",
   {

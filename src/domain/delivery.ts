@@ -1,6 +1,6 @@
 // What a Conversation object hands to a participant's Inbox: the packet to log and forward, and the
 // change to the Inbox's conversation index that goes with it.
-import type { PushPayload } from "../push/types";
+import type { PushPayload } from "./push-payload";
 import type { ConversationView } from "./conversation";
 import type { LastMessage } from "./message";
 
@@ -86,4 +86,39 @@ export interface DeliveryReceipt {
 /** A packet for live sessions only: never retried, never indexed (typing, last_activity, system messages to listed users). */
 export function liveDelivery(cid: string, packet: Record<string, unknown>, options: { store: boolean; excludeSession: string | null }): Delivery {
   return { seq: null, cid, packet, store: options.store, excludeSession: options.excludeSession, patch: null, mid: null };
+}
+
+/** How a fan-out row (one packet, many recipients) is turned into each recipient's delivery. */
+export interface FanoutOptions {
+  store: boolean;
+  excludeSession: string | null;
+  patch: IndexPatch | null;
+  /** For a new message: its id, author and deleted_for, so each recipient's unread count is right. */
+  message?: { mid: string; from: string; deletedFor: string[] };
+  /** Per-recipient absolute unread counts. */
+  unread?: Record<string, number>;
+  /** Sent as a push to recipients without an active device, except the one who caused it. */
+  push?: { payload: PushPayload; except: string; attachment?: string };
+}
+
+/** One recipient's delivery of fan-out row `seq`: its own unread count, and a push unless it caused it. */
+export function toDelivery(seq: number, cid: string, packet: Record<string, unknown> | null, options: FanoutOptions, userId: string): Delivery {
+  let patch = options.patch;
+  const message = options.message;
+  if (message && message.from !== userId && !message.deletedFor.includes(userId)) patch = { ...patch, unreadIncrement: 1 };
+  const unread = options.unread?.[userId];
+  if (unread !== undefined) patch = { ...patch, unread };
+  return {
+    seq,
+    cid,
+    packet,
+    store: options.store,
+    excludeSession: options.excludeSession,
+    patch,
+    // Every recipient indexes the message (the author too: edits and reactions find it by id).
+    mid: message ? message.mid : null,
+    ...(options.push && options.push.except !== userId
+      ? { push: options.push.payload, ...(options.push.attachment ? { pushAttachment: options.push.attachment } : {}) }
+      : {}),
+  };
 }

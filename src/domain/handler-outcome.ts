@@ -1,8 +1,25 @@
 // What a conversation handler's run means for the message (SAMA-PROTOCOL.md §3.8), and when a
 // handler that keeps failing is switched off. No I/O: the Conversation object applies the verdict.
-import type { HandlerInput, RunOutcome } from "../handlers/types";
-import { Errors, type ErrorBody } from "../protocol/errors";
+import { Errors, type ErrorBody } from "./errors";
 import { ATTACHMENT_LIMITS, contentFields, MAX_BODY, type SentContent } from "./message";
+
+/** What a conversation handler is given: the incoming message (without its client id) and the sender's public fields. */
+export interface HandlerInput {
+  message: Record<string, unknown>;
+  user: Record<string, unknown>;
+}
+
+export type FailureKind = "timeout" | "cpu" | "memory" | "stack" | "input_too_large" | "result_too_large" | "unsettled" | "engine";
+
+/** What the sandbox reports; verdictOf turns it into what happens to the message. */
+export type RunOutcome =
+  | { kind: "accept" }
+  | { kind: "reject"; reason: unknown }
+  | { kind: "resolve"; value: unknown; options: unknown }
+  /** The handler threw (SAMA swallows this and accepts the message). */
+  | { kind: "threw"; error: string }
+  /** The run was stopped or could not run. */
+  | { kind: "failed"; failure: FailureKind; detail: string };
 
 /** The replacement or reply a RESOLVE carries: only the fields it gave. (A type, not an interface: it crosses RPC.) */
 export type ResolvedContent = {

@@ -4,7 +4,7 @@
 // the same checks as the QuickJS engine's FETCH and goes out through the global fetch, never through
 // one of Parley's bindings.
 import { WorkerEntrypoint } from "cloudflare:workers";
-import { HANDLER_BUDGETS } from "./index";
+import { HANDLER_BUDGETS } from "./budgets";
 import { guardedFetch, outboundRequest, type FetchResult } from "./outbound";
 
 export class HandlerOutbound extends WorkerEntrypoint<Env> {

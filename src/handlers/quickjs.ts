@@ -15,7 +15,8 @@ import {
   type QuickJSWASMModule,
 } from "quickjs-emscripten-core";
 import { guardedFetch, outboundRequest } from "./outbound";
-import type { Budgets, FailureKind, HandlerEngine, HandlerFetch, HandlerInput, RunOutcome } from "./types";
+import type { FailureKind, HandlerInput, RunOutcome } from "../domain/handler-outcome";
+import type { Budgets, HandlerEngine, HandlerFetch } from "./types";
 import { logError } from "../log";
 
 let modulePromise: Promise<QuickJSWASMModule> | null = null;

@@ -1,12 +1,8 @@
 // The contract between the Conversation object and a sandbox that runs a conversation handler
 // (SAMA-PROTOCOL.md §3.8): the handler sees `env.MESSAGE`, `env.USER` and four functions, and its
-// first call of ACCEPT, RESOLVE or REJECT is its decision.
-
-/** What a handler is given: the incoming message (without its client id) and the sender's public fields. */
-export interface HandlerInput {
-  message: Record<string, unknown>;
-  user: Record<string, unknown>;
-}
+// first call of ACCEPT, RESOLVE or REJECT is its decision. What a run is given and reports is in
+// domain/handler-outcome.ts, the rules that read it.
+import type { HandlerInput, RunOutcome } from "../domain/handler-outcome";
 
 /** Limits of one run. A run that exceeds one is stopped and reported as a failure. */
 export interface Budgets {
@@ -43,18 +39,6 @@ export type HandlerFetch = (
   url: string,
   init: { method: string; headers: Record<string, string>; body: string | null; signal: AbortSignal },
 ) => Promise<Response>;
-
-export type FailureKind = "timeout" | "cpu" | "memory" | "stack" | "input_too_large" | "result_too_large" | "unsettled" | "engine";
-
-/** What the sandbox reports; src/domain/handler-outcome.ts turns it into what happens to the message. */
-export type RunOutcome =
-  | { kind: "accept" }
-  | { kind: "reject"; reason: unknown }
-  | { kind: "resolve"; value: unknown; options: unknown }
-  /** The handler threw (SAMA swallows this and accepts the message). */
-  | { kind: "threw"; error: string }
-  /** The run was stopped or could not run. */
-  | { kind: "failed"; failure: FailureKind; detail: string };
 
 export interface HandlerEngine {
   readonly name: "quickjs" | "worker-loader";

@@ -11,7 +11,8 @@ import { RpcTarget } from "cloudflare:workers";
 import { sha256Hex } from "../auth/encoding";
 import type { FetchResult } from "./outbound";
 import type { HandlerOutbound } from "./outbound-entrypoint";
-import type { Budgets, HandlerEngine, HandlerInput, RunOutcome } from "./types";
+import type { HandlerInput, RunOutcome } from "../domain/handler-outcome";
+import type { Budgets, HandlerEngine } from "./types";
 
 /** The entrypoint FETCH goes through, as ctx.exports hands it out. */
 export type OutboundBinding = Service<HandlerOutbound>;

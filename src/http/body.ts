@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { readAtMost } from "../domain/bounded-read";
-import { SamaError, type ErrorBody } from "../protocol/errors";
+import { SamaError, type ErrorBody } from "../domain/errors";
 import type { AppContext, AppEnv } from "./types";
 
 export const PAYLOAD_TOO_LARGE = { status: 413, message: "Payload Too Large." } as const satisfies ErrorBody;

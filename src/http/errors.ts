@@ -2,10 +2,10 @@
 // a text/plain message, which the SAMA SDK shows); Parley's own /api/* routes answer JSON.
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { Errors, SamaError, type ErrorBody } from "../protocol/errors";
+import { Errors, SamaError, type ErrorBody } from "../domain/errors";
 import type { AppContext, AppEnv } from "./types";
 import { logError } from "../log";
-import { count } from "../objects/operator-counters";
+import { count } from "../operator-counters";
 
 function respond(c: AppContext, error: ErrorBody): Response {
   if (new URL(c.req.url).pathname.startsWith("/api/")) {

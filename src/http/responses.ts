@@ -1,6 +1,6 @@
 // Shapes of JSON answers, for the OpenAPI document (the handlers build them from the domain views).
 import { z } from "zod";
-import { Errors, type ErrorBody } from "../protocol/errors";
+import { Errors, type ErrorBody } from "../domain/errors";
 import type { ResponseDoc } from "./documented";
 
 export const isoDate = z.string().meta({ format: "date-time" });

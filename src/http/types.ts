@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { getConfig } from "../config";
 import { getDb } from "../db/client";
-import { liveSessions } from "../objects/live-sessions";
+import { liveSessions } from "../services/live-sessions";
 import type { ServiceDeps } from "../services/context";
 
 export interface AppEnv {

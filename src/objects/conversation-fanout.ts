@@ -15,7 +15,7 @@
 // the alarm retries from the table.
 import type { Delivery, DeliveryReceipt } from "../domain/delivery";
 import { logError } from "../log";
-import { count } from "./operator-counters";
+import { count } from "../operator-counters";
 
 export interface FanoutRow {
   id: number;

@@ -2,14 +2,16 @@
 // object's `meta` table by conversation_handler_create/delete, so a send reads no D1), the queue
 // that keeps sends in arrival order while a handler awaits, the sender cards handlers see as
 // `env.USER`, and the failure streak that switches a broken handler off.
-import { getDb } from "../db/client";
-import { nextFailureStreak, verdictOf, type Verdict } from "../domain/handler-outcome";
-import { HANDLER_BUDGETS, handlerEngine, type HandlerFetch, type HandlerInput, type RunOutcome } from "../handlers";
+import { and, eq } from "drizzle-orm";
+import { getDb, type Db } from "../db/client";
+import { conversationHandlers } from "../db/schema";
+import { nextFailureStreak, verdictOf, type HandlerInput, type RunOutcome, type Verdict } from "../domain/handler-outcome";
+import { handlerEngine, type HandlerFetch } from "../handlers";
+import { HANDLER_BUDGETS } from "../handlers/budgets";
 import type { OutboundBinding } from "../handlers/worker-loader";
-import { markHandlerDisabled } from "../services/conversation-handlers";
-import type { UserCard } from "./conversation";
+import type { UserCard } from "../domain/conversation-calls";
 import { logError, logWarning } from "../log";
-import { count } from "./operator-counters";
+import { count } from "../operator-counters";
 
 /** What conversation_handler_create gives the object. `version` is the handler's updated_at (Unix ms). */
 export interface HandlerConfig {
@@ -120,4 +122,12 @@ export class ConversationHandlerHost {
   private save(state: HandlerState): void {
     this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('handler', ?)", JSON.stringify(state));
   }
+}
+
+/** Records that the Conversation object switched the handler off (only the version it ran). */
+async function markHandlerDisabled(db: Db, cid: string, version: number, at: number): Promise<void> {
+  await db
+    .update(conversationHandlers)
+    .set({ disabledAt: at })
+    .where(and(eq(conversationHandlers.conversationId, cid), eq(conversationHandlers.updatedAt, version)));
 }

@@ -2,9 +2,8 @@
 // costs one broadcast, not one RPC per subscriber. Sockets are hibernated and receive-only. Past
 // the per-object cap (Cloudflare allows 32,768 hibernated sockets per object) they go to shard
 // objects: instances of the Conversation class named "<cid>#live<k>" that hold sockets and relay.
-import type { ErrorBody } from "../protocol/errors";
-import type { Conversation } from "./conversation";
-import { conversationStub } from "./stubs";
+import type { ErrorBody } from "../domain/errors";
+import { conversationStub, type ConversationStub } from "./stubs";
 import { logError } from "../log";
 
 const LIVE_TAG = "live";
@@ -45,7 +44,7 @@ export function isShardRequest(request: Request): boolean {
 
 /** The sockets of one object: its own, never its shards'. */
 export class LiveSockets {
-  private readonly shardStubs = new Map<number, DurableObjectStub<Conversation>>();
+  private readonly shardStubs = new Map<number, ConversationStub>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -121,7 +120,7 @@ export class LiveSockets {
     }
   }
 
-  private shard(cid: string, shard: number): DurableObjectStub<Conversation> {
+  private shard(cid: string, shard: number): ConversationStub {
     let stub = this.shardStubs.get(shard);
     if (!stub) {
       stub = conversationStub(this.env, liveShardName(cid, shard));

@@ -3,6 +3,7 @@
 // alarm. Copies are idempotent (upserts and deletes), so a retried batch does no harm. Messages are
 // copied as they are at the flush, with their delivered status (see D1Copy).
 import type { StoredMessage } from "../domain/message";
+import { toMessage, type MessageRow } from "./conversation-rows";
 
 export interface OutboxRow {
   id: number;
@@ -20,51 +21,16 @@ export interface OutboxScope {
   organizationId: string;
 }
 
-interface StoredRow {
-  seq: number;
-  id: string;
-  from_id: string;
-  body: string | null;
-  attachments: string | null;
-  x: string;
-  t: number;
-  created_at: number;
-  updated_at: number;
-  replied_message_id: string | null;
-  forwarded_message_id: string | null;
-  encrypted_message_type: number | null;
-  deleted_for: string;
-  delivered_by: string | null;
-  delivered_at: number | null;
-  [key: string]: SqlStorageValue;
-}
-
 const BATCH = 100;
 
 /** A message as the object holds it now (with its delivered status), or nothing when it was deleted (its delete row follows). */
 function messageNow(db: D1Database, sql: SqlStorage, scope: OutboxScope, seq: number): D1PreparedStatement[] {
-  const row = sql.exec<StoredRow>("SELECT * FROM messages WHERE seq = ?", seq).toArray()[0];
+  const row = sql.exec<MessageRow>("SELECT * FROM messages WHERE seq = ?", seq).toArray()[0];
   return row ? copyOf(db, scope, row) : [];
 }
 
-function copyOf(db: D1Database, scope: OutboxScope, row: StoredRow): D1PreparedStatement[] {
-  const copy: MessageCopy = {
-    id: row.id,
-    seq: row.seq,
-    cid: scope.cid,
-    organizationId: scope.organizationId,
-    from: row.from_id,
-    body: row.body,
-    attachments: row.attachments === null ? null : (JSON.parse(row.attachments) as MessageCopy["attachments"]),
-    x: JSON.parse(row.x) as Record<string, unknown>,
-    t: row.t,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    repliedMessageId: row.replied_message_id,
-    forwardedMessageId: row.forwarded_message_id,
-    encryptedMessageType: row.encrypted_message_type,
-    deletedFor: JSON.parse(row.deleted_for) as string[],
-  };
+function copyOf(db: D1Database, scope: OutboxScope, row: MessageRow): D1PreparedStatement[] {
+  const copy: MessageCopy = { ...toMessage(row, scope.cid), organizationId: scope.organizationId };
   const statements = messageCopy(db, copy);
   if (row.delivered_by !== null && row.delivered_at !== null) {
     statements.push(statusCopy(db, { cid: scope.cid, mid: row.id, user_id: row.delivered_by, status: "delivered", at: row.delivered_at }));
@@ -73,7 +39,7 @@ function copyOf(db: D1Database, scope: OutboxScope, row: StoredRow): D1PreparedS
 }
 
 /**
- * The message's conversation may now see the files it carries (files.ts visibleFileIds), each one
+ * The message's conversation may now see the files it carries (files/access.ts visibleFileIds), each one
  * only if its sender could: their own upload, or a file granted to a conversation they are in. A
  * file id named by someone who could not see it (ids are guessable) grants nothing.
  */
@@ -208,7 +174,7 @@ export class D1Copy {
   /** Copies new messages past the cursor, then queued changes, oldest first, removing what was copied. */
   async flush(db: D1Database, scope: OutboxScope): Promise<void> {
     for (;;) {
-      const rows = this.sql.exec<StoredRow>("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", this.cursor(), BATCH).toArray();
+      const rows = this.sql.exec<MessageRow>("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", this.cursor(), BATCH).toArray();
       if (rows.length === 0) break;
       const upTo = rows.at(-1)!.seq;
       const statements = rows.flatMap((row) => copyOf(db, scope, row));

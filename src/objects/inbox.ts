@@ -9,14 +9,14 @@ import { liveDelivery, type Delivery, type DeliveryReceipt } from "../domain/del
 import { getConfig } from "../config";
 import { fullBucket, takeUpTo, type Bucket } from "../domain/token-bucket";
 import { getDb } from "../db/client";
+import { mayDownload } from "../files/access";
 import { fileUrlSigner } from "../files/signer";
-import { pushDeps, pushToUser, type PushPayload } from "../push";
-import { mayDownload } from "../services/files";
+import type { PushPayload } from "../domain/push-payload";
+import { pushDeps, pushToUser } from "../push";
 import { EXPIRED, SharedDeadline } from "./deadline";
 import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from "./inbox-log";
 import { meteredStorage } from "./metrics";
-import { inboxOf, sessionStub } from "./stubs";
-import type { Session } from "./session";
+import { fileAccess, inboxOf, sessionStub, type SessionStub } from "./stubs";
 import { abortForTest } from "./test-abort";
 import { logError } from "../log";
 
@@ -44,7 +44,7 @@ export class Inbox extends DurableObject<Env> {
   private ownerCache: Owner | null = null;
   /** The user's request budget over all their sockets; in memory (a new object starts full). */
   private requestBucket: Bucket | null = null;
-  private readonly sessionStubs = new Map<string, DurableObjectStub<Session>>();
+  private readonly sessionStubs = new Map<string, SessionStub>();
   private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
   private presenceChain: Promise<void> = Promise.resolve();
 
@@ -318,7 +318,7 @@ export class Inbox extends DurableObject<Env> {
           const firstAttachmentUrl =
             attachment !== undefined &&
             (config.publicUrl !== null || config.r2S3 !== null) &&
-            (await mayDownload({ ...deps, env: this.env }, owner.organizationId, owner.userId, attachment))
+            (await mayDownload(fileAccess(this.env, deps.db), owner.organizationId, owner.userId, attachment))
               ? await fileUrlSigner({ config, now: Date.now() }, config.publicUrl).downloadUrl(attachment).catch(() => null)
               : null;
           await pushToUser(deps, owner.organizationId, owner.userId, { ...payload, firstAttachmentUrl });
@@ -371,7 +371,7 @@ export class Inbox extends DurableObject<Env> {
   }
 
   /** One stub per session: calls on the same stub arrive in order, so packets keep their event_seq order. */
-  private session(sessionId: string): DurableObjectStub<Session> {
+  private session(sessionId: string): SessionStub {
     let stub = this.sessionStubs.get(sessionId);
     if (!stub) {
       stub = sessionStub(this.env, sessionId);

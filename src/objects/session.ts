@@ -10,10 +10,10 @@ import { getDb } from "../db/client";
 import { fullBucket, take, type Bucket, type BucketLimits } from "../domain/token-bucket";
 import type { RequestContext, SessionIdentity } from "../protocol/context";
 import { answerFrame, refusalFrame } from "../protocol/dispatch";
-import { Errors } from "../protocol/errors";
+import { Errors } from "../domain/errors";
 import type { ServiceDeps } from "../services/context";
-import { liveSessions } from "./live-sessions";
-import { inboxOf } from "./stubs";
+import { liveSessions } from "../services/live-sessions";
+import { inboxOf, type SessionCalls } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
 import { logError } from "../log";
@@ -34,7 +34,7 @@ const decoder = new TextDecoder();
 const USER_BUDGET_SLICE = 10;
 
 /** Close codes a peer may send that must not be echoed back (reserved for local use). */
-export class Session extends DurableObject<Env> {
+export class Session extends DurableObject<Env> implements SessionCalls {
   private readonly config: Config;
   private readonly limits: BucketLimits;
   private state: SessionState | null = null;

@@ -1,7 +1,7 @@
 import type { UserRow } from "../db/schema";
 import { findUser } from "../services/users";
 import type { AuthedContext } from "./context";
-import { Errors, SamaError } from "./errors";
+import { Errors, SamaError } from "../domain/errors";
 
 /** The signed-in user's row; a socket whose user was deleted elsewhere is signed out with a 401. */
 export async function currentUser(ctx: AuthedContext): Promise<UserRow> {

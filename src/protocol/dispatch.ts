@@ -2,10 +2,10 @@
 // and errors always as {"status","message"}.
 import type { RequestContext } from "./context";
 import { errorFrame, parseEnvelope, responseFrame, tooDeep } from "./envelope";
-import { Errors, SamaError, unknownRequest, type ErrorBody } from "./errors";
+import { Errors, SamaError, unknownRequest, type ErrorBody } from "../domain/errors";
 import { requestHandlers } from "./registry";
 import { logError } from "../log";
-import { count } from "../objects/operator-counters";
+import { count } from "../operator-counters";
 
 /** The frame answering `text`, or null when the request succeeds silently (typing). */
 export async function answerFrame(ctx: RequestContext, text: string): Promise<string | null> {

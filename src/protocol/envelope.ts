@@ -1,6 +1,6 @@
 // SAMA's JSON envelope (SAMA-PROTOCOL.md §1.2): the request form {"request":{"<action>":{…},"id":…}}
 // and the top-level form {"<action>":{…},"id":…}. Replies echo the request id verbatim.
-import { Errors, type ErrorBody } from "./errors";
+import { Errors, type ErrorBody } from "../domain/errors";
 
 export interface Envelope {
   form: "request" | "top-level";

@@ -1,6 +1,6 @@
 // Field schemas shared by several requests.
 import { z } from "zod";
-import { Errors } from "./errors";
+import { Errors } from "../domain/errors";
 import { samaMessage } from "./validation";
 
 /** Device ids are strings or numbers on the wire (SAMA stringifies them). */

@@ -1,8 +1,8 @@
 // Validation with zod, worded like SAMA's Joi: `"limit" must be a number`, `"ids" is required`.
-// A schema that carries one of SAMA's table messages (see errors.ts) reports that message with its
+// A schema that carries one of SAMA's table messages (see domain/errors.ts) reports that message with its
 // status; every other failure is a 422 with the Joi-style text.
 import { z } from "zod";
-import { SamaError, statusOfMessage } from "./errors";
+import { SamaError, statusOfMessage } from "../domain/errors";
 
 type RawIssue = z.core.$ZodRawIssue;
 

@@ -8,7 +8,8 @@ import { SignJWT, importPKCS8 } from "jose";
 import type { ApnsConfig, PushConfig } from "./config";
 import { byteLength, fitPayload, normalizePayload } from "./payload";
 import { REQUEST_TIMEOUT_MS, classifyResponse, responseExcerpt, withRetries, type AttemptResult, type TransportResult } from "./retry";
-import type { PushPayload, PushTarget, SendDeps } from "./types";
+import type { PushPayload } from "../domain/push-payload";
+import type { PushTarget, SendDeps } from "./types";
 
 /** APNs takes 4,096 bytes of JSON for an alert. */
 export const APNS_MAX_BODY_BYTES = 4096;

@@ -5,7 +5,8 @@ import { SignJWT, importPKCS8 } from "jose";
 import type { FcmServiceAccount, PushConfig } from "./config";
 import { byteLength, fitPayload, normalizePayload } from "./payload";
 import { REQUEST_TIMEOUT_MS, classifyResponse, responseExcerpt, withRetries, type AttemptResult, type TransportResult } from "./retry";
-import type { FetchLike, PushPayload, PushTarget, SendDeps } from "./types";
+import type { PushPayload } from "../domain/push-payload";
+import type { FetchLike, PushTarget, SendDeps } from "./types";
 
 export const FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging";
 export const FCM_JWT_TTL_SECONDS = 3600;

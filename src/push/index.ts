@@ -5,15 +5,16 @@
 //
 // pushToUser never throws; it resolves when every send (retries included) has finished.
 import type { Db } from "../db/client";
-import { deleteGoneSubscription, subscriptionsOfUser, subscriptionsOfUsers, toPushTarget } from "../services/push-subscriptions";
+import { deleteGoneSubscription, subscriptionsOfUser, subscriptionsOfUsers, toPushTarget } from "./subscriptions";
 import { getPushConfig } from "./config";
 import { sendPush } from "./sender";
-import type { FetchLike, PushOutcome, PushPayload, SendDeps } from "./types";
+import type { PushPayload } from "../domain/push-payload";
+import type { FetchLike, PushOutcome, SendDeps } from "./types";
 import { logError } from "../log";
 
 export { sendPush } from "./sender";
 export { getPushConfig, parsePushConfig, type PushConfig } from "./config";
-export type { FetchLike, PushOutcome, PushPayload, PushTarget, SendDeps } from "./types";
+export type { FetchLike, PushOutcome, PushTarget, SendDeps } from "./types";
 
 export interface PushDeps extends SendDeps {
   db: Db;

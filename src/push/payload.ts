@@ -2,7 +2,7 @@
 // (on a code point, with "…"), never rejected: body first, then the push_event `message`, the title
 // and the topic; the attachment URL is dropped only if the texts alone cannot make it fit.
 import { toBase64, utf8 } from "../auth/encoding";
-import type { PushPayload } from "./types";
+import type { PushPayload } from "../domain/push-payload";
 
 const ELLIPSIS = "…";
 const TEXT_FIELDS = ["body", "message", "title", "topic"] as const;

@@ -4,10 +4,11 @@
 import { sendApns } from "./apns";
 import { sendFcm } from "./fcm";
 import { defaultSleep, type TransportResult } from "./retry";
-import type { PushOutcome, PushPayload, PushTarget, SendDeps } from "./types";
+import type { PushPayload } from "../domain/push-payload";
+import type { PushOutcome, PushTarget, SendDeps } from "./types";
 import { sendWebPush } from "./webpush";
 import { logError, logWarning } from "../log";
-import { count } from "../objects/operator-counters";
+import { count } from "../operator-counters";
 
 /** Subscriptions sent to at once. */
 const CONCURRENCY = 8;

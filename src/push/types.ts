@@ -1,20 +1,6 @@
 // Shapes shared by the push senders (Web Push, FCM, APNs).
 import type { PushConfig } from "./config";
 
-/**
- * What a notification carries. Messages use SAMA's {title, body, cid, firstAttachmentUrl,
- * is_encrypted}; push_event_create sends the client's {title, topic, body, message} as given.
- */
-export interface PushPayload {
-  title?: string;
-  body?: string;
-  cid?: string;
-  firstAttachmentUrl?: string | null;
-  is_encrypted?: boolean;
-  topic?: string;
-  message?: string;
-}
-
 /** One push_subscriptions row, as the senders need it. */
 export interface PushTarget {
   id: string;

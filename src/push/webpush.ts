@@ -7,7 +7,8 @@ import type { PushConfig, VapidConfig } from "./config";
 import { checkWebEndpoint } from "./endpoint";
 import { byteLength, fitPayload, normalizePayload } from "./payload";
 import { REQUEST_TIMEOUT_MS, classifyResponse, withRetries, type TransportResult } from "./retry";
-import type { PushPayload, PushTarget, SendDeps } from "./types";
+import type { PushPayload } from "../domain/push-payload";
+import type { PushTarget, SendDeps } from "./types";
 
 /** The library pads every message to one 4,096-byte record: at most 3,993 bytes of plaintext. */
 export const WEB_PUSH_MAX_PLAINTEXT = 3993;

@@ -7,7 +7,7 @@ import { peekClaims, signToken, verifyToken, type SignedToken, type TokenType } 
 import { hashPassword, verifyPassword } from "../auth/password";
 import { userTokens, type UserRow, type UserTokenRow } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import type { ServiceDeps } from "./context";
 import { deviceKeyDeletions } from "./encrypted-devices";
 import { requireOrganization } from "./organizations";

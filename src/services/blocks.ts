@@ -4,10 +4,10 @@
 import { and, eq, inArray, or, sql } from "drizzle-orm";
 import { blockedUsers, conversations } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
-import type { AuthedContext } from "../protocol/context";
 import { conversationStub } from "../objects/stubs";
+import type { ActorContext } from "./context";
 
-export async function isBlockedPair({ db }: AuthedContext, a: string, b: string): Promise<boolean> {
+export async function isBlockedPair({ db }: ActorContext, a: string, b: string): Promise<boolean> {
   const row = await db
     .select({ n: sql<number>`count(*)` })
     .from(blockedUsers)
@@ -22,7 +22,7 @@ export async function isBlockedPair({ db }: AuthedContext, a: string, b: string)
 }
 
 /** Tells the private conversations between the caller and each of `others` whether they are blocked now. */
-export async function refreshPrivateChats(ctx: AuthedContext, others: readonly string[]): Promise<void> {
+export async function refreshPrivateChats(ctx: ActorContext, others: readonly string[]): Promise<void> {
   const me = ctx.session.userId;
   if (others.length === 0) return;
   const rows = await ctx.db
@@ -49,7 +49,7 @@ export async function refreshPrivateChats(ctx: AuthedContext, others: readonly s
   );
 }
 
-export async function block(ctx: AuthedContext, ids: readonly string[]): Promise<void> {
+export async function block(ctx: ActorContext, ids: readonly string[]): Promise<void> {
   const me = ctx.session.userId;
   const [first, ...rest] = ids.map((id) =>
     ctx.db
@@ -63,18 +63,18 @@ export async function block(ctx: AuthedContext, ids: readonly string[]): Promise
   await refreshPrivateChats(ctx, ids);
 }
 
-export async function unblock(ctx: AuthedContext, ids: readonly string[]): Promise<void> {
+export async function unblock(ctx: ActorContext, ids: readonly string[]): Promise<void> {
   await ctx.db.delete(blockedUsers).where(and(eq(blockedUsers.userId, ctx.session.userId), inArray(blockedUsers.blockedUserId, [...ids])));
   await refreshPrivateChats(ctx, ids);
 }
 
-export async function blockedIds({ db }: AuthedContext, userId: string): Promise<string[]> {
+export async function blockedIds({ db }: ActorContext, userId: string): Promise<string[]> {
   const rows = await db.select({ id: blockedUsers.blockedUserId }).from(blockedUsers).where(eq(blockedUsers.userId, userId)).all();
   return rows.map((r) => r.id);
 }
 
 /** block_list_enable: turns all of the caller's blocks on or off at once. */
-export async function setBlockListEnabled(ctx: AuthedContext, enabled: boolean): Promise<void> {
+export async function setBlockListEnabled(ctx: ActorContext, enabled: boolean): Promise<void> {
   await ctx.db.update(blockedUsers).set({ enabled, updatedAt: ctx.now }).where(eq(blockedUsers.userId, ctx.session.userId));
   await refreshPrivateChats(ctx, await blockedIds(ctx, ctx.session.userId));
 }

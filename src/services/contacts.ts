@@ -13,7 +13,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import { contactPoints, contacts, type ContactPoint, type UserRow } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
-import { Errors, SamaError, type ErrorBody } from "../protocol/errors";
+import { Errors, SamaError, type ErrorBody } from "../domain/errors";
 import type { ServiceDeps } from "./context";
 
 export type ContactRow = typeof contacts.$inferSelect;

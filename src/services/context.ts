@@ -15,3 +15,16 @@ export interface ServiceDeps {
   /** Unix ms, read once so one request sees one time. */
   now: number;
 }
+
+/**
+ * Who acts, and how the objects reach them: a signed-in socket (every AuthedContext is one), or the
+ * admin API acting for a user of an organization.
+ */
+export interface ActorContext extends ServiceDeps {
+  env: Env;
+  session: { userId: string; organizationId: string };
+  /** The socket that gets the reply instead of a copy; null for the admin API, which has no socket. */
+  sessionId: string | null;
+  /** Messages this socket sent or received lately (message id → cid); sockets only. */
+  recentMessages?: Map<string, string>;
+}

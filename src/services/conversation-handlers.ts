@@ -2,18 +2,16 @@
 // owner check the three handler requests share. The Conversation object keeps its own copy of the
 // source, so running a handler reads no D1.
 import { and, eq } from "drizzle-orm";
-import type { Db } from "../db/client";
 import { conversationHandlers, conversations, users } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
-import { Errors, SamaError } from "../protocol/errors";
-import type { AuthedContext } from "../protocol/context";
-import type { ServiceDeps } from "./context";
+import { Errors, SamaError } from "../domain/errors";
+import type { ActorContext, ServiceDeps } from "./context";
 import { BOT_LOGIN } from "./organizations";
 
 export type HandlerRow = typeof conversationHandlers.$inferSelect;
 
 /** SAMA's access rule for all three requests: the conversation must exist in the caller's organization (else 400) and be owned by the caller (else 403). */
-export async function requireOwnedConversation(ctx: AuthedContext, cid: string): Promise<void> {
+export async function requireOwnedConversation(ctx: ActorContext, cid: string): Promise<void> {
   const row = await ctx.db
     .select({ ownerId: conversations.ownerId })
     .from(conversations)
@@ -39,14 +37,6 @@ export async function saveHandler({ db, now }: ServiceDeps, organizationId: stri
 export async function deleteHandler({ db }: ServiceDeps, cid: string): Promise<boolean> {
   const result = await db.delete(conversationHandlers).where(eq(conversationHandlers.conversationId, cid)).run();
   return result.meta.changes > 0;
-}
-
-/** Records that the Conversation object switched the handler off (only the version it ran). */
-export async function markHandlerDisabled(db: Db, cid: string, version: number, at: number): Promise<void> {
-  await db
-    .update(conversationHandlers)
-    .set({ disabledAt: at })
-    .where(and(eq(conversationHandlers.conversationId, cid), eq(conversationHandlers.updatedAt, version)));
 }
 
 /** The organization's bot user, author of handler replies; null if the organization has none. */

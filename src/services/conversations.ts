@@ -6,27 +6,14 @@ import { conversationParticipants, conversations } from "../db/schema";
 import { displayName, pairKey, type ConversationMeta, type Participant } from "../domain/conversation";
 import { OBJECT_ID } from "../domain/object-id";
 import { toPublicUser } from "../domain/user-view";
-import type { Actor, Conversation, Result, UserCard } from "../objects/conversation";
-import { conversationStub } from "../objects/stubs";
-import { Errors, SamaError } from "../protocol/errors";
-import type { ServiceDeps } from "./context";
+import type { Actor, Result, UserCard } from "../domain/conversation-calls";
+import { conversationStub, type ConversationStub } from "../objects/stubs";
+import { Errors, SamaError } from "../domain/errors";
+import type { ActorContext, ServiceDeps } from "./context";
 import { usersByIds } from "./users";
 
-/**
- * Who acts, and how the objects reach them: a signed-in socket (every AuthedContext is one), or the
- * admin API acting for a user of an organization.
- */
-export interface ActorContext extends ServiceDeps {
-  env: Env;
-  session: { userId: string; organizationId: string };
-  /** The socket that gets the reply instead of a copy; null for the admin API, which has no socket. */
-  sessionId: string | null;
-  /** Messages this socket sent or received lately (message id → cid); sockets only. */
-  recentMessages?: Map<string, string>;
-}
-
 /** The stub of a conversation id that could exist; malformed ids are "not found" without waking anything. */
-export function conversationFor(ctx: ActorContext, cid: string, notFound = Errors.CONVERSATION_NOT_FOUND): DurableObjectStub<Conversation> {
+export function conversationFor(ctx: ActorContext, cid: string, notFound = Errors.CONVERSATION_NOT_FOUND): ConversationStub {
   if (!OBJECT_ID.test(cid)) throw new SamaError(notFound);
   return conversationStub(ctx.env, cid);
 }

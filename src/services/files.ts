@@ -1,16 +1,13 @@
 // File records in D1 (SAMA's `files` collection): what a user declared before uploading. The bytes
 // live in R2 under the record's object_id; nothing here checks that an upload happened (SAMA
 // does not either).
-import { and, eq, inArray, sql } from "drizzle-orm";
-import { inChunks } from "../db/client";
 import { files } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import type { ServiceDeps } from "./context";
-import { conversationStub } from "../objects/stubs";
+import { filesByObjectIds, visibleFileIds, type FileRow } from "../files/access";
+import { fileAccess } from "../objects/stubs";
 import { timestamps } from "../domain/timestamps";
-
-export type FileRow = typeof files.$inferSelect;
 
 export interface NewFile {
   name: string;
@@ -52,17 +49,6 @@ export async function createFiles(
   return rows;
 }
 
-/** Files of the organization among `objectIds`; unknown and foreign ids are skipped. */
-export function filesByObjectIds({ db }: Pick<ServiceDeps, "db">, organizationId: string, objectIds: readonly string[]): Promise<FileRow[]> {
-  return inChunks(objectIds, (chunk) =>
-    db
-      .select()
-      .from(files)
-      .where(and(eq(files.organizationId, organizationId), inArray(files.objectId, chunk)))
-      .all(),
-  );
-}
-
 export function toFileView(row: FileRow): FileView {
   return {
     _id: row.id,
@@ -76,79 +62,6 @@ export function toFileView(row: FileRow): FileView {
   };
 }
 
-/** How many conversations shared with an uploader one check asks about files not yet copied to D1. */
-const UNFLUSHED_LOOKUPS_MAX = 25;
-
-type FileDeps = Pick<ServiceDeps, "db"> & { env: Env };
-
-/** Which of `objectIds` D1 shows `userId`: avatars, images of their conversations, files posted in their conversations. */
-async function grantedInD1(db: ServiceDeps["db"], organizationId: string, userId: string, objectIds: readonly string[]): Promise<Set<string>> {
-  const ids = JSON.stringify(objectIds);
-  const rows = await db.all<{ id: string }>(sql`
-    SELECT json_extract(avatar_object, '$.file_id') AS id FROM users
-    WHERE organization_id = ${organizationId} AND json_extract(avatar_object, '$.file_id') IN (SELECT value FROM json_each(${ids}))
-    UNION
-    SELECT g.object_id FROM file_grants g JOIN conversation_participants p ON p.conversation_id = g.conversation_id
-    WHERE p.user_id = ${userId} AND g.organization_id = ${organizationId} AND g.object_id IN (SELECT value FROM json_each(${ids}))
-    UNION
-    SELECT json_extract(c.image_object, '$.file_id') FROM conversations c JOIN conversation_participants p ON p.conversation_id = c.id
-    WHERE p.user_id = ${userId} AND c.organization_id = ${organizationId}
-      AND json_extract(c.image_object, '$.file_id') IN (SELECT value FROM json_each(${ids}))`);
-  return new Set(rows.map((r) => r.id));
-}
-
-/**
- * Files among `others` that their uploader posted a moment ago in a conversation shared with
- * `userId`, whose copy is still in that Conversation's outbox (D1 lags up to a flush, ~10 s).
- * Only conversations with the uploader in them can hold such a message; the newest are asked.
- */
-async function postedJustNow(deps: FileDeps, organizationId: string, userId: string, others: readonly FileRow[]): Promise<Set<string>> {
-  const byUploader = new Map<string, string[]>();
-  for (const f of others) byUploader.set(f.userId, [...(byUploader.get(f.userId) ?? []), f.objectId]);
-  const shared = await deps.db.all<{ cid: string; uploader: string }>(sql`
-    SELECT a.conversation_id AS cid, b.user_id AS uploader FROM conversation_participants a
-    JOIN conversation_participants b ON b.conversation_id = a.conversation_id
-    WHERE a.user_id = ${userId} AND a.organization_id = ${organizationId}
-      AND b.user_id IN (SELECT value FROM json_each(${JSON.stringify([...byUploader.keys()])}))
-    ORDER BY a.conversation_id DESC LIMIT ${UNFLUSHED_LOOKUPS_MAX}`);
-  // A Conversation that cannot answer grants nothing (D1 will, after its next flush).
-  const found = await Promise.all(
-    shared.map(({ cid, uploader }) =>
-      conversationStub(deps.env, cid)
-        .unflushedAttachments(uploader, byUploader.get(uploader) ?? [])
-        .catch(() => []),
-    ),
-  );
-  return new Set(found.flat());
-}
-
-/**
- * Which of these files (all of one organization) `userId` may download: their own uploads, files
- * posted in a conversation they are in (by someone who could see them), images of their
- * conversations, and avatars. Opening a chat with an uploader grants nothing by itself. Posts
- * reach D1's file_grants through the Conversation's outbox (up to a flush later), so a file that D1
- * does not show yet is looked up in the outboxes of the conversations shared with its uploader: it
- * can be fetched the moment its message arrives. No message send waits for any of this.
- */
-export async function visibleFileIds(deps: FileDeps, organizationId: string, userId: string, rows: readonly FileRow[]): Promise<Set<string>> {
-  const visible = new Set(rows.filter((f) => f.userId === userId).map((f) => f.objectId));
-  const unseen = () => rows.filter((f) => !visible.has(f.objectId));
-  const add = (ids: Set<string>) => ids.forEach((id) => visible.add(id));
-  if (unseen().length === 0) return visible;
-  add(await grantedInD1(deps.db, organizationId, userId, unseen().map((f) => f.objectId)));
-  if (unseen().length === 0) return visible;
-  add(await postedJustNow(deps, organizationId, userId, unseen()));
-  // A flush may have moved a grant from an outbox to D1 between the two reads above.
-  if (unseen().length > 0) add(await grantedInD1(deps.db, organizationId, userId, unseen().map((f) => f.objectId)));
-  return visible;
-}
-
-/** Whether `userId` may download the organization's file `objectId` (get_file_urls' rule). */
-export async function mayDownload(deps: FileDeps, organizationId: string, userId: string, objectId: string): Promise<boolean> {
-  const rows = await filesByObjectIds(deps, organizationId, [objectId]);
-  return (await visibleFileIds(deps, organizationId, userId, rows)).has(objectId);
-}
-
 /**
  * Refuses (422 "Can't find file.") a file of the organization that `userId` may not attach to a
  * profile or conversation: an avatar must be their own upload (avatars are visible to the whole
@@ -159,6 +72,6 @@ export async function mayDownload(deps: FileDeps, organizationId: string, userId
 export async function requireUsableFile(deps: ServiceDeps & { env: Env }, owner: { organizationId: string; userId: string }, fileId: string, rule: "own" | "visible"): Promise<void> {
   const [row] = await filesByObjectIds(deps, owner.organizationId, [fileId]);
   if (row === undefined || row.userId === owner.userId) return;
-  if (rule === "visible" && (await visibleFileIds(deps, owner.organizationId, owner.userId, [row])).has(fileId)) return;
+  if (rule === "visible" && (await visibleFileIds(fileAccess(deps.env, deps.db), owner.organizationId, owner.userId, [row])).has(fileId)) return;
   throw new SamaError(Errors.FILE_NOT_FOUND);
 }

@@ -4,7 +4,7 @@
 // lock a user out cheaply, yet distributed guessing is still capped).
 import { eq, inArray, or, sql } from "drizzle-orm";
 import { authFailures } from "../db/schema";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import type { ServiceDeps } from "./context";
 
 interface ThrottleKeys {

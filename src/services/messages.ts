@@ -5,10 +5,11 @@ import { and, eq } from "drizzle-orm";
 import { messages } from "../db/schema";
 import { liveDelivery } from "../domain/delivery";
 import { OBJECT_ID } from "../domain/object-id";
-import type { Ask, SendInput } from "../objects/conversation";
+import type { Ask, SendInput } from "../domain/conversation-calls";
 import { conversationStub, inboxOf } from "../objects/stubs";
-import { Errors, SamaError } from "../protocol/errors";
-import { actorOf, conversationFor, unwrap, userCards, type ActorContext } from "./conversations";
+import { Errors, SamaError } from "../domain/errors";
+import type { ActorContext } from "./context";
+import { actorOf, conversationFor, unwrap, userCards } from "./conversations";
 import { usersByIds } from "./users";
 
 /** How many sent messages a socket remembers for an edit or reaction right after the `ask`. */

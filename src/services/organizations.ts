@@ -3,7 +3,7 @@ import { isUniqueViolation } from "../db/client";
 import { organizations, users, type OrganizationRow } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import { searchTextOf } from "../domain/user-view";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import type { ServiceDeps } from "./context";
 
 /** Login of the user that authors conversation-handler replies in every organization. */

@@ -11,7 +11,7 @@ import { hashPassword } from "../auth/password";
 import { passwordResetCodes, userTokens, users, type UserRow } from "../db/schema";
 import { newOtpCode } from "../domain/otp";
 import type { EmailSender } from "../email/sender";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import type { ServiceDeps } from "./context";
 import { deviceKeyDeletions } from "./encrypted-devices";
 import { clearAccountFailures } from "./login-throttle";

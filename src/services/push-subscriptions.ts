@@ -1,20 +1,18 @@
 // Push subscriptions and push events in D1 (SAMA's push_subscriptions and push_events collections).
-import { and, count, eq, inArray, isNull, ne } from "drizzle-orm";
-import { inChunks, type Db } from "../db/client";
+import { and, count, eq, ne } from "drizzle-orm";
+import type { Db } from "../db/client";
 import { pushEvents, pushSubscriptions } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
-import type { PushTarget } from "../push/types";
+import type { PushSubscriptionRow } from "../push/subscriptions";
 import { timestamps } from "../domain/timestamps";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 
-export type PushSubscriptionRow = typeof pushSubscriptions.$inferSelect;
 export type PushEventRow = typeof pushEvents.$inferSelect;
 
 interface Deps {
   db: Db;
   now: number;
 }
-
 
 export interface NewSubscription {
   organizationId: string;
@@ -56,25 +54,6 @@ export async function upsertSubscription({ db, now }: Deps, input: NewSubscripti
   return row;
 }
 
-export async function subscriptionsOfUser({ db }: { db: Db }, organizationId: string, userId: string): Promise<PushSubscriptionRow[]> {
-  return db
-    .select()
-    .from(pushSubscriptions)
-    .where(and(eq(pushSubscriptions.organizationId, organizationId), eq(pushSubscriptions.userId, userId)))
-    .orderBy(pushSubscriptions.id)
-    .all();
-}
-
-export function subscriptionsOfUsers({ db }: { db: Db }, organizationId: string, userIds: readonly string[]): Promise<PushSubscriptionRow[]> {
-  return inChunks(userIds, (chunk) =>
-    db
-      .select()
-      .from(pushSubscriptions)
-      .where(and(eq(pushSubscriptions.organizationId, organizationId), inArray(pushSubscriptions.userId, chunk)))
-      .all(),
-  );
-}
-
 /** Deletes the caller's subscription of one device; false when there was none. */
 export async function deleteSubscriptionByUdid({ db }: { db: Db }, userId: string, deviceUdid: string): Promise<boolean> {
   const deleted = await db
@@ -83,22 +62,6 @@ export async function deleteSubscriptionByUdid({ db }: { db: Db }, userId: strin
     .returning({ id: pushSubscriptions.id })
     .all();
   return deleted.length > 0;
-}
-
-/**
- * Deletes a subscription a push service called gone (404/410), unless it was re-created for the same
- * device with a new endpoint or token meanwhile (an upsert keeps the row id).
- */
-export async function deleteGoneSubscription({ db }: { db: Db }, target: PushTarget): Promise<void> {
-  const sameAddress =
-    target.platform === "web"
-      ? target.webEndpoint === null
-        ? isNull(pushSubscriptions.webEndpoint)
-        : eq(pushSubscriptions.webEndpoint, target.webEndpoint)
-      : target.deviceToken === null
-        ? isNull(pushSubscriptions.deviceToken)
-        : eq(pushSubscriptions.deviceToken, target.deviceToken);
-  await db.delete(pushSubscriptions).where(and(eq(pushSubscriptions.id, target.id), sameAddress));
 }
 
 export interface NewPushEvent {
@@ -140,16 +103,5 @@ export function pushEventView(row: PushEventRow): Record<string, unknown> {
     user_ids: row.userIds,
     message: row.message,
     ...timestamps(row),
-  };
-}
-
-export function toPushTarget(row: PushSubscriptionRow): PushTarget {
-  return {
-    id: row.id,
-    platform: row.platform,
-    webEndpoint: row.webEndpoint,
-    webKeyAuth: row.webKeyAuth,
-    webKeyP256dh: row.webKeyP256dh,
-    deviceToken: row.deviceToken,
   };
 }

@@ -6,7 +6,7 @@ import { blockedUsers, passwordResetCodes, userTokens, users, type AvatarObject,
 import { newObjectId } from "../domain/object-id";
 import { searchTextOf } from "../domain/user-view";
 import { hashPassword } from "../auth/password";
-import { Errors, SamaError } from "../protocol/errors";
+import { Errors, SamaError } from "../domain/errors";
 import { followUserContacts, rematchContacts } from "./contacts";
 import type { ServiceDeps } from "./context";
 import { deviceKeyDeletions } from "./encrypted-devices";

@@ -1,4 +1,4 @@
-// The operator's counters in GET /admin/server-stats (objects/operator-counters.ts), each moved by
+// The operator's counters in GET /admin/server-stats (src/operator-counters.ts), each moved by
 // the real path: messages sent over sockets, a request that fails in D1, a handler that throws, pushes
 // answered by a fake push service. The counters belong to this isolate, which runs the Worker, every
 // object and this test file, and tests of a file run one after another.

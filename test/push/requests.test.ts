@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { getDb } from "../../src/db/client";
 import { pushDeps, pushToUser } from "../../src/push";
 import { pushVarsOf } from "../../src/push/config";
-import { deleteGoneSubscription } from "../../src/services/push-subscriptions";
+import { deleteGoneSubscription } from "../../src/push/subscriptions";
 import type { TestSocket } from "../helpers/socket";
 import { connectedSocket, createOrganization, signUp, unique } from "../helpers/users";
 import { browserSubscription, decryptAes128gcm, fakeFetch, record, verifyVapid, type BrowserSubscription, type RecordedRequest } from "./fakes";

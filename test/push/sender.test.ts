@@ -6,7 +6,8 @@ import { clearApnsTokenCache } from "../../src/push/apns";
 import { parsePushConfig, pushVarsOf, type PushConfig, type PushVars } from "../../src/push/config";
 import { clearFcmTokenCache } from "../../src/push/fcm";
 import { sendPush } from "../../src/push/sender";
-import type { FetchLike, PushPayload, PushTarget, SendDeps } from "../../src/push/types";
+import type { PushPayload } from "../../src/domain/push-payload";
+import type { FetchLike, PushTarget, SendDeps } from "../../src/push/types";
 import { browserSubscription, decryptAes128gcm, fakeFetch, verifyVapid, type BrowserSubscription, type FakeAnswer } from "./fakes";
 
 function required(value: string | undefined, name: string): string {

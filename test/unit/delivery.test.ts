@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergePatches, type IndexPatch } from "../../src/domain/delivery";
+import { mergePatches, toDelivery, type FanoutOptions, type IndexPatch } from "../../src/domain/delivery";
 
 // The index row as applyPatch would leave it, for checking a merged patch against the two applied in turn.
 interface Row { last: string | null; updatedAt: number; unread: number; view: string | null }
@@ -45,5 +45,47 @@ describe("mergePatches", () => {
   it("keeps a removal separate", () => {
     expect(mergePatches({ remove: true }, { unreadIncrement: 1 })).toBeNull();
     expect(mergePatches({ unreadIncrement: 1 }, { remove: true })).toBeNull();
+  });
+});
+
+describe("toDelivery", () => {
+  const packet = { message: { _id: "m1" } };
+  const push = { payload: { title: "ann", body: "hi" }, except: "ann", attachment: "f1" };
+  const message: FanoutOptions = {
+    store: true,
+    excludeSession: "s1",
+    patch: { updatedAt: 7 },
+    message: { mid: "m1", from: "ann", deletedFor: ["cy"] },
+    push,
+  };
+
+  it("counts a new message unread for the recipients who can see it, not for its author", () => {
+    expect(toDelivery(3, "c1", packet, message, "bob").patch).toEqual({ updatedAt: 7, unreadIncrement: 1 });
+    expect(toDelivery(3, "c1", packet, message, "ann").patch).toEqual({ updatedAt: 7 });
+    expect(toDelivery(3, "c1", packet, message, "cy").patch).toEqual({ updatedAt: 7 });
+  });
+
+  it("pushes to everyone but the one who caused it, with the attachment to sign", () => {
+    expect(toDelivery(3, "c1", packet, message, "bob")).toEqual({
+      seq: 3,
+      cid: "c1",
+      packet,
+      store: true,
+      excludeSession: "s1",
+      patch: { updatedAt: 7, unreadIncrement: 1 },
+      mid: "m1",
+      push: push.payload,
+      pushAttachment: "f1",
+    });
+    const own = toDelivery(3, "c1", packet, message, "ann");
+    expect(own.push).toBeUndefined();
+    expect(own.pushAttachment).toBeUndefined();
+    expect(own.mid).toBe("m1");
+  });
+
+  it("sets a recipient's own absolute unread count, and no message id for other events", () => {
+    const recount: FanoutOptions = { store: false, excludeSession: null, patch: null, unread: { bob: 2 } };
+    expect(toDelivery(4, "c1", null, recount, "bob")).toEqual({ seq: 4, cid: "c1", packet: null, store: false, excludeSession: null, patch: { unread: 2 }, mid: null });
+    expect(toDelivery(4, "c1", null, recount, "ann").patch).toBeNull();
   });
 });

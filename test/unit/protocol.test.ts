@@ -4,7 +4,7 @@ import { z } from "zod";
 import { newObjectId } from "../../src/domain/object-id";
 import { fullBucket, take, takeUpTo } from "../../src/domain/token-bucket";
 import { errorFrame, nestedDeeperThan, parseEnvelope, responseFrame, tooDeep } from "../../src/protocol/envelope";
-import { Errors, SamaError } from "../../src/protocol/errors";
+import { Errors, SamaError } from "../../src/domain/errors";
 import { date } from "../../src/protocol/fields";
 import { parseParams, samaMessage } from "../../src/protocol/validation";
 

@@ -2,7 +2,7 @@
 // key; they are served only when DOCS_ENABLED is "true" (development), and are a plain 404 otherwise.
 import { z } from "zod";
 import { getConfig } from "../../config";
-import { Errors, SamaError } from "../../protocol/errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { docsPage, type DocsPage } from "../docs-page";
 import { documented, type DocumentedRoutes } from "../documented";
 import { openApiDocument } from "../openapi";

@@ -6,7 +6,7 @@ import { getConfig } from "../../config";
 import { OBJECT_ID } from "../../domain/object-id";
 import { isMediaType, storedContentType } from "../../files/media-type";
 import { verifyWorkerSigned, type Grant } from "../../files/signer";
-import { Errors, SamaError, type ErrorBody } from "../../protocol/errors";
+import { Errors, SamaError, type ErrorBody } from "../../domain/errors";
 import { PAYLOAD_TOO_LARGE } from "../body";
 import { documented } from "../documented";
 import { withErrors } from "../responses";

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { peekClaims } from "../../auth/jwt";
 import { OBJECT_ID } from "../../domain/object-id";
 import { liveRequest } from "../../objects/conversation-live";
-import { Errors, SamaError } from "../../protocol/errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { authenticateAccessToken } from "../../services/auth";
 import { conversationStub } from "../../objects/stubs";
 import { documented } from "../documented";

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { readCookie, refreshCookieHeader, REFRESH_COOKIE, signCookieValue, unsignCookieValue } from "../../auth/cookie";
 import type { UserRow } from "../../db/schema";
 import { toPublicUser } from "../../domain/user-view";
-import { Errors, SamaError } from "../../protocol/errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { deviceId } from "../../protocol/fields";
 import { parseParams } from "../../protocol/validation";
 import {

@@ -2,7 +2,7 @@
 // then revokes every token of that device and clears the cookie.
 import { clearedRefreshCookieHeader } from "../../auth/cookie";
 import { peekClaims } from "../../auth/jwt";
-import { Errors, SamaError } from "../../protocol/errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { authenticateAccessToken, isLiveRefreshToken, revokeDevice } from "../../services/auth";
 import { touchRecentActivity } from "../../services/users";
 import { documented } from "../documented";

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { block, blockedIds, setBlockListEnabled, unblock } from "../../services/blocks";
 import { usersByIds } from "../../services/users";
 import type { AuthedContext } from "../context";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { authenticateAccessToken } from "../../services/auth";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { deviceId } from "../fields";
 import { publicRequest } from "../request";
 

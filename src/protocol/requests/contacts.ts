@@ -10,7 +10,7 @@
 import { z } from "zod";
 import type { ContactPoint } from "../../db/schema";
 import { addContacts, deleteContact, listContacts, missingFieldError, updateContact, type ContactFields, type ContactRow } from "../../services/contacts";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { date } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";

@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { pairKey, type ConversationMeta, type ConversationType, type Participant } from "../../domain/conversation";
 import { newObjectId } from "../../domain/object-id";
-import { withImageUrls } from "../../files/avatar-urls";
+import { withImageUrls } from "../../services/avatar-urls";
 import { isBlockedPair } from "../../services/blocks";
 import { requireUsableFile } from "../../services/files";
 import { conversationStub } from "../../objects/stubs";
 import { actorOf, findConversationMeta, findPrivateConversationId, insertConversation, userCards } from "../../services/conversations";
 import type { AuthedContext } from "../context";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { imageObject } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";

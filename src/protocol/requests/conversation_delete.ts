@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { authedRequest } from "../request";
 
 const schema = z.strictObject({ id: z.string() });

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { MAX_HANDLER_CODE } from "../../handlers";
+import { MAX_HANDLER_CODE } from "../../handlers/budgets";
 import { conversationFor } from "../../services/conversations";
 import { botUserId, deleteHandler, findHandler, requireOwnedConversation, saveHandler } from "../../services/conversation-handlers";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { authedRequest } from "../request";
 
 // SAMA validates `cid` with Joi's own messages here ("\"cid\" is required"), not with CID_REQUIRED.

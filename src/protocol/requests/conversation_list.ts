@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { withImageUrls } from "../../files/avatar-urls";
+import { withImageUrls } from "../../services/avatar-urls";
 import { inboxOf } from "../../objects/stubs";
 import { dateWindow } from "../fields";
 import { authedRequest } from "../request";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
 import type { AuthedContext } from "../context";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { authedRequest } from "../request";
 
 const schema = z.strictObject({ cid: z.string() });

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { withImageUrls } from "../../files/avatar-urls";
+import { withImageUrls } from "../../services/avatar-urls";
 import { requireUsableFile } from "../../services/files";
 import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { imageObject } from "../fields";
 import { authedRequest } from "../request";
 

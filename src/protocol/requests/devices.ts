@@ -4,7 +4,7 @@ import { z } from "zod";
 import { preKeysOf, preKeyView } from "../../domain/encryption";
 import { OBJECT_ID } from "../../domain/object-id";
 import { deleteDevice, listDevices, registerDevice, takeDeviceKeys, type DeviceKeys } from "../../services/encrypted-devices";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";

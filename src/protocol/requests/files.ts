@@ -2,8 +2,10 @@
 // answers upload URLs; get_file_urls answers download URLs. URLs come from src/files/signer.ts.
 import { z } from "zod";
 import { fileUrlSigner } from "../../files/signer";
-import { createFiles, filesByObjectIds, toFileView, visibleFileIds } from "../../services/files";
-import { Errors, SamaError } from "../errors";
+import { filesByObjectIds, visibleFileIds } from "../../files/access";
+import { fileAccess } from "../../objects/stubs";
+import { createFiles, toFileView } from "../../services/files";
+import { Errors, SamaError } from "../../domain/errors";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 
@@ -57,7 +59,7 @@ const fileIdsSchema = z.strictObject({
 export const getFileUrls = authedRequest("get_file_urls", fileIdsSchema, async (ctx, params) => {
   const ids = [...new Set(params.file_ids)];
   const found = await filesByObjectIds(ctx, ctx.session.organizationId, ids);
-  const visible = await visibleFileIds(ctx, ctx.session.organizationId, ctx.session.userId, found);
+  const visible = await visibleFileIds(fileAccess(ctx.env, ctx.db), ctx.session.organizationId, ctx.session.userId, found);
   // An unknown id, another organization's file and a file the caller may not see look the same.
   if (found.length !== ids.length || visible.size !== ids.length) throw new SamaError(Errors.FILE_NOT_FOUND);
   const signer = fileUrlSigner(ctx, ctx.origin);

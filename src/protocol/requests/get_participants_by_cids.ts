@@ -5,7 +5,7 @@ import { conversationStub } from "../../objects/stubs";
 import { asSeenBy } from "../../services/contacts";
 import { usersByIds } from "../../services/users";
 import type { AuthedContext } from "../context";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { ATTACHMENT_LIMITS, MAX_BODY } from "../../domain/message";
-import type { SendInput } from "../../objects/conversation";
+import type { SendInput } from "../../domain/conversation-calls";
 import { sendMessage } from "../../services/messages";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { cid } from "../fields";
 import { authedSend } from "../request";
 import { samaMessage } from "../validation";

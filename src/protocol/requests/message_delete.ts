@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { deleteMessages } from "../../services/messages";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { cid } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";

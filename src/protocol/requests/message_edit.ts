@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { editMessage } from "../../services/messages";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 import { MAX_BODY } from "./message";

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { conversationStub } from "../../objects/stubs";
 import { actorOf, unwrap } from "../../services/conversations";
 import { conversationOfMessage, updateReactions } from "../../services/messages";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { inboxOf } from "../../objects/stubs";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { date } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";

@@ -3,11 +3,11 @@
 // of every recipient, online or not, as SAMA does. The answer does not wait for the push services:
 // sending (with its retries) goes on in the background and never fails the request.
 import { pushDeps, pushToUsers } from "../../push";
-import type { PushPayload } from "../../push/types";
+import type { PushPayload } from "../../domain/push-payload";
 import { encodeEventMessage } from "../../push/payload";
 import { createPushEvent, pushEventView } from "../../services/push-subscriptions";
 import { usersByIds } from "../../services/users";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
 

@@ -4,11 +4,11 @@
 import {
   deleteSubscriptionByUdid,
   subscriptionView,
-  subscriptionsOfUser,
   upsertSubscription,
   type NewSubscription,
 } from "../../services/push-subscriptions";
-import { Errors, SamaError, type ErrorBody } from "../errors";
+import { subscriptionsOfUser } from "../../push/subscriptions";
+import { Errors, SamaError, type ErrorBody } from "../../domain/errors";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { sendSystemMessage, type SystemMessageTarget } from "../../services/messages";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { authedSend } from "../request";
 import { samaMessage } from "../validation";
 

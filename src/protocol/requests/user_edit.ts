@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "../../auth/password";
-import { withAvatarUrls } from "../../files/avatar-urls";
+import { withAvatarUrls } from "../../services/avatar-urls";
 import { requireUsableFile } from "../../services/files";
 import { updateUser } from "../../services/users";
 import { currentUser } from "../current-user";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { email, imageObject, login, password, personName, phone } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { inboxOf } from "../../objects/stubs";
 import { lastActivity } from "../../services/presence";
 import { findUser } from "../../services/users";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
 import { samaMessage } from "../validation";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { toPublicUser } from "../../domain/user-view";
 import { issueAccessToken, passwordLogin, tokenLogin } from "../../services/auth";
-import { Errors } from "../errors";
+import { Errors } from "../../domain/errors";
 import { deviceId } from "../fields";
 import { publicRequest } from "../request";
 import { samaMessage } from "../validation";

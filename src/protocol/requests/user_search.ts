@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { withAvatarUrls } from "../../files/avatar-urls";
+import { withAvatarUrls } from "../../services/avatar-urls";
 import { asSeenBy } from "../../services/contacts";
 import { searchUsers } from "../../services/users";
 import { date } from "../fields";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { emailSenderFor, emailSettingsOf } from "../../email/sender";
 import { sendResetCode } from "../../services/password-reset";
-import { Errors, SamaError } from "../errors";
+import { Errors, SamaError } from "../../domain/errors";
 import { deviceId, email } from "../fields";
 import { publicRequest } from "../request";
 

@@ -2,10 +2,10 @@
 // if through a socket of theirs that nobody listens on: every live device of every participant,
 // the user's own included, gets the resulting packets.
 import { z } from "zod";
-import { Errors, SamaError } from "../../../protocol/errors";
+import { Errors, SamaError } from "../../../domain/errors";
 import { parseParams } from "../../../protocol/validation";
 import type { ServiceDeps } from "../../../services/context";
-import type { ActorContext } from "../../../services/conversations";
+import type { ActorContext } from "../../../services/context";
 import { requireOrganization } from "../../../services/organizations";
 import { findUser } from "../../../services/users";
 import { readJsonBody } from "../../body";

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import { secretEquals } from "../../../auth/encoding";
 import { getConfig } from "../../../config";
-import { Errors, SamaError } from "../../../protocol/errors";
+import { Errors, SamaError } from "../../../domain/errors";
 import type { AppEnv } from "../../types";
 
 /** Admin routes refuse everything unless ADMIN_API_KEY is configured and sent as `admin-api-key`. */

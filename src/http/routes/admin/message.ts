@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../protocol/errors";
+import { Errors } from "../../../domain/errors";
 import { messageSchema, sendInputOf } from "../../../protocol/requests/message";
 import { sendMessage } from "../../../services/messages";
 import { documented } from "../../documented";

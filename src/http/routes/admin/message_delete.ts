@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../protocol/errors";
+import { Errors } from "../../../domain/errors";
 import { messageDeleteSchema } from "../../../protocol/requests/message_delete";
 import { deleteMessages } from "../../../services/messages";
 import { documented } from "../../documented";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../protocol/errors";
+import { Errors } from "../../../domain/errors";
 import { messageEditSchema } from "../../../protocol/requests/message_edit";
 import { editMessage } from "../../../services/messages";
 import { documented } from "../../documented";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../protocol/errors";
+import { Errors } from "../../../domain/errors";
 import { messageReactionsUpdateSchema } from "../../../protocol/requests/message_reactions";
 import { updateReactions } from "../../../services/messages";
 import { documented } from "../../documented";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../protocol/errors";
+import { Errors } from "../../../domain/errors";
 import { messageReadSchema } from "../../../protocol/requests/message_read";
 import { markRead } from "../../../services/messages";
 import { documented } from "../../documented";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../protocol/errors";
+import { Errors } from "../../../domain/errors";
 import { systemMessageSchema, systemMessageTarget } from "../../../protocol/requests/system_message";
 import { sendSystemMessage } from "../../../services/messages";
 import { documented } from "../../documented";

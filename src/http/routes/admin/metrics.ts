@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../protocol/errors";
+import { Errors } from "../../../domain/errors";
 import { metrics, OBJECT_CLASSES } from "../../../objects/metrics";
 import { documented } from "../../documented";
 import { withErrors } from "../../responses";

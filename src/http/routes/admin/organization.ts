@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { timestamps } from "../../../domain/timestamps";
-import { Errors } from "../../../protocol/errors";
+import { Errors } from "../../../domain/errors";
 import { parseParams } from "../../../protocol/validation";
 import { createOrganization } from "../../../services/organizations";
 import { readJsonBody } from "../../body";

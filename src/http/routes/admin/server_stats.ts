@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { formatUptime } from "../../../domain/server-stats";
-import { operatorCounters } from "../../../objects/operator-counters";
-import { Errors } from "../../../protocol/errors";
+import { operatorCounters } from "../../../operator-counters";
+import { Errors } from "../../../domain/errors";
 import { parseParams } from "../../../protocol/validation";
 import { serverStats } from "../../../services/server-stats";
 import { documented } from "../../documented";

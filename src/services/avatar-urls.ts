@@ -3,9 +3,9 @@
 // such file.
 import type { UserRow } from "../db/schema";
 import { toPublicUser, type PublicUser } from "../domain/user-view";
-import type { ServiceDeps } from "../services/context";
-import { filesByObjectIds } from "../services/files";
-import { fileUrlSigner } from "./signer";
+import type { ServiceDeps } from "./context";
+import { filesByObjectIds } from "../files/access";
+import { fileUrlSigner } from "../files/signer";
 
 export type PublicUserWithAvatar = PublicUser & { avatar_url?: string | null };
 

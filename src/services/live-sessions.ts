@@ -1,5 +1,5 @@
-import type { LiveSessions } from "../services/context";
-import { inboxOf } from "./stubs";
+import type { LiveSessions } from "./context";
+import { inboxOf } from "../objects/stubs";
 
 export function liveSessions(env: Env): LiveSessions {
   return {

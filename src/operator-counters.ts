@@ -1,4 +1,4 @@
-// What an operator watches, next to the billing meters of metrics.ts and in the same way: module
+// What an operator watches, next to the billing meters of objects/metrics.ts and in the same way: module
 // counters of this isolate, since it started. `wrangler dev` runs the Worker and every object in one
 // isolate, so locally they are the whole server's; on Cloudflare each isolate counts only what it
 // ran (the Worker's isolate answers GET /admin/server-stats), and they restart with each deploy.
