@@ -293,13 +293,20 @@ describe("protocol fuzzing", () => {
           frames++;
           if (answers.length === 0 ? plan.action !== "typing" : answers.length > 1) expect.fail(`${what}: ${answers.length} answers ${JSON.stringify(answers).slice(0, 500)}`);
           const answer = answers[0];
-          if (!answer) continue;
+          // A typing that succeeded gets no answer: what it wrote (its `status`) goes to the others as it is.
+          const remember = () => {
+            for (const w of worlds) for (const id of idsOf(w.scope)) if (text.includes(id)) written[lane.org]!.add(id);
+          };
+          if (!answer) {
+            remember();
+            continue;
+          }
           checkShape(answer, what);
           const leaks = leaksIn([answer], lane, text);
           if (leaks.length > 0) expect(leaks, what).toEqual([]);
           const body = Object.values(answer)[0] as Frame;
           if ("error" in body || plan.action === null) continue;
-          for (const w of worlds) for (const id of idsOf(w.scope)) if (text.includes(id)) written[lane.org]!.add(id);
+          remember();
           // A request that ended this user's session or account: carry on as a fresh user.
           if (plan.action === "user_delete" || plan.action === "user_logout") {
             lane.scope = await provision({ user: lane.scope.peer, socket: lane.peerSocket }, orgs[lane.org]!);
