@@ -233,17 +233,18 @@ export class Fanout {
 
   /**
    * When the alarm must come back for the fan-out, or null: soon for a failed lane (or rows this
-   * instance does not track), else when the oldest unwritten delivery is due for its resend.
+   * instance does not track: `urgent`), else when the oldest unwritten delivery is due for its resend
+   * (which may as well wait for another reason to wake: nothing is lost meanwhile).
    */
-  nextRetry(now: number, retryDelayMs: number): number | null {
+  nextRetry(now: number, retryDelayMs: number): { at: number; urgent: boolean } | null {
     if (this.pendingRows() === 0) return null;
     let at: number | null = null;
     for (const lane of this.lanes.values()) {
-      if (lane.failed) return now + retryDelayMs;
+      if (lane.failed) return { at: now + retryDelayMs, urgent: true };
       const oldest = lane.unconfirmed[0];
       if (oldest !== undefined) at = Math.min(at ?? Infinity, oldest.answeredAt + this.confirmAfterMs);
     }
-    return Math.max(now + retryDelayMs, at ?? now + retryDelayMs);
+    return at === null ? { at: now + retryDelayMs, urgent: true } : { at: Math.max(now + retryDelayMs, at), urgent: false };
   }
 
   testHold(hold: boolean): void {

@@ -376,17 +376,23 @@ export class Conversation extends DurableObject<Env> {
     const nextExpiry = this.purgeExpired();
     // Deliveries first: a D1 outage must never hold up fan-out retries.
     await this.fanout.retry(Date.now());
+    let copied = true;
     try {
       const meta = this.store.storedMeta();
       if (meta) await this.store.d1.flush(this.env.DB, { cid: meta.id, organizationId: meta.organizationId });
     } catch (err) {
+      copied = false;
       logError("outbox flush to D1 failed; the alarm retries", { kind: "Conversation", id: this.ctx.id.toString() }, err);
     }
     this.store.forgetOldAsks();
-    // Counted after the flush: rows stored meanwhile are not a reason to come back in RETRY_DELAY_MS.
-    if (this.store.d1.pending()) await this.scheduleAlarm(RETRY_DELAY_MS);
-    const fanoutAt = this.fanout.nextRetry(Date.now(), RETRY_DELAY_MS);
-    if (fanoutAt !== null) await this.scheduleAlarm(fanoutAt - Date.now());
+    // A failed copy is retried soon; what was stored during a good one waits for the next copy's
+    // delay (coming back every 2 s under steady load cost an alarm and its commits per message).
+    const now = Date.now();
+    const copyAt = this.store.d1.pending() ? now + (copied ? OUTBOX_DELAY_MS : RETRY_DELAY_MS) : null;
+    const fanout = this.fanout.nextRetry(now, RETRY_DELAY_MS);
+    // A confirmation check that is not urgent waits for the next copy: one alarm instead of two.
+    const fanoutAt = fanout === null ? null : !fanout.urgent && copyAt !== null ? Math.max(fanout.at, copyAt) : fanout.at;
+    for (const at of [copyAt, fanoutAt]) if (at !== null) await this.scheduleAlarm(at - now);
     if (nextExpiry !== null) await this.scheduleAlarm(nextExpiry - Date.now());
   }
 
