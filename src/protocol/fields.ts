@@ -30,6 +30,9 @@ export const password = z.string(samaMessage(Errors.INCORRECT_PASSWORD)).min(3).
 export const phone = z.string().min(3).max(15);
 // SAMA's pattern accepts lower-case addresses with 2–4 letter TLDs only; Parley accepts any case and longer TLDs.
 export const email = z.string().max(255).regex(/^[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\.[a-zA-Z]{2,}$/);
+// user_create: SAMA takes any string there (its own test suite signs up "email_1"); Parley takes the
+// characters of an address only, so no markup, spaces or line breaks (header injection) get in.
+export const signUpEmail = z.string().min(1).max(255).regex(/^[a-zA-Z0-9._%+@-]+$/);
 export const personName = z.string().min(1).max(20).refine(displayable, { params: NOT_DISPLAYABLE });
 
 export const imageObject = z.strictObject({

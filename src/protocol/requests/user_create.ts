@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { toPublicUser } from "../../domain/user-view";
 import { createUser } from "../../services/users";
-import { deviceId, email, login, password, personName, phone } from "../fields";
+import { deviceId, login, password, personName, phone, signUpEmail } from "../fields";
 import { publicRequest } from "../request";
 
 // first_name/last_name are a Parley extension (SAMA only sets them with user_edit).
@@ -9,7 +9,7 @@ const schema = z.strictObject({
   organization_id: z.string().min(1),
   login,
   password,
-  email, // validated as user_edit validates it
+  email: signUpEmail,
   phone: phone.optional(),
   device_id: deviceId.optional(),
   first_name: personName.optional(),
