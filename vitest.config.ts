@@ -1,8 +1,14 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// TEST-ONLY secrets: the suite never reads .dev.vars, so it runs the same on every machine.
+// TEST-ONLY secrets and settings. The plugin also reads a local .dev.vars (npm run dev writes one),
+// and its values win over wrangler.toml's: every value a test depends on is set here, so the suite
+// runs the same on every machine (a developer's raised rate limits would fail the limit tests).
 const testSecrets = {
+  RATE_LIMIT_PER_SECOND: "50",
+  RATE_LIMIT_BURST: "200",
+  USER_RATE_LIMIT_PER_SECOND: "100",
+  USER_RATE_LIMIT_BURST: "400",
   ADMIN_API_KEY: "test-admin-key",
   JWT_ACCESS_SECRET: "test-access-secret-0123456789abcdef",
   JWT_REFRESH_SECRET: "test-refresh-secret-0123456789abcdef",
