@@ -60,7 +60,10 @@ const RECENT_MIDS = 2000;
 
 export class InboxLog {
   private loaded = false;
+  /** The counter: the last number taken (after a restart, the ceiling the last instance reserved). */
   private lastEventSeq = 0;
+  /** The last number a packet really carries, written or handed out by this instance: what `sync` reports. */
+  private lastIssued = 0;
   private lastEventAt = 0;
   private ceiling = 0;
   /** Ranges (from, to] of numbers a dead instance may have handed out and lost. */
@@ -123,6 +126,7 @@ export class InboxLog {
     const at = Math.max(now, this.lastEventAt + 1);
     this.lastEventAt = at;
     const seq = ++this.lastEventSeq;
+    this.lastIssued = seq;
     if (seq > this.ceiling) {
       this.ceiling = seq - 1 + RESERVE;
       this.ceilingDirty = true;
@@ -241,12 +245,16 @@ export class InboxLog {
       for (const [seq, , packet] of JSON.parse(row.events) as FeedEvent[]) if (seq > after) events.push({ event_seq: seq, packet });
       if (events.length > SYNC_PAGE) break;
     }
-    const oldest = this.sql.exec<{ s: number | null }>("SELECT min(first_seq) AS s FROM feed").one().s ?? this.lastEventSeq + 1;
+    const oldest = this.oldestSeq();
     const lost = since !== null && this.skips.some(([from, to]) => since > from && since <= to);
+    const page = events.slice(0, SYNC_PAGE);
+    const hasMore = events.length > SYNC_PAGE;
     return {
-      events: events.slice(0, SYNC_PAGE),
-      event_seq: this.lastEventSeq,
-      has_more: events.length > SYNC_PAGE,
+      events: page,
+      // A cursor to continue from: the page's last event while there is more, else the last number
+      // issued (never a reserved one no packet carries: a cursor there would read as lost).
+      event_seq: hasMore ? page.at(-1)!.event_seq : this.lastIssued,
+      has_more: hasMore,
       epoch: this.epoch(),
       // Events after `since` were dropped by retention, or `since` is a number that died with an
       // instance (what followed it was renumbered): the client must reload its lists.
@@ -292,17 +300,25 @@ export class InboxLog {
     this.migrateLegacy();
     const durable = this.sql.exec<{ s: number | null }>("SELECT max(last_seq) AS s FROM feed").one().s ?? Number(this.getMeta("event_seq") ?? 0);
     const ceiling = Number(this.getMeta("ceiling") ?? 0);
-    this.skips = JSON.parse(this.getMeta("skips") ?? "[]") as Array<[number, number]>;
+    // A skip matters while a cursor inside it can still be presented: cursors older than the log
+    // are reported as truncated anyway.
+    const oldest = this.oldestSeq(durable);
+    this.skips = (JSON.parse(this.getMeta("skips") ?? "[]") as Array<[number, number]>).filter(([, to]) => to >= oldest - 1);
     if (ceiling > durable) {
       // The last instance may have handed out (durable, ceiling] before dying: never again.
-      this.skips.push([durable, ceiling]);
-      this.skips = this.skips.slice(-20);
+      if (!this.skips.some(([from, to]) => from === durable && to === ceiling)) this.skips.push([durable, ceiling]);
       this.lastEventSeq = ceiling;
     } else {
       this.lastEventSeq = durable;
     }
+    this.lastIssued = durable;
     this.ceiling = this.lastEventSeq;
     this.lastEventAt = this.sql.exec<{ t: number | null }>("SELECT max(last_at) AS t FROM feed").one().t ?? 0;
+  }
+
+  /** The first event_seq still in the log (past the last issued when it is empty). */
+  private oldestSeq(durable = this.lastIssued): number {
+    return this.sql.exec<{ s: number | null }>("SELECT min(first_seq) AS s FROM feed").one().s ?? durable + 1;
   }
 
   /** Inboxes written before the feed kept one row per event (table `events`) and its counter in sqlite_sequence. */

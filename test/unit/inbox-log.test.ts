@@ -72,3 +72,29 @@ it("answers op_log_list windows from feed rows that hold several events", async 
     expect(before).toEqual(["1", "2", "3", "4", "5", "6"]);
   });
 });
+
+it("reports a cursor a device can continue from: the page's last event while there is more, never a reserved number", async () => {
+  await runInDurableObject(freshInbox(), async (_instance, state) => {
+    const sql = state.storage.sql;
+    const first = new InboxLog(sql);
+    for (let i = 1; i <= 600; i++) first.append(message(`m${i}`), 1000 + i);
+    first.flush(2000);
+    const page = first.sync(0, 2000);
+    expect(page.has_more).toBe(true);
+    expect(page.event_seq).toBe(page.events.at(-1)!.event_seq); // not 600: that would skip 501–600
+    const rest = first.sync(page.event_seq, 2000);
+    expect(rest.events.map((e) => e.event_seq)).toEqual(Array.from({ length: 100 }, (_, i) => 501 + i));
+
+    // A restart that lost nothing: the cursor it reports is the last real number, which reads as
+    // nothing lost, now and after new events.
+    const second = new InboxLog(sql);
+    const cursor = second.sync(600, 3000);
+    expect(cursor).toMatchObject({ event_seq: 600, truncated: false, events: [] });
+    second.append(message("m601"), 3001);
+    second.flush(3001);
+    const next = second.sync(cursor.event_seq, 3002);
+    expect(next.truncated).toBe(false);
+    expect(next.events).toHaveLength(1);
+    expect(second.sync(next.event_seq, 3003)).toMatchObject({ truncated: false, events: [] });
+  });
+});
