@@ -339,7 +339,13 @@ export class ConversationStore {
   }
 
   forgetOldAsks(): void {
-    this.sql.exec("DELETE FROM sends WHERE created_at < ?", Date.now() - IDEMPOTENCY_MS);
+    const cutoff = Date.now() - IDEMPOTENCY_MS;
+    this.sql.exec("DELETE FROM sends WHERE created_at < ?", cutoff);
+    // The memory copy too, oldest first (insertion order): a long-lived object must not keep every id it saw.
+    for (const [key, sent] of this.sentCache ?? []) {
+      if (sent.createdAt > cutoff) break;
+      this.sentCache!.delete(key);
+    }
   }
 
   /** Client ids of the last 24 h, newest messages first until one is older (ids and times grow with seq). */
