@@ -152,7 +152,7 @@ export class Fanout {
         }
         this.readUpTo = row.id;
         if (owed.size === 0) {
-          this.sql.exec("DELETE FROM fanout WHERE id = ?", row.id); // nobody left to tell
+          this.finished.push(row.id); // nobody left to tell: it goes with the next write, through the id floor
         } else {
           this.open.set(row.id, owed);
           // A failed lane gets the row from the table at retry(): settle() does not wait for it.
