@@ -100,7 +100,7 @@ async function startParley() {
   });
 }
 
-/** The systems under test (four baselines and Parley), each able to open a room of `size` sockets. */
+/** The systems under test (six baselines and Parley), each able to open a room of `size` sockets. */
 function targets(baselines, parley, parleyUsers) {
   const baseline = (name, kind) => ({
     name,
@@ -113,6 +113,8 @@ function targets(baselines, parley, parleyUsers) {
     baseline("DurableRoom", "durable"),
     baseline("RelayRoom", "relay"),
     baseline("LogRelayRoom", "logrelay"),
+    baseline("InboxRelayRoom", "inboxrelay"),
+    baseline("DirectRoom", "direct"),
     {
       name: "Parley",
       server: parley,

@@ -9,8 +9,14 @@
 //                    room stores each frame, and each member's log stores it before it is sent on.
 // All use the hibernation API (ctx.acceptWebSocket), as Parley's objects do, so the comparison
 // isolates what Parley adds on top: auth, validation, ordering, per-recipient delivery.
+//   /inboxrelay/<room>/<member>  InboxRelayRoom: the floor of Parley's store-once path as built: the
+//                    room stores each frame once; a MemberInbox per member keeps it in memory, writes
+//                    its window behind (one commit per INBOX_WINDOW_MS) and hands it to the socket object.
+//   /direct/<room>/<member>  DirectRoom: the floor of the next design: the room stores each frame once,
+//                    pushes it straight to every member's MemberSocket, and tells each member's
+//                    MemberInbox behind (one call per member per TELL_BEHIND_MS, carrying what is pending).
 // RelayRoom isolates the cost of Parley's topology (an object per recipient) from that of its logic;
-// LogRelayRoom adds the commits Parley's guarantees need (the room's, and one per recipient's log).
+// LogRelayRoom adds the commits of the first design (the room's, and one per recipient's log).
 import { DurableObject } from "cloudflare:workers";
 
 interface Env {
@@ -19,7 +25,17 @@ interface Env {
   RELAY_ROOM: DurableObjectNamespace<RelayRoom>;
   MEMBER_SOCKET: DurableObjectNamespace<MemberSocket>;
   MEMBER_LOG: DurableObjectNamespace<MemberLog>;
+  MEMBER_INBOX: DurableObjectNamespace<MemberInbox>;
 }
+
+/** How a frame travels from a member room to the other members (see the header). */
+type RelayKind = "relay" | "logrelay" | "inboxrelay" | "direct";
+const RELAY_KINDS: readonly RelayKind[] = ["relay", "logrelay", "inboxrelay", "direct"];
+
+/** Parley's INBOX_WRITE_WINDOW_SECONDS in `npm run dev`: a MemberInbox commits what it got at most this often. */
+const INBOX_WINDOW_MS = 10_000;
+/** A DirectRoom tells a member's MemberInbox what it sent live at most this often. */
+const TELL_BEHIND_MS = 1_000;
 
 /** Accepts a WebSocket upgrade into this object with hibernation. */
 function acceptSocket(ctx: DurableObjectState, request: Request): Response {
@@ -107,13 +123,12 @@ export class DurableRoom extends DurableObject<Env> {
 /** What a MemberSocket keeps on its socket, so it still knows its room after hibernation. */
 interface MemberAttachment {
   room: string;
-  /** A LogRelayRoom member: frames go through the room's store and a per-member log. */
-  log: boolean;
+  kind: RelayKind;
 }
 
 /** The headers through which the Worker tells a MemberSocket which room it belongs to, and its kind. */
 const ROOM_HEADER = "X-Relay-Room";
-const LOG_HEADER = "X-Relay-Log";
+const KIND_HEADER = "X-Relay-Kind";
 
 /**
  * One WebSocket, like Parley's Session: a text frame goes to the room by RPC, and the room pushes
@@ -136,7 +151,7 @@ export class MemberSocket extends DurableObject<Env> {
     for (const old of this.ctx.getWebSockets()) closeSocket(old, 1000, "replaced");
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ room, log: request.headers.get(LOG_HEADER) === "1" } satisfies MemberAttachment);
+    server.serializeAttachment({ room, kind: relayKind(request.headers.get(KIND_HEADER)) } satisfies MemberAttachment);
     this.socket = server;
     return new Response(null, { status: 101, webSocket: client });
   }
@@ -156,8 +171,8 @@ export class MemberSocket extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.socket = ws;
     const frame = typeof message === "string" ? message : new TextDecoder().decode(message);
-    const { room, log } = ws.deserializeAttachment() as MemberAttachment;
-    await this.call(room, (stub) => stub.relay(this.ctx.id.toString(), frame, log));
+    const { room, kind } = ws.deserializeAttachment() as MemberAttachment;
+    await this.call(room, (stub) => stub.relay(this.ctx.id.toString(), frame, kind));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -179,14 +194,21 @@ export class MemberSocket extends DurableObject<Env> {
 
 const MEMBER_KEY = "member:";
 
+type MemberStub = DurableObjectStub<MemberSocket> | DurableObjectStub<MemberLog> | DurableObjectStub<MemberInbox>;
+
 /**
  * The room of the "one object per member" baselines: only its members, and one RPC per other member
- * for each frame — the floor of Parley's per-recipient topology. A LogRelayRoom (`log`) also stores
- * the frame first (as Parley's Conversation does) and sends it through each member's MemberLog.
+ * for each frame — the floor of Parley's per-recipient topology. The other kinds store the frame
+ * first (as Parley's Conversation does) and reach each member through a MemberLog (logrelay), a
+ * MemberInbox (inboxrelay), or straight at its MemberSocket with the MemberInbox told behind (direct).
  */
 export class RelayRoom extends DurableObject<Env> {
   private readonly members = new Set<string>();
-  private readonly stubs = new Map<string, DurableObjectStub<MemberSocket> | DurableObjectStub<MemberLog>>();
+  private readonly stubs = new Map<string, MemberStub>();
+  private readonly inboxes = new Map<string, DurableObjectStub<MemberInbox>>();
+  /** direct: frames each member's MemberInbox has not been told yet. */
+  private readonly untold = new Map<string, string[]>();
+  private tellTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -205,13 +227,14 @@ export class RelayRoom extends DurableObject<Env> {
   }
 
   /** Pushes `frame` to every member except `from`, all at once, and resolves when all answered. */
-  async relay(from: string, frame: string, log: boolean): Promise<void> {
+  async relay(from: string, frame: string, kind: RelayKind): Promise<void> {
     // The output gate holds the calls below until this insert is durable.
-    if (log) this.ctx.storage.sql.exec("INSERT INTO frames (body) VALUES (?)", frame);
+    if (kind !== "relay") this.ctx.storage.sql.exec("INSERT INTO frames (body) VALUES (?)", frame);
     const pushes: Promise<void>[] = [];
     for (const id of this.members) {
       if (id === from) continue;
-      const stub = this.member(id, log);
+      if (kind === "direct") this.tellBehind(id, frame);
+      const stub = this.member(id, kind);
       pushes.push(
         stub.push(id, frame).catch(() => {
           // A stub that threw may be broken: the next frame gets a new one. The delivery is counted missing.
@@ -222,17 +245,43 @@ export class RelayRoom extends DurableObject<Env> {
     await Promise.all(pushes);
   }
 
-  private member(id: string, log: boolean): DurableObjectStub<MemberSocket> | DurableObjectStub<MemberLog> {
+  private tellBehind(id: string, frame: string): void {
+    const pending = this.untold.get(id);
+    if (pending) pending.push(frame);
+    else this.untold.set(id, [frame]);
+    this.tellTimer ??= setTimeout(() => this.tellAll(), TELL_BEHIND_MS);
+  }
+
+  /** One call per member carrying everything sent to it live since the last one. */
+  private tellAll(): void {
+    this.tellTimer = null;
+    for (const [id, frames] of this.untold) {
+      let inbox = this.inboxes.get(id);
+      if (!inbox) {
+        inbox = this.env.MEMBER_INBOX.get(this.env.MEMBER_INBOX.idFromName(id));
+        this.inboxes.set(id, inbox);
+      }
+      this.ctx.waitUntil(inbox.apply(frames).catch(() => this.inboxes.delete(id)));
+    }
+    this.untold.clear();
+  }
+
+  private member(id: string, kind: RelayKind): MemberStub {
     let stub = this.stubs.get(id);
     if (!stub) {
-      stub = log ? this.env.MEMBER_LOG.get(this.env.MEMBER_LOG.idFromName(id)) : this.env.MEMBER_SOCKET.get(this.env.MEMBER_SOCKET.idFromString(id));
+      stub =
+        kind === "logrelay"
+          ? this.env.MEMBER_LOG.get(this.env.MEMBER_LOG.idFromName(id))
+          : kind === "inboxrelay"
+            ? this.env.MEMBER_INBOX.get(this.env.MEMBER_INBOX.idFromName(id))
+            : this.env.MEMBER_SOCKET.get(this.env.MEMBER_SOCKET.idFromString(id));
       this.stubs.set(id, stub);
     }
     return stub;
   }
 }
 
-/** A LogRelayRoom member's log, like Parley's Inbox: stores each frame, then hands it to the member's socket object. */
+/** A LogRelayRoom member's log, like the first design's Inbox: stores each frame, then hands it to the member's socket object. */
 export class MemberLog extends DurableObject<Env> {
   private socket: DurableObjectStub<MemberSocket> | null = null;
 
@@ -254,9 +303,50 @@ export class MemberLog extends DurableObject<Env> {
   }
 }
 
+/**
+ * A member's derived state written behind, like Parley's Inbox today: frames are kept in memory and
+ * written in one commit per window. As an inboxrelay hop it also hands each frame to the socket object.
+ */
+export class MemberInbox extends DurableObject<Env> {
+  private socket: DurableObjectStub<MemberSocket> | null = null;
+  private pending: string[] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS windows (id INTEGER PRIMARY KEY, frames TEXT NOT NULL)");
+  }
+
+  /** inboxrelay: applies the frame in memory and hands it on, nothing written on the way. */
+  async push(memberId: string, frame: string): Promise<void> {
+    this.apply([frame]);
+    this.socket ??= this.env.MEMBER_SOCKET.get(this.env.MEMBER_SOCKET.idFromString(memberId));
+    try {
+      await this.socket.push(memberId, frame);
+    } catch (err) {
+      this.socket = null; // a stub that threw may be broken
+      throw err;
+    }
+  }
+
+  /** direct: frames the member's sockets already got, applied in memory. */
+  apply(frames: string[]): void {
+    this.pending.push(...frames);
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = null;
+      this.ctx.storage.sql.exec("INSERT INTO windows (frames) VALUES (?)", JSON.stringify(this.pending));
+      this.pending = [];
+    }, INBOX_WINDOW_MS);
+  }
+}
+
+function relayKind(header: string | null): RelayKind {
+  return RELAY_KINDS.find((k) => k === header) ?? "relay";
+}
+
 const NAME = "[A-Za-z0-9_.-]{1,64}";
 const ROOM_PATH = new RegExp(`^/(bare|durable)/(${NAME})$`);
-const MEMBER_PATH = new RegExp(`^/(relay|logrelay)/(${NAME})/(${NAME})$`);
+const MEMBER_PATH = new RegExp(`^/(${RELAY_KINDS.join("|")})/(${NAME})/(${NAME})$`);
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
@@ -267,11 +357,11 @@ export default {
       const room = `${member[1]!}:${member[2]!}`;
       const headers = new Headers(request.headers);
       headers.set(ROOM_HEADER, room);
-      headers.set(LOG_HEADER, member[1] === "logrelay" ? "1" : "0");
+      headers.set(KIND_HEADER, member[1]!);
       return env.MEMBER_SOCKET.get(env.MEMBER_SOCKET.idFromName(`${room}/${member[3]!}`)).fetch(new Request(request, { headers }));
     }
     const match = ROOM_PATH.exec(path);
-    if (!match) return new Response("Baselines: use /bare/<room>, /durable/<room>, /relay/<room>/<member> or /logrelay/<room>/<member>", { status: 404 });
+    if (!match) return new Response(`Baselines: use /bare/<room>, /durable/<room> or /<${RELAY_KINDS.join("|")}>/<room>/<member>`, { status: 404 });
     const namespace = match[1] === "bare" ? env.BARE_ROOM : env.DURABLE_ROOM;
     return namespace.get(namespace.idFromName(match[2]!)).fetch(request);
   },

@@ -47,14 +47,23 @@ function textOf(data) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Baselines: raw sockets in a BareRoom, DurableRoom, RelayRoom or LogRelayRoom (bench/baselines/index.ts).
+// Baselines: raw sockets in a BareRoom, DurableRoom or one of the member rooms (bench/baselines/index.ts).
 
-export const BASELINE_NAMES = { bare: "BareRoom", durable: "DurableRoom", relay: "RelayRoom", logrelay: "LogRelayRoom" };
+export const BASELINE_NAMES = {
+  bare: "BareRoom",
+  durable: "DurableRoom",
+  relay: "RelayRoom",
+  logrelay: "LogRelayRoom",
+  inboxrelay: "InboxRelayRoom",
+  direct: "DirectRoom",
+};
+/** The kinds with one object (one URL) per socket. */
+const MEMBER_KINDS = new Set(["relay", "logrelay", "inboxrelay", "direct"]);
 
 /** The URL of socket `member` of baseline room `roomName`: a (Log)RelayRoom has one URL (one object) per socket. */
 export function baselineUrl(baseUrl, kind, roomName, member) {
   if (!(kind in BASELINE_NAMES)) throw new Error(`unknown baseline kind ${kind}`);
-  return wsUrl(baseUrl, kind === "relay" || kind === "logrelay" ? `/${kind}/${roomName}/${member}` : `/${kind}/${roomName}`);
+  return wsUrl(baseUrl, MEMBER_KINDS.has(kind) ? `/${kind}/${roomName}/${member}` : `/${kind}/${roomName}`);
 }
 
 /** Opens `size` sockets into one baseline room; the first `senders` of them send. */

@@ -15,7 +15,7 @@ const P99_LIMIT_MS = 100;
 // SAMA 0.28, load_testing/RESULTS.md (see /work/shared/SAMA-PROTOCOL.md §6.1).
 const SAMA = { users: 300, peakPctOf2Cores: 77, avgPctOf2Cores: 66, hardware: "Xeon Gold 6140, 2 cores, one Node process" };
 // The fleets of the baselines Worker that run the same traffic as Parley.
-const BASELINES = ["DurableRoom", "RelayRoom", "LogRelayRoom"];
+const BASELINES = ["DurableRoom", "RelayRoom", "LogRelayRoom", "InboxRelayRoom", "DirectRoom"];
 // DESIGN.md's budget per message for this shape.
 const SAMA_BUDGET = { commits: 2, rowsWritten: 10 };
 
@@ -51,8 +51,10 @@ function parleyFleet(baseUrl, pool) {
 
 /**
  * A baseline: the same groups of 4 as rooms of the baselines Worker — DurableRooms (store, then
- * relay), RelayRooms (one object per socket, one RPC per recipient) or LogRelayRooms (RelayRooms
- * with a stored frame and a per-recipient log object that commits before sending).
+ * relay), RelayRooms (one object per socket, one RPC per recipient), LogRelayRooms (RelayRooms
+ * with a stored frame and a per-recipient log object that commits before sending), InboxRelayRooms
+ * (the per-recipient object keeps the frame in memory and commits once per window) or DirectRooms
+ * (stored frame straight to the sockets' objects, the per-recipient object told behind).
  */
 function baselineFleet(baseUrl, kind, runTag) {
   const sockets = [];
@@ -253,6 +255,8 @@ export async function runSamaLoad({ baselines, parley, pool, settings, runTag, l
     ["DurableRoom", () => baselineFleet(baselines.baseUrl, "durable", runTag), baselines],
     ["RelayRoom", () => baselineFleet(baselines.baseUrl, "relay", runTag), baselines],
     ["LogRelayRoom", () => baselineFleet(baselines.baseUrl, "logrelay", runTag), baselines],
+    ["InboxRelayRoom", () => baselineFleet(baselines.baseUrl, "inboxrelay", runTag), baselines],
+    ["DirectRoom", () => baselineFleet(baselines.baseUrl, "direct", runTag), baselines],
     ["Parley", () => parleyFleet(parley.baseUrl, pool), parley],
   ]) {
     await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
