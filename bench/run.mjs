@@ -100,7 +100,7 @@ async function startParley() {
   });
 }
 
-/** The systems under test (six baselines and Parley), each able to open a room of `size` sockets. */
+/** The systems under test (seven baselines and Parley), each able to open a room of `size` sockets. */
 function targets(baselines, parley, parleyUsers) {
   const baseline = (name, kind) => ({
     name,
@@ -115,6 +115,7 @@ function targets(baselines, parley, parleyUsers) {
     baseline("LogRelayRoom", "logrelay"),
     baseline("InboxRelayRoom", "inboxrelay"),
     baseline("DirectRoom", "direct"),
+    baseline("GatewayRoom", "gateway"),
     {
       name: "Parley",
       server: parley,

@@ -15,6 +15,9 @@
 //   /direct/<room>/<member>  DirectRoom: the floor of the next design: the room stores each frame once,
 //                    pushes it straight to every member's MemberSocket, and tells each member's
 //                    MemberInbox behind (one call per member per TELL_BEHIND_MS, carrying what is pending).
+//   /gateway/<room>/<member>  GatewayRoom: DirectRoom with the sockets held by a few Gateway objects
+//                    (GATEWAYS, each holding many sockets) instead of one object per socket: one call
+//                    per Gateway per frame, whatever the number of members behind it.
 // RelayRoom isolates the cost of Parley's topology (an object per recipient) from that of its logic;
 // LogRelayRoom adds the commits of the first design (the room's, and one per recipient's log).
 import { DurableObject } from "cloudflare:workers";
@@ -26,6 +29,8 @@ interface Env {
   MEMBER_SOCKET: DurableObjectNamespace<MemberSocket>;
   MEMBER_LOG: DurableObjectNamespace<MemberLog>;
   MEMBER_INBOX: DurableObjectNamespace<MemberInbox>;
+  GATEWAY: DurableObjectNamespace<Gateway>;
+  GATEWAY_ROOM: DurableObjectNamespace<GatewayRoom>;
 }
 
 /** How a frame travels from a member room to the other members (see the header). */
@@ -194,6 +199,42 @@ export class MemberSocket extends DurableObject<Env> {
 
 const MEMBER_KEY = "member:";
 
+/**
+ * The store-once design's per-user state, told behind the live path: what each member got, one call
+ * per member per TELL_BEHIND_MS carrying everything since the last one, to the member's MemberInbox.
+ */
+class TellBehind {
+  private readonly inboxes = new Map<string, DurableObjectStub<MemberInbox>>();
+  private readonly untold = new Map<string, string[]>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+  ) {}
+
+  add(member: string, frame: string): void {
+    const pending = this.untold.get(member);
+    if (pending) pending.push(frame);
+    else this.untold.set(member, [frame]);
+    this.timer ??= setTimeout(() => this.tellAll(), TELL_BEHIND_MS);
+  }
+
+  private tellAll(): void {
+    this.timer = null;
+    for (const [member, frames] of this.untold) {
+      let inbox = this.inboxes.get(member);
+      if (!inbox) {
+        inbox = this.env.MEMBER_INBOX.get(this.env.MEMBER_INBOX.idFromName(member));
+        this.inboxes.set(member, inbox);
+      }
+      this.ctx.waitUntil(inbox.apply(frames).catch(() => this.inboxes.delete(member)));
+    }
+    this.untold.clear();
+  }
+}
+
+
 type MemberStub = DurableObjectStub<MemberSocket> | DurableObjectStub<MemberLog> | DurableObjectStub<MemberInbox>;
 
 /**
@@ -205,10 +246,7 @@ type MemberStub = DurableObjectStub<MemberSocket> | DurableObjectStub<MemberLog>
 export class RelayRoom extends DurableObject<Env> {
   private readonly members = new Set<string>();
   private readonly stubs = new Map<string, MemberStub>();
-  private readonly inboxes = new Map<string, DurableObjectStub<MemberInbox>>();
-  /** direct: frames each member's MemberInbox has not been told yet. */
-  private readonly untold = new Map<string, string[]>();
-  private tellTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly behind = new TellBehind(this.ctx, this.env);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -233,7 +271,7 @@ export class RelayRoom extends DurableObject<Env> {
     const pushes: Promise<void>[] = [];
     for (const id of this.members) {
       if (id === from) continue;
-      if (kind === "direct") this.tellBehind(id, frame);
+      if (kind === "direct") this.behind.add(id, frame);
       const stub = this.member(id, kind);
       pushes.push(
         stub.push(id, frame).catch(() => {
@@ -243,27 +281,6 @@ export class RelayRoom extends DurableObject<Env> {
       );
     }
     await Promise.all(pushes);
-  }
-
-  private tellBehind(id: string, frame: string): void {
-    const pending = this.untold.get(id);
-    if (pending) pending.push(frame);
-    else this.untold.set(id, [frame]);
-    this.tellTimer ??= setTimeout(() => this.tellAll(), TELL_BEHIND_MS);
-  }
-
-  /** One call per member carrying everything sent to it live since the last one. */
-  private tellAll(): void {
-    this.tellTimer = null;
-    for (const [id, frames] of this.untold) {
-      let inbox = this.inboxes.get(id);
-      if (!inbox) {
-        inbox = this.env.MEMBER_INBOX.get(this.env.MEMBER_INBOX.idFromName(id));
-        this.inboxes.set(id, inbox);
-      }
-      this.ctx.waitUntil(inbox.apply(frames).catch(() => this.inboxes.delete(id)));
-    }
-    this.untold.clear();
   }
 
   private member(id: string, kind: RelayKind): MemberStub {
@@ -340,12 +357,135 @@ export class MemberInbox extends DurableObject<Env> {
   }
 }
 
+/** How many Gateways the GatewayRoom baseline spreads its sockets over. */
+const GATEWAYS = 8;
+const MEMBER_HEADER = "X-Relay-Member";
+
+/**
+ * Many sockets in one object, each tagged with its member: the shape of a gateway (Discord's
+ * sessions live in gateway processes and a guild sends one message per gateway, not per session).
+ */
+export class Gateway extends DurableObject<Env> {
+  private readonly rooms = new Map<string, DurableObjectStub<GatewayRoom>>();
+
+  override async fetch(request: Request): Promise<Response> {
+    const room = request.headers.get(ROOM_HEADER);
+    const member = request.headers.get(MEMBER_HEADER);
+    if (!room || !member) return new Response(`Missing ${ROOM_HEADER} or ${MEMBER_HEADER}`, { status: 400 });
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a WebSocket upgrade", { status: 426 });
+    }
+    // Registered before the client sees its socket open, so no frame sent afterwards can miss it.
+    await this.room(room).join(member, this.ctx.id.toString());
+    for (const old of this.ctx.getWebSockets(member)) closeSocket(old, 1000, "replaced");
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [member]);
+    server.serializeAttachment({ room, member });
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** One call per message for every member of the room whose socket is here. */
+  pushMany(members: string[], frame: string): void {
+    for (const member of members) {
+      const socket = this.ctx.getWebSockets(member)[0];
+      try {
+        socket?.send(frame); // a missing socket is a missing delivery, which the benchmark counts
+      } catch {
+        // closing
+      }
+    }
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const frame = typeof message === "string" ? message : new TextDecoder().decode(message);
+    const { room, member } = ws.deserializeAttachment() as { room: string; member: string };
+    const stub = this.room(room);
+    await stub.relay(member, frame).catch((err: unknown) => {
+      this.rooms.delete(room); // a stub that threw may be broken
+      throw err;
+    });
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    closeSocket(ws, code, reason);
+  }
+
+  private room(name: string): DurableObjectStub<GatewayRoom> {
+    let stub = this.rooms.get(name);
+    if (!stub) {
+      stub = this.env.GATEWAY_ROOM.get(this.env.GATEWAY_ROOM.idFromName(name));
+      this.rooms.set(name, stub);
+    }
+    return stub;
+  }
+}
+
+/** The store-once floor with gateways: stores each frame once, one call per Gateway holding a member, per-member state told behind. */
+export class GatewayRoom extends DurableObject<Env> {
+  /** member → the id of the Gateway holding its socket. */
+  private readonly members = new Map<string, string>();
+  private readonly gateways = new Map<string, DurableObjectStub<Gateway>>();
+  private readonly behind = new TellBehind(this.ctx, this.env);
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS frames (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)");
+    void ctx.blockConcurrencyWhile(async () => {
+      const saved = await ctx.storage.list<string>({ prefix: MEMBER_KEY });
+      for (const [key, gateway] of saved) this.members.set(key.slice(MEMBER_KEY.length), gateway);
+    });
+  }
+
+  async join(member: string, gateway: string): Promise<void> {
+    if (this.members.get(member) === gateway) return;
+    this.members.set(member, gateway);
+    await this.ctx.storage.put(MEMBER_KEY + member, gateway);
+  }
+
+  async relay(from: string, frame: string): Promise<void> {
+    // The output gate holds the calls below until this insert is durable.
+    this.ctx.storage.sql.exec("INSERT INTO frames (body) VALUES (?)", frame);
+    const byGateway = new Map<string, string[]>();
+    for (const [member, gateway] of this.members) {
+      if (member === from) continue;
+      this.behind.add(member, frame);
+      const list = byGateway.get(gateway);
+      if (list) list.push(member);
+      else byGateway.set(gateway, [member]);
+    }
+    await Promise.all(
+      [...byGateway].map(([gateway, members]) =>
+        this.gateway(gateway)
+          .pushMany(members, frame)
+          .catch(() => this.gateways.delete(gateway)), // counted missing; the next frame gets a new stub
+      ),
+    );
+  }
+
+  private gateway(id: string): DurableObjectStub<Gateway> {
+    let stub = this.gateways.get(id);
+    if (!stub) {
+      stub = this.env.GATEWAY.get(this.env.GATEWAY.idFromString(id));
+      this.gateways.set(id, stub);
+    }
+    return stub;
+  }
+}
+
+/** FNV-1a: spreads members over the Gateways, the same member always to the same one. */
+function gatewayOf(member: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < member.length; i++) h = Math.imul(h ^ member.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % GATEWAYS;
+}
+
 function relayKind(header: string | null): RelayKind {
   return RELAY_KINDS.find((k) => k === header) ?? "relay";
 }
 
 const NAME = "[A-Za-z0-9_.-]{1,64}";
 const ROOM_PATH = new RegExp(`^/(bare|durable)/(${NAME})$`);
+const GATEWAY_PATH = new RegExp(`^/gateway/(${NAME})/(${NAME})$`);
 const MEMBER_PATH = new RegExp(`^/(${RELAY_KINDS.join("|")})/(${NAME})/(${NAME})$`);
 
 export default {
@@ -360,8 +500,16 @@ export default {
       headers.set(KIND_HEADER, member[1]!);
       return env.MEMBER_SOCKET.get(env.MEMBER_SOCKET.idFromName(`${room}/${member[3]!}`)).fetch(new Request(request, { headers }));
     }
+    const gateway = GATEWAY_PATH.exec(path);
+    if (gateway) {
+      const room = `gateway:${gateway[1]!}`;
+      const headers = new Headers(request.headers);
+      headers.set(ROOM_HEADER, room);
+      headers.set(MEMBER_HEADER, `${room}/${gateway[2]!}`);
+      return env.GATEWAY.get(env.GATEWAY.idFromName(`gw-${gatewayOf(gateway[2]!)}`)).fetch(new Request(request, { headers }));
+    }
     const match = ROOM_PATH.exec(path);
-    if (!match) return new Response(`Baselines: use /bare/<room>, /durable/<room> or /<${RELAY_KINDS.join("|")}>/<room>/<member>`, { status: 404 });
+    if (!match) return new Response(`Baselines: use /bare/<room>, /durable/<room> or /<${RELAY_KINDS.join("|")}|gateway>/<room>/<member>`, { status: 404 });
     const namespace = match[1] === "bare" ? env.BARE_ROOM : env.DURABLE_ROOM;
     return namespace.get(namespace.idFromName(match[2]!)).fetch(request);
   },

@@ -3,7 +3,7 @@
 import { round } from "./stats.mjs";
 
 // Round trip and group fan-out compare Parley with each of these (bench/baselines/index.ts).
-const BASELINES = ["BareRoom", "DurableRoom", "RelayRoom", "LogRelayRoom", "InboxRelayRoom", "DirectRoom"];
+const BASELINES = ["BareRoom", "DurableRoom", "RelayRoom", "LogRelayRoom", "InboxRelayRoom", "DirectRoom", "GatewayRoom"];
 const INVERTED_NOTE = "lower is better: ratio = baseline/parley, so higher is still better";
 
 function ratioOf(parley, baseline, better) {

@@ -56,9 +56,10 @@ export const BASELINE_NAMES = {
   logrelay: "LogRelayRoom",
   inboxrelay: "InboxRelayRoom",
   direct: "DirectRoom",
+  gateway: "GatewayRoom",
 };
 /** The kinds with one object (one URL) per socket. */
-const MEMBER_KINDS = new Set(["relay", "logrelay", "inboxrelay", "direct"]);
+const MEMBER_KINDS = new Set(["relay", "logrelay", "inboxrelay", "direct", "gateway"]);
 
 /** The URL of socket `member` of baseline room `roomName`: a (Log)RelayRoom has one URL (one object) per socket. */
 export function baselineUrl(baseUrl, kind, roomName, member) {

@@ -15,7 +15,7 @@ const P99_LIMIT_MS = 100;
 // SAMA 0.28, load_testing/RESULTS.md (see /work/shared/SAMA-PROTOCOL.md §6.1).
 const SAMA = { users: 300, peakPctOf2Cores: 77, avgPctOf2Cores: 66, hardware: "Xeon Gold 6140, 2 cores, one Node process" };
 // The fleets of the baselines Worker that run the same traffic as Parley.
-const BASELINES = ["DurableRoom", "RelayRoom", "LogRelayRoom", "InboxRelayRoom", "DirectRoom"];
+const BASELINES = ["DurableRoom", "RelayRoom", "LogRelayRoom", "InboxRelayRoom", "DirectRoom", "GatewayRoom"];
 // DESIGN.md's budget per message for this shape.
 const SAMA_BUDGET = { commits: 2, rowsWritten: 10 };
 
@@ -54,7 +54,8 @@ function parleyFleet(baseUrl, pool) {
  * relay), RelayRooms (one object per socket, one RPC per recipient), LogRelayRooms (RelayRooms
  * with a stored frame and a per-recipient log object that commits before sending), InboxRelayRooms
  * (the per-recipient object keeps the frame in memory and commits once per window) or DirectRooms
- * (stored frame straight to the sockets' objects, the per-recipient object told behind).
+ * (stored frame straight to the sockets' objects, the per-recipient object told behind) or
+ * GatewayRooms (DirectRooms whose sockets live in a few Gateway objects).
  */
 function baselineFleet(baseUrl, kind, runTag) {
   const sockets = [];
@@ -257,6 +258,7 @@ export async function runSamaLoad({ baselines, parley, pool, settings, runTag, l
     ["LogRelayRoom", () => baselineFleet(baselines.baseUrl, "logrelay", runTag), baselines],
     ["InboxRelayRoom", () => baselineFleet(baselines.baseUrl, "inboxrelay", runTag), baselines],
     ["DirectRoom", () => baselineFleet(baselines.baseUrl, "direct", runTag), baselines],
+    ["GatewayRoom", () => baselineFleet(baselines.baseUrl, "gateway", runTag), baselines],
     ["Parley", () => parleyFleet(parley.baseUrl, pool), parley],
   ]) {
     await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
