@@ -7,6 +7,8 @@ import { ENCRYPTION_TTL_MS } from "../domain/encryption";
 import { Errors, type ErrorBody } from "../domain/errors";
 import { lastMessageView, type LastMessage, type MessageStatus, type StoredMessage } from "../domain/message";
 import { nextObjectId } from "../domain/object-id";
+import type { ConversationCollection, Position } from "../domain/export-records";
+import { exportPage, type ExportPage } from "./conversation-export";
 import { D1Copy } from "./conversation-outbox";
 import { createSchema, toMessage, type MessageRow, type ParticipantRow } from "./conversation-rows";
 import { count } from "../operator-counters";
@@ -97,6 +99,11 @@ export class ConversationStore {
 
   view(): ConversationView {
     return conversationView(this.readMeta()!, this.participantIds().length);
+  }
+
+  /** A page of this conversation's messages, statuses or reactions for an organization export. */
+  exportPage(meta: ConversationMeta, collection: ConversationCollection, after: Position | null, limit: number): Promise<ExportPage> {
+    return exportPage(this.sql, meta, collection, after, limit);
   }
 
   // ---------------------------------------------------------------- participants
