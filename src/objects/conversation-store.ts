@@ -291,6 +291,26 @@ export class ConversationStore {
     return this.sql.exec<MessageRow>(`SELECT * FROM messages WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`, ...args, query.limit).toArray();
   }
 
+  /**
+   * The newest `limit` messages with a body that `userId` may read (not deleted for them), created
+   * after `since` and past `afterSeq`, only others' when `othersOnly`; oldest first (message_summary).
+   */
+  readableMessages(userId: string, since: number, afterSeq: number, othersOnly: boolean, limit: number): MessageRow[] {
+    return this.sql
+      .exec<MessageRow>(
+        `SELECT * FROM messages WHERE created_at > ? AND seq > ? AND (? = 0 OR from_id != ?) AND body IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM json_each(deleted_for) WHERE value = ?) ORDER BY seq DESC LIMIT ?`,
+        since,
+        afterSeq,
+        othersOnly ? 1 : 0,
+        userId,
+        userId,
+        limit,
+      )
+      .toArray()
+      .reverse();
+  }
+
   /** Encrypted messages past SAMA's 30-day TTL. */
   expiredMessages(): MessageRow[] {
     return this.sql.exec<MessageRow>("SELECT * FROM messages WHERE created_at <= ?", Date.now() - ENCRYPTION_TTL_MS).toArray();

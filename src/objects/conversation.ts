@@ -10,7 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config";
 import type { ConversationMeta, ConversationView, Participant } from "../domain/conversation";
-import { fail, ok, type Actor, type Ask, type ConversationChange, type Membership, type MessageQuery, type Result, type SendInput, type UserCard } from "../domain/conversation-calls";
+import { fail, ok, type Actor, type Ask, type ConversationChange, type Membership, type MessageQuery, type Result, type SendInput, type SummaryFilter, type SummaryLine, type UserCard } from "../domain/conversation-calls";
 import { liveDelivery, toDelivery, type Delivery, type FanoutOptions } from "../domain/delivery";
 import { ENCRYPTION_TTL_MS } from "../domain/encryption";
 import type { ConversationCollection, Position } from "../domain/export-records";
@@ -28,6 +28,7 @@ import type { ExportPage } from "./conversation-export";
 import { DeliveredReports } from "./conversation-receipts";
 import { toParticipant } from "./conversation-rows";
 import { ConversationStore } from "./conversation-store";
+import { summaryMessages } from "./conversation-summary";
 import { meteredStorage } from "./metrics";
 import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
@@ -279,6 +280,11 @@ export class Conversation extends DurableObject<Env> {
 
   async listMessages(actor: Actor, query: MessageQuery): Promise<Result<Record<string, unknown>[]>> {
     return messages.listMessages(this.store, actor, query);
+  }
+
+  /** message_summary's input: what the caller may read in the filter's window, with the authors' names. */
+  async summaryMessages(actor: Actor, filter: SummaryFilter, now: number): Promise<Result<SummaryLine[]>> {
+    return summaryMessages(this.store, actor, filter, now);
   }
 
   async markRead(actor: Actor, ids: string[] | null): Promise<Result<true>> {
