@@ -304,6 +304,9 @@ describe("organization export", () => {
     expect(collection.text).toMatch(/^"collection" must be one of \[organizations, users,/);
     const cursor = await admin("GET", `/admin/organizations/${orgA}/export/users?cursor=not-a-cursor`);
     expect({ status: cursor.status, text: cursor.text }).toEqual({ status: 422, text: '"cursor" is invalid' });
+    const limit = await admin("GET", `/admin/organizations/${orgA}/export/users?limit=1001`);
+    expect({ status: limit.status, text: limit.text }).toEqual({ status: 422, text: '"limit" must be less than or equal to 1000' });
+    expect((await exportAll(orgA, "users", { limit: 1000 })).pages).toEqual([4]);
     const include = await admin("GET", `/admin/organizations/${orgA}/export/users?include=tokens`);
     expect({ status: include.status, text: include.text }).toEqual({ status: 422, text: '"[0]" must be one of [password_hashes, push_subscriptions]' });
   });
