@@ -82,67 +82,47 @@ interface KeyedRecord {
   record: () => ExportRecord | Promise<ExportRecord>;
 }
 
+/**
+ * The organization's rows of `table` after the id `after`, by id, at most `n`. (drizzle cannot type
+ * select().from() over a union of tables: the query is typed on one, the rows as the table given.)
+ */
+function rowsAfter<T extends typeof users | typeof conversations | typeof conversationParticipants | typeof files | typeof contacts | typeof blockedUsers | typeof conversationHandlers | typeof pushSubscriptions>(
+  { db }: ServiceDeps,
+  table: T,
+  organizationId: string,
+  after: string,
+  n: number,
+) {
+  return db.select().from(table as typeof users).where(and(eq(table.organizationId, organizationId), gt(table.id, after))).orderBy(asc(table.id)).limit(n).all() as Promise<Array<T["$inferSelect"]>>;
+}
+
 /** Up to limit + 1 rows of the organization after the id `after` (the extra row tells there is more). */
-async function directoryRows({ db }: ServiceDeps, req: ExportRequest, collection: DirectoryCollection, after: string): Promise<KeyedRecord[]> {
+async function directoryRows(deps: ServiceDeps, req: ExportRequest, collection: DirectoryCollection, after: string): Promise<KeyedRecord[]> {
   const org = req.organizationId;
   const n = req.limit + 1;
   const keyed = <R extends { id: string }>(rows: R[], record: (row: R) => ExportRecord | Promise<ExportRecord>): KeyedRecord[] =>
     rows.map((row) => ({ id: row.id, record: () => record(row) }));
   switch (collection) {
     case "organizations":
-      return keyed(await db.select().from(organizations).where(and(eq(organizations.id, org), gt(organizations.id, after))).all(), organizationRecord);
+      return keyed(await deps.db.select().from(organizations).where(and(eq(organizations.id, org), gt(organizations.id, after))).all(), organizationRecord);
     case "users": {
-      const rows = await db.select().from(users).where(and(eq(users.organizationId, org), gt(users.id, after))).orderBy(asc(users.id)).limit(n).all();
       const withHashes = req.include.has("password_hashes");
-      return keyed(rows, (u) => userRecord(u, withHashes && u.passwordHash !== null ? exportedPasswordFields(u.passwordHash) : null));
+      return keyed(await rowsAfter(deps, users, org, after, n), (u) => userRecord(u, withHashes && u.passwordHash !== null ? exportedPasswordFields(u.passwordHash) : null));
     }
     case "conversations":
-      return keyed(
-        await db.select().from(conversations).where(and(eq(conversations.organizationId, org), gt(conversations.id, after))).orderBy(asc(conversations.id)).limit(n).all(),
-        conversationRecord,
-      );
+      return keyed(await rowsAfter(deps, conversations, org, after, n), conversationRecord);
     case "conversations_participants":
-      return keyed(
-        await db
-          .select()
-          .from(conversationParticipants)
-          .where(and(eq(conversationParticipants.organizationId, org), gt(conversationParticipants.id, after)))
-          .orderBy(asc(conversationParticipants.id))
-          .limit(n)
-          .all(),
-        participantRecord,
-      );
+      return keyed(await rowsAfter(deps, conversationParticipants, org, after, n), participantRecord);
     case "files":
-      return keyed(await db.select().from(files).where(and(eq(files.organizationId, org), gt(files.id, after))).orderBy(asc(files.id)).limit(n).all(), fileRecord);
+      return keyed(await rowsAfter(deps, files, org, after, n), fileRecord);
     case "contacts":
-      return keyed(await db.select().from(contacts).where(and(eq(contacts.organizationId, org), gt(contacts.id, after))).orderBy(asc(contacts.id)).limit(n).all(), contactRecord);
+      return keyed(await rowsAfter(deps, contacts, org, after, n), contactRecord);
     case "blocked_users":
-      return keyed(
-        await db.select().from(blockedUsers).where(and(eq(blockedUsers.organizationId, org), gt(blockedUsers.id, after))).orderBy(asc(blockedUsers.id)).limit(n).all(),
-        blockedUserRecord,
-      );
+      return keyed(await rowsAfter(deps, blockedUsers, org, after, n), blockedUserRecord);
     case "conversation_handlers":
-      return keyed(
-        await db
-          .select()
-          .from(conversationHandlers)
-          .where(and(eq(conversationHandlers.organizationId, org), gt(conversationHandlers.id, after)))
-          .orderBy(asc(conversationHandlers.id))
-          .limit(n)
-          .all(),
-        conversationHandlerRecord,
-      );
+      return keyed(await rowsAfter(deps, conversationHandlers, org, after, n), conversationHandlerRecord);
     case "push_subscriptions":
-      return keyed(
-        await db
-          .select()
-          .from(pushSubscriptions)
-          .where(and(eq(pushSubscriptions.organizationId, org), gt(pushSubscriptions.id, after)))
-          .orderBy(asc(pushSubscriptions.id))
-          .limit(n)
-          .all(),
-        pushSubscriptionRecord,
-      );
+      return keyed(await rowsAfter(deps, pushSubscriptions, org, after, n), pushSubscriptionRecord);
   }
 }
 

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ORIGIN, type TestSocket, type Frame } from "../helpers/socket";
 import { ADMIN_KEY, connectedSocket, createOrganization, signUp, type Login, type TestUser } from "../helpers/users";
 import { listMessages, send } from "../chat/messages-fixtures";
+import { EXPORTED_COLLECTIONS } from "../../src/domain/export-records";
 import { admin } from "./admin-fixtures";
 
 interface Member {
@@ -58,19 +59,8 @@ async function exportAll(org: string, collection: string, options: { limit?: num
   return out;
 }
 
-const COLLECTIONS = [
-  "organizations",
-  "users",
-  "conversations",
-  "conversations_participants",
-  "messages",
-  "message_statuses",
-  "message_reactions",
-  "files",
-  "contacts",
-  "blocked_users",
-  "conversation_handlers",
-];
+/** Every collection but push subscriptions, which need include=push_subscriptions. */
+const COLLECTIONS: string[] = EXPORTED_COLLECTIONS.filter((c) => c !== "push_subscriptions");
 
 const $oid = (id: string) => ({ $oid: id });
 const $date = (iso: string) => ({ $date: iso });
