@@ -60,8 +60,20 @@ export default defineConfig(async () => {
     test: {
       projects: [
         {
+          // message_summary / message_tone reach this OpenAI-compatible endpoint, which test/ai intercepts
+          // (nothing listens there); the other projects have no AI provider.
+          plugins: [worker({ AI_API_URL: "https://ai.parley.test/v1/chat/completions", AI_API_KEY: "test-ai-key", AI_MODEL: "test-model", AI_TIMEOUT_SECONDS: "1" })],
+          test: {
+            name: "workers",
+            include: ["test/**/*.test.ts"],
+            exclude: ["test/fuzz/**", "test/authz/**", "test/handlers/worker-loader/**", "test/ai/no-provider.test.ts"],
+            setupFiles,
+          },
+        },
+        {
+          // The AI requests with no provider configured, as `npm run dev` runs.
           plugins: [worker({})],
-          test: { name: "workers", include: ["test/**/*.test.ts"], exclude: ["test/fuzz/**", "test/authz/**", "test/handlers/worker-loader/**"], setupFiles },
+          test: { name: "no-ai", include: ["test/ai/no-provider.test.ts"], setupFiles },
         },
         {
           // The matrix: one victim answers ~20 requests per case, and every one must succeed.

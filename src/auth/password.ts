@@ -29,6 +29,17 @@ export function importedSamaHash(salt: string, encryptedPassword: string): strin
   return `${SAMA}$${salt}$${encryptedPassword}`;
 }
 
+/**
+ * A stored hash as SAMA's users.password_salt / encrypted_password (an organization export): an
+ * imported SAMA hash as SAMA had it; Parley's own PBKDF2 hash whole in encrypted_password (SAMA
+ * cannot check it, an importer into Parley keeps it as is).
+ */
+export function exportedPasswordFields(stored: string): { password_salt?: string; encrypted_password: string } {
+  const parts = stored.split("$");
+  if (parts[0] === SAMA && parts.length === 3) return { password_salt: parts[1]!, encrypted_password: parts[2]! };
+  return { encrypted_password: stored };
+}
+
 export interface PasswordCheck {
   ok: boolean;
   /** True when the stored hash is not the current scheme and should be replaced. */

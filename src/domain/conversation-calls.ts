@@ -65,3 +65,14 @@ export interface Membership {
   meta: ConversationMeta;
   participants: Participant[];
 }
+
+/** message_summary's windows (SAMA's `filter`). */
+export const SUMMARY_FILTERS = ["last-7-days", "last-day", "unreads"] as const;
+export type SummaryFilter = (typeof SUMMARY_FILTERS)[number];
+
+/** A message as message_summary hands it to the model: who wrote it (display name) and what. */
+export interface SummaryLine {
+  name: string;
+  body: string;
+  t: number;
+}

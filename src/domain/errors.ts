@@ -102,6 +102,10 @@ export const Errors = {
   INVALID_ATTACHMENT_FIELDS: e(422, "Invalid attachment fields."),
   MESSAGE_BLOCKED_BY_HANDLER: e(422, "Message blocked by conversation rules."),
   HANDLER_FAILED: e(422, "Message blocked: the conversation handler failed."),
+  // message_summary / message_tone: SAMA's AI_AGENT_ERROR; the other two are Parley's (SAMA has one provider, always there).
+  AI_AGENT_ERROR: e(500, "An error occurred while processing messages with the AI agent."),
+  AI_NOT_CONFIGURED: e(501, "No AI provider is configured on this server."),
+  AI_TIMEOUT: e(504, "The AI agent did not answer in time."),
 } as const satisfies Record<string, ErrorBody>;
 
 /** A failure with a SAMA status and message; anything else thrown is reported as a 500. */

@@ -4,6 +4,7 @@ import { cors } from "./cors";
 import type { DocumentedRoutes } from "./documented";
 import { notFound, onError } from "./errors";
 import { adminActivityOnline } from "./routes/admin/activity_online";
+import { adminExport } from "./routes/admin/export";
 import { requireAdminKey } from "./routes/admin/guard";
 import { adminMessage } from "./routes/admin/message";
 import { adminMetrics } from "./routes/admin/metrics";
@@ -40,6 +41,7 @@ const routes: readonly DocumentedRoutes[] = [
   adminMessageRead,
   adminMessageReaction,
   adminActivityOnline,
+  adminExport,
 ];
 
 export function buildApp(): Hono<AppEnv> {

@@ -7,6 +7,8 @@ import { ENCRYPTION_TTL_MS } from "../domain/encryption";
 import { Errors, type ErrorBody } from "../domain/errors";
 import { lastMessageView, type LastMessage, type MessageStatus, type StoredMessage } from "../domain/message";
 import { nextObjectId } from "../domain/object-id";
+import type { ConversationCollection, Position } from "../domain/export-records";
+import { exportPage, type ExportPage } from "./conversation-export";
 import { D1Copy } from "./conversation-outbox";
 import { createSchema, toMessage, type MessageRow, type ParticipantRow } from "./conversation-rows";
 import { count } from "../operator-counters";
@@ -97,6 +99,11 @@ export class ConversationStore {
 
   view(): ConversationView {
     return conversationView(this.readMeta()!, this.participantIds().length);
+  }
+
+  /** A page of this conversation's messages, statuses or reactions for an organization export. */
+  exportPage(meta: ConversationMeta, collection: ConversationCollection, after: Position | null, limit: number): Promise<ExportPage> {
+    return exportPage(this.sql, meta, collection, after, limit);
   }
 
   // ---------------------------------------------------------------- participants
@@ -282,6 +289,26 @@ export class ConversationStore {
       args.push(query.lt);
     }
     return this.sql.exec<MessageRow>(`SELECT * FROM messages WHERE ${where.join(" AND ")} ORDER BY ${order} LIMIT ?`, ...args, query.limit).toArray();
+  }
+
+  /**
+   * The newest `limit` messages with a body that `userId` may read (not deleted for them), created
+   * after `since` and past `afterSeq`, only others' when `othersOnly`; oldest first (message_summary).
+   */
+  readableMessages(userId: string, since: number, afterSeq: number, othersOnly: boolean, limit: number): MessageRow[] {
+    return this.sql
+      .exec<MessageRow>(
+        `SELECT * FROM messages WHERE created_at > ? AND seq > ? AND (? = 0 OR from_id != ?) AND body IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM json_each(deleted_for) WHERE value = ?) ORDER BY seq DESC LIMIT ?`,
+        since,
+        afterSeq,
+        othersOnly ? 1 : 0,
+        userId,
+        userId,
+        limit,
+      )
+      .toArray()
+      .reverse();
   }
 
   /** Encrypted messages past SAMA's 30-day TTL. */

@@ -10,9 +10,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config";
 import type { ConversationMeta, ConversationView, Participant } from "../domain/conversation";
-import { fail, ok, type Actor, type Ask, type ConversationChange, type Membership, type MessageQuery, type Result, type SendInput, type UserCard } from "../domain/conversation-calls";
+import { fail, ok, type Actor, type Ask, type ConversationChange, type Membership, type MessageQuery, type Result, type SendInput, type SummaryFilter, type SummaryLine, type UserCard } from "../domain/conversation-calls";
 import { liveDelivery, toDelivery, type Delivery, type FanoutOptions } from "../domain/delivery";
 import { ENCRYPTION_TTL_MS } from "../domain/encryption";
+import type { ConversationCollection, Position } from "../domain/export-records";
 import { Errors } from "../domain/errors";
 import { handlerMessage, MAX_CONSECUTIVE_FAILURES, type ResolvedContent } from "../domain/handler-outcome";
 import { messageBody } from "../domain/message";
@@ -23,9 +24,11 @@ import { ConversationHandlerHost, type HandlerConfig } from "./conversation-hand
 import { Fanout, type FanoutRow } from "./conversation-fanout";
 import * as membership from "./conversation-membership";
 import * as messages from "./conversation-messages";
+import type { ExportPage } from "./conversation-export";
 import { DeliveredReports } from "./conversation-receipts";
 import { toParticipant } from "./conversation-rows";
 import { ConversationStore } from "./conversation-store";
+import { summaryMessages } from "./conversation-summary";
 import { meteredStorage } from "./metrics";
 import { inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
@@ -110,6 +113,13 @@ export class Conversation extends DurableObject<Env> {
    */
   async unflushedAttachments(from: string, objectIds: string[]): Promise<string[]> {
     return this.store.d1.uncopiedAttachments(from, objectIds);
+  }
+
+  /** An organization export's page of this conversation's messages, statuses or reactions (none for another organization). */
+  async exportRecords(organizationId: string, collection: ConversationCollection, after: Position | null, limit: number): Promise<ExportPage> {
+    const meta = this.store.readMeta();
+    if (!meta || meta.organizationId !== organizationId) return { lines: [], next: null };
+    return this.store.exportPage(meta, collection, after, limit);
   }
 
   /** Re-adds the two members of a private chat who left (on create or message, as SAMA restores). */
@@ -270,6 +280,11 @@ export class Conversation extends DurableObject<Env> {
 
   async listMessages(actor: Actor, query: MessageQuery): Promise<Result<Record<string, unknown>[]>> {
     return messages.listMessages(this.store, actor, query);
+  }
+
+  /** message_summary's input: what the caller may read in the filter's window, with the authors' names. */
+  async summaryMessages(actor: Actor, filter: SummaryFilter, now: number): Promise<Result<SummaryLine[]>> {
+    return summaryMessages(this.store, actor, filter, now);
   }
 
   async markRead(actor: Actor, ids: string[] | null): Promise<Result<true>> {

@@ -22,6 +22,8 @@ import { messageEdit } from "./requests/message_edit";
 import { messageList } from "./requests/message_list";
 import { messageReactionsList, messageReactionsUpdate } from "./requests/message_reactions";
 import { messageRead } from "./requests/message_read";
+import { messageSummary } from "./requests/message_summary";
+import { messageTone } from "./requests/message_tone";
 import { opLogList } from "./requests/op_log_list";
 import { ping } from "./requests/ping";
 import { pushEventCreate } from "./requests/push_event_create";
@@ -69,6 +71,8 @@ const handlers: readonly RequestHandler[] = [
   messageRead,
   messageReactionsUpdate,
   messageReactionsList,
+  messageSummary,
+  messageTone,
   typing,
   systemMessage,
   opLogList,

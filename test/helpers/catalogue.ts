@@ -86,6 +86,9 @@ export const REQUEST_CASES: Record<string, RequestCase> = {
   message_read: { names: ["conversation", "message"], params: (s) => ({ cid: s.group, ids: [s.peerMessage] }), outsider: 403, foreign: 404 },
   message_reactions_update: { names: ["message"], params: (s) => ({ mid: s.peerMessage, add: "👍" }), outsider: 422, foreign: 422 },
   message_reactions_list: { names: ["message"], params: (s) => ({ mid: s.message }), outsider: 422, foreign: 422 },
+  // The fuzz and authz projects have no AI provider: members get 501, outsiders SAMA's refusals first.
+  message_summary: { names: ["conversation"], params: (s) => ({ cid: s.group, filter: "last-7-days" }), outsider: 403, foreign: 404 },
+  message_tone: { names: [], params: () => ({ body: "rewrite me", tone: "positive" }) },
   typing: { topLevel: true, names: ["conversation"], params: (s) => ({ cid: s.group, status: "start" }), outsider: 403, foreign: 404 },
   system_message: { topLevel: true, names: ["conversation"], params: (s) => ({ id: unique("sm"), cid: s.group, x: { fuzz: true } }), outsider: 403, foreign: 404 },
   op_log_list: { names: [], params: () => ({ created_at: { gt: "2020-01-01T00:00:00.000Z" } }) },

@@ -19,7 +19,7 @@ const LAYERS: Array<[string, RegExp]> = [
   ["protocol", /^src\/protocol\//],
   ["services", /^src\/services\//],
   ["state engines", /^src\/objects\//],
-  ["concerns", /^src\/(push|files|handlers|email)\//],
+  ["concerns", /^src\/(push|files|handlers|email|ai)\//],
   ["domain", /^src\/domain\//],
   ["db, auth, config, log, counters", /^src\/(db|auth)\/|^src\/(config|log|operator-counters)\.ts$/],
 ];
