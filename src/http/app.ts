@@ -5,6 +5,7 @@ import type { DocumentedRoutes } from "./documented";
 import { notFound, onError } from "./errors";
 import { adminActivityOnline } from "./routes/admin/activity_online";
 import { requireAdminKey } from "./routes/admin/guard";
+import { adminImport } from "./routes/admin/import";
 import { adminMessage } from "./routes/admin/message";
 import { adminMetrics } from "./routes/admin/metrics";
 import { adminMessageDelete } from "./routes/admin/message_delete";
@@ -40,6 +41,7 @@ const routes: readonly DocumentedRoutes[] = [
   adminMessageRead,
   adminMessageReaction,
   adminActivityOnline,
+  adminImport,
 ];
 
 export function buildApp(): Hono<AppEnv> {
