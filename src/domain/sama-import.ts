@@ -62,6 +62,8 @@ export interface ImportedStatus {
   id: string;
   mid: string;
   userId: string;
+  /** Parley keeps one delivered status per message (the first): later ones are there already. */
+  status: "read" | "delivered";
   /** Unix ms. */
   at: number;
 }

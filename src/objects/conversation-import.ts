@@ -14,8 +14,8 @@ import { LOG_RETENTION_MS } from "./inbox-log";
 
 export interface HistoryInput {
   meta: ConversationMeta;
-  /** Current participants, roles and display names (from the directory). */
-  participants: Participant[];
+  /** Current participants, roles, display names and when they joined (from the directory). */
+  participants: Array<Participant & { addedAt: number }>;
   /** Private chats: whether either member blocks the other. */
   blocked: boolean;
 }
@@ -50,7 +50,7 @@ export class ImportStage {
       const author = stored?.from ?? staged?.from ?? null;
       if (author === null && !known.has(s.mid)) outcome.skipped.push({ id: s.id, reason: `"mid" names a message of this conversation that was not imported (${s.mid})` });
       else if (author === s.userId) outcome.skipped.push({ id: s.id, reason: "a read status of the reader's own message" });
-      else if (this.has(s.id) || (stored !== null && store.readBy(stored.seq, s.userId))) outcome.existing.push(s.id);
+      else if (this.has(s.id) || (stored !== null && store.hasStatus(stored, s.userId, s.status))) outcome.existing.push(s.id);
       else {
         if (!dryRun) this.put(s.id, "status", s);
         outcome.imported.push(s.id);
@@ -67,7 +67,7 @@ export class ImportStage {
     const meta = store.readMeta()!;
     const before = new Set(store.participantIds());
     const newcomers = input.participants.filter((p) => !before.has(p.userId));
-    for (const p of newcomers) store.insertParticipant(p, meta.createdAt);
+    for (const { addedAt, ...p } of newcomers) store.insertParticipant(p, addedAt);
     if (meta.type === "u") store.setBlocked(input.blocked, now);
 
     const stored = this.staged<ImportedMessage>("message").map((m) => store.insertImported(m));
@@ -76,10 +76,14 @@ export class ImportStage {
     for (const s of this.staged<ImportedStatus>("status")) {
       const message = store.messageById(s.mid);
       if (message === null) continue; // deleted here after it was staged
+      statuses++;
+      if (s.status === "delivered") {
+        if (store.writeDelivered(message.seq, s.userId, s.at)) store.d1.message(message.seq); // the D1 copy carries it
+        continue;
+      }
       store.markReadBy(message.seq, s.userId, s.at);
       store.d1.queue("status", { cid: meta.id, mid: s.mid, user_id: s.userId, status: "read", at: s.at });
       readUpTo.set(s.userId, Math.max(readUpTo.get(s.userId) ?? 0, message.seq));
-      statuses++;
     }
     for (const [userId, seq] of readUpTo) {
       const p = store.participantRow(userId);

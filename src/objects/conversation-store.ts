@@ -313,8 +313,11 @@ export class ConversationStore {
     this.sql.exec("UPDATE messages SET deleted_for = ? WHERE seq = ?", JSON.stringify([...deletedFor]), row.seq);
   }
 
-  readBy(seq: number, userId: string): boolean {
-    return this.sql.exec("SELECT 1 FROM statuses WHERE seq = ? AND user_id = ? AND status = 'read'", seq, userId).toArray().length > 0;
+  /** Whether `userId` read the message; for "delivered", whether it counts as delivered to anyone (only the first delivery is kept). */
+  hasStatus(row: { seq: number }, userId: string, status: "read" | "delivered"): boolean {
+    if (status === "read") return this.sql.exec("SELECT 1 FROM statuses WHERE seq = ? AND user_id = ? AND status = 'read'", row.seq, userId).toArray().length > 0;
+    const message = this.sql.exec<{ delivered_at: number | null }>("SELECT delivered_at FROM messages WHERE seq = ?", row.seq).toArray()[0];
+    return message?.delivered_at != null || this.sql.exec("SELECT 1 FROM statuses WHERE seq = ?", row.seq).toArray().length > 0;
   }
 
   markReadBy(seq: number, userId: string, at: number): void {

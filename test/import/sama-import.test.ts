@@ -5,6 +5,7 @@
 // sees the same conversations, unread counts and history in order; a second run changes nothing.
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { hashPassword } from "../../src/auth/password";
 import { documentsOf, formatReport, runImport, STEPS, type DumpSource, type ImportReport } from "../../scripts/sama-import";
 import { conversationList, messageList, rec, recs } from "../chat/conversation-fixtures";
 import { ORIGIN, TestSocket, type Frame } from "../helpers/socket";
@@ -42,6 +43,7 @@ const ids = {
   dave: oid(t0 - 900),
   erin: oid(t0 - 900),
   frank: oid(t0 - 900),
+  gina: oid(t0 - 900),
   p: oid(t0 - 500),
   g: oid(t0 - 500),
   c: oid(t0 - 500),
@@ -63,6 +65,7 @@ const ids = {
 };
 const logins = { alice: unique("alice"), bob: unique("bob"), carol: unique("carol"), dave: unique("dave"), erin: unique("erin") };
 const password = (name: string) => `old-${name}-password`;
+const ginaLogin = unique("gina");
 const FILE_BYTES = new TextEncoder().encode("\x89PNG not really");
 
 async function user(name: keyof typeof logins, org = orgA) {
@@ -94,6 +97,7 @@ const broken = {
   userBadId: "not-an-objectid",
   userNoOrg: oid(t0),
   userSameLogin: oid(t0),
+  userBadHash: oid(t0),
   conversationBadType: oid(t0),
   participantNoConversation: oid(t0),
   messageNoConversation: oid(t0 + 5),
@@ -119,6 +123,9 @@ async function buildDump(): Promise<Record<string, unknown[] | string>> {
       { ...alice, _id: broken.userBadId },
       { ...alice, _id: { $oid: broken.userNoOrg }, organization_id: oid(t0), login: unique("x") },
       { ...alice, _id: { $oid: broken.userSameLogin }, login: logins.alice.toUpperCase(), email: "other@example.test" },
+      { ...alice, _id: { $oid: broken.userBadHash }, login: unique("y"), email: null, encrypted_password: "abc" },
+      // Parley's own hash (an export of a Parley deployment) moves as it is.
+      { _id: { $oid: ids.gina }, organization_id: orgA, login: ginaLogin, password_salt: "", encrypted_password: await hashPassword("gina-pass") },
     ],
     files: [
       { _id: { $oid: ids.file1 }, organization_id: orgA, name: "shot.png", size: FILE_BYTES.byteLength, content_type: "image/png", object_id: ids.object1, user_id: ids.bob, created_at: relaxed(t0 * 1000) },
@@ -171,6 +178,7 @@ async function buildDump(): Promise<Record<string, unknown[] | string>> {
       status(ids.p2, ids.p, ids.alice),
       status(ids.g1, ids.g, ids.carol),
       status(ids.g2, ids.g, ids.carol),
+      { ...status(ids.p3, ids.p, ids.bob), status: "delivered" },
       { ...status(oid(t0), ids.g, ids.carol), _id: { $oid: broken.statusNoMessage } },
     ],
     // mongoexport --jsonArray
@@ -259,19 +267,19 @@ describe("npm run import:sama", () => {
     // Uniqueness is checked within a batch and against what Parley has: with nothing written, a
     // login taken by a user of an earlier batch is found only by the import itself.
     const sameLogin = (r: ImportReport) => r.steps.users.skipped.filter((s) => s.id !== broken.userSameLogin);
-    expect({ ...counts(dryReport), users: [7, 0, 2] }).toEqual({ ...counts(report), users: [7, 0, 2] });
+    expect({ ...counts(dryReport), users: [8, 0, 3] }).toEqual({ ...counts(report), users: [8, 0, 3] });
     expect(sameLogin(dryReport)).toEqual(sameLogin(report));
     for (const step of STEPS.filter((s) => s !== "users")) expect(skippedIds(dryReport, step)).toEqual(skippedIds(report, step));
     expect(dryReport.files.missing).toEqual([ids.object2]);
     expect(afterDryRun).toEqual([0, 0, 0, 0, 0, 0]);
-    expect(await footprint()).toEqual([2, 8, 3, 11, 2, 1]); // the import, for contrast (6 users and 2 bots)
+    expect(await footprint()).toEqual([2, 9, 3, 11, 2, 1]); // the import, for contrast (7 users and 2 bots)
     expect(formatReport(dryReport)).toMatch(/^Dry run: nothing was written/);
   });
 
   it("reports counts per collection, every skipped record with its reason, missing files and what does not move", async () => {
     expect(counts(report)).toEqual({
       organizations: [2, 1, 0],
-      users: [6, 0, 3],
+      users: [7, 0, 4],
       files: [2, 0, 0],
       conversations: [3, 0, 1],
       conversations_participants: [8, 0, 1],
@@ -280,7 +288,7 @@ describe("npm run import:sama", () => {
       blocked_users: [1, 0, 0],
       push_subscriptions: [1, 0, 0],
       messages: [11, 0, 2],
-      message_statuses: [4, 0, 1],
+      message_statuses: [5, 0, 1],
       history: [3, 0, 0],
       message_reactions: [1, 0, 1],
     });
@@ -289,6 +297,7 @@ describe("npm run import:sama", () => {
       [broken.userBadId]: expect.stringContaining('"_id"') as unknown,
       [broken.userNoOrg]: expect.stringContaining("organization that was not imported") as unknown,
       [broken.userSameLogin]: `the login is already used by ${ids.alice}`,
+      [broken.userBadHash]: `"encrypted_password" must be SAMA's hash (128 hex digits, with password_salt) or Parley's`,
       [broken.conversationBadType]: '"type" must be one of [u, g, c]',
       [broken.participantNoConversation]: expect.stringContaining("conversation that was not imported") as unknown,
       [broken.messageNoConversation]: expect.stringContaining('"cid" names a conversation that was not imported') as unknown,
@@ -361,6 +370,10 @@ describe("npm run import:sama", () => {
     expect(recs((await alice.request("contact_list", {})).contacts).map((c) => c._id)).toHaveLength(1);
     expect(recs((await alice.request("push_subscription_list", { user_id: ids.alice })).subscriptions)).toHaveLength(1);
     expect(unreadOf(await conversationList(alice))).toEqual({ [ids.p]: 0, [ids.g]: 3, [ids.c]: 0 });
+    // Bob's device had Alice's last private message: she sees it delivered.
+    expect((await messageList(alice, ids.p))[0]).toMatchObject({ _id: ids.p3, status: "delivered" });
+    const gina: TestUser = { id: ids.gina, login: ginaLogin, password: "gina-pass", email: "", organizationId: orgA, user: {} };
+    expect(await conversationList((await connectedSocket(gina)).socket)).toEqual([]);
   });
 
   it("a second run imports nothing twice", async () => {
@@ -383,6 +396,7 @@ describe("npm run import:sama", () => {
     // A dry run now finds everything there.
     const dry = await run(memorySource(dump), true);
     expect(dry.steps.messages).toMatchObject({ imported: 0, existing: 11 });
-    expect(dry.steps.users).toMatchObject({ imported: 0, existing: 6 });
+    expect(dry.steps.users).toMatchObject({ imported: 0, existing: 7 });
+    expect(dry.steps.message_statuses).toMatchObject({ imported: 0, existing: 5 });
   });
 });

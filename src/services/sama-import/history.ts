@@ -2,7 +2,7 @@
 // history step that turns each conversation's staged messages into its record (conversation-import.ts).
 import { eq } from "drizzle-orm";
 import { conversationParticipants, messages, users } from "../../db/schema";
-import { displayName, type Participant } from "../../domain/conversation";
+import { displayName } from "../../domain/conversation";
 import { emptyOutcome, type BatchOutcome, type StageOutcome } from "../../domain/sama-import";
 import { conversationStub } from "../../objects/stubs";
 import { isBlockedPair } from "../blocks";
@@ -94,13 +94,21 @@ export async function importHistory(ctx: ImportContext, cids: string[]): Promise
     }
     const meta = (await findConversationMeta(ctx.deps, orgRow.organizationId, cid))!;
     const rows = await db
-      .select({ userId: conversationParticipants.userId, role: conversationParticipants.role, login: users.login, firstName: users.firstName, lastName: users.lastName })
+      .select({
+        userId: conversationParticipants.userId,
+        role: conversationParticipants.role,
+        addedAt: conversationParticipants.createdAt,
+        login: users.login,
+        firstName: users.firstName,
+        lastName: users.lastName,
+      })
       .from(conversationParticipants)
       .innerJoin(users, eq(users.id, conversationParticipants.userId))
       .where(eq(conversationParticipants.conversationId, cid))
       .orderBy(conversationParticipants.createdAt, conversationParticipants.userId)
       .all();
-    const participants: Participant[] = rows.map((r) => ({ userId: r.userId, role: r.role, name: displayName(r) }));
+    // The longest-standing participant first: ownership passes to them if the owner leaves.
+    const participants = rows.map((r) => ({ userId: r.userId, role: r.role, name: displayName(r), addedAt: r.addedAt }));
     const blocked = meta.type === "u" && meta.opponentId !== null && (await isBlockedPair(ctx.deps, meta.ownerId, meta.opponentId));
     const handler = await findHandler(ctx.deps, cid);
     const config = handler === null ? null : { content: handler.content, botId: await botUserId(ctx.deps, meta.organizationId), version: handler.updatedAt };

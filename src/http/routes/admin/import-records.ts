@@ -48,6 +48,12 @@ function times(id: string, r: { created_at?: number | undefined; updated_at?: nu
 const avatar = (v: z.output<typeof imageObject>): AvatarObject | null => (v ? { ...v, file_id: v.file_id } : null);
 const key = (v: string | null): string | null => (v === null ? null : v.toLowerCase());
 
+/** The stored hash: SAMA's (20 rounds of SHA-512 over password + salt) or one Parley wrote (an export of Parley's). */
+function passwordHashOf(r: { password_salt: string | null; encrypted_password: string }): string | null {
+  if (/^[0-9a-f]{128}$/.test(r.encrypted_password) && r.password_salt !== null) return importedSamaHash(r.password_salt, r.encrypted_password);
+  return /^pbkdf2-sha256\$\d+\$[^$]+\$[^$]+$/.test(r.encrypted_password) ? r.encrypted_password : null;
+}
+
 export const organizationSchema = z.looseObject({ _id: organizationId, name: z.string().min(1).max(255), ...stamps }).transform(
   (r): OrganizationRecord => ({ id: r._id, name: r.name, ...times(r._id, r) }),
 );
@@ -61,12 +67,15 @@ export const userSchema = z
     phone: text,
     first_name: text,
     last_name: text,
-    password_salt: z.string().min(1),
-    encrypted_password: z.string().regex(/^[0-9a-f]{128}$/),
+    password_salt: text,
+    encrypted_password: z.string().min(1),
     recent_activity: z.number().int().nonnegative().optional(),
     avatar_object: imageObject,
     device_id: text,
     ...stamps,
+  })
+  .superRefine((r, ctx) => {
+    if (passwordHashOf(r) === null) ctx.addIssue({ code: "custom", path: ["encrypted_password"], message: '"encrypted_password" must be SAMA\'s hash (128 hex digits, with password_salt) or Parley\'s' });
   })
   .transform(
     (r): UserRecord => ({
@@ -80,7 +89,7 @@ export const userSchema = z
       phoneKey: key(r.phone),
       firstName: r.first_name,
       lastName: r.last_name,
-      passwordHash: importedSamaHash(r.password_salt, r.encrypted_password),
+      passwordHash: passwordHashOf(r)!,
       avatarObject: avatar(r.avatar_object),
       recentActivity: r.recent_activity ?? Math.floor(times(r._id, r).updatedAt / 1000),
       deviceId: r.device_id,
@@ -280,8 +289,8 @@ export const messageSchema = z
   });
 
 export const statusSchema = z
-  .looseObject({ _id: objectId, cid: objectId, mid: objectId, user_id: objectId, status: z.literal("read"), ...stamps })
-  .transform((r): StatusRecord => ({ id: r._id, cid: r.cid, mid: r.mid, userId: r.user_id, at: times(r._id, r).updatedAt }));
+  .looseObject({ _id: objectId, cid: objectId, mid: objectId, user_id: objectId, status: z.enum(["read", "delivered"]), ...stamps })
+  .transform((r): StatusRecord => ({ id: r._id, cid: r.cid, mid: r.mid, userId: r.user_id, status: r.status, at: times(r._id, r).updatedAt }));
 
 export const reactionSchema = z
   .looseObject({ _id: objectId, cid: objectId.optional(), mid: objectId, user_id: objectId, reaction: z.string().min(1).max(32), ...stamps })
