@@ -126,6 +126,8 @@ function stringsOf(value: unknown, into: Set<string>): void {
   else if (typeof value === "object" && value !== null) for (const v of Object.values(value)) stringsOf(v, into);
 }
 
+const utf8 = new TextEncoder();
+
 const emptyStep = (): StepReport => ({ imported: 0, existing: 0, skipped: [] });
 
 export async function runImport(source: DumpSource, options: ImportOptions): Promise<ImportReport> {
@@ -194,7 +196,7 @@ export async function runImport(source: DumpSource, options: ImportOptions): Pro
         done++;
         continue;
       }
-      const size = JSON.stringify(parsed.doc).length;
+      const size = utf8.encode(JSON.stringify(parsed.doc)).byteLength; // the body limit counts bytes
       if (size > BATCH_BYTES) {
         stepReport.skipped.push({ id: idOf(parsed.doc) ?? parsed.where, reason: `the document is larger than a batch (${size} bytes)` });
         done++;
