@@ -87,6 +87,8 @@ export interface StageOutcome {
 export interface HistoryOutcome {
   messages: number;
   statuses: number;
+  /** More staged messages wait: call again. */
+  more: boolean;
 }
 
 export const emptyOutcome = (): BatchOutcome => ({ imported: 0, existing: 0, skipped: [], accepted: [] });

@@ -22,6 +22,11 @@ export interface HistoryInput {
 
 type StagedKind = "message" | "status";
 
+/** Messages stored per history call: each call is one bounded commit. */
+const MESSAGES_PER_CALL = 2000;
+/** A staging row that says the participants' state must be announced when the history is complete. */
+const ANNOUNCE = "announce";
+
 export class ImportStage {
   private ready = false;
 
@@ -59,18 +64,37 @@ export class ImportStage {
     return outcome;
   }
 
-  /** Stores what is staged and announces it (see the file comment). */
+  /**
+   * Stores what is staged and announces it (see the file comment). A long history takes several
+   * calls, MESSAGES_PER_CALL messages each (`more` until the last); the state is announced once,
+   * after the last, and a call cut short by a failure is simply made again.
+   */
   async commit(room: Room, input: HistoryInput, now: number): Promise<HistoryOutcome> {
     const { store } = room;
     if (store.storedMeta() === null) store.writeMeta(input.meta);
-    else if (store.readMeta() === null) return { messages: 0, statuses: 0 }; // deleted here since: nothing to restore
+    else if (store.readMeta() === null) return { messages: 0, statuses: 0, more: false }; // deleted here since: nothing to restore
     const meta = store.readMeta()!;
     const before = new Set(store.participantIds());
     const newcomers = input.participants.filter((p) => !before.has(p.userId));
     for (const { addedAt, ...p } of newcomers) store.insertParticipant(p, addedAt);
     if (meta.type === "u") store.setBlocked(input.blocked, now);
 
-    const stored = this.staged<ImportedMessage>("message").map((m) => store.insertImported(m));
+    const recipients = store.participantIds();
+    const batch = this.staged<ImportedMessage>("message", MESSAGES_PER_CALL);
+    for (const imported of batch) {
+      const m = store.insertImported(imported);
+      this.sql.exec("DELETE FROM import_staged WHERE id = ?", m.id);
+      // What a device syncing from its oldest retained event would have got: the recent messages.
+      if (m.createdAt <= now - LOG_RETENTION_MS) continue;
+      const to = recipients.filter((id) => !m.deletedFor.includes(id));
+      room.enqueue(to, { message: messageBody(m, meta.type) }, { store: true, excludeSession: null, patch: { lastMessage: lastMessageView(m, "sent"), updatedAt: m.createdAt } });
+    }
+    if (newcomers.length > 0 || batch.length > 0) this.put(ANNOUNCE, "announce", null);
+    if (batch.length === MESSAGES_PER_CALL && this.staged("message", 1).length > 0) {
+      await room.settle();
+      return { messages: batch.length, statuses: 0, more: true };
+    }
+
     let statuses = 0;
     const readUpTo = new Map<string, number>();
     for (const s of this.staged<ImportedStatus>("status")) {
@@ -89,19 +113,11 @@ export class ImportStage {
       const p = store.participantRow(userId);
       if (p && seq > p.read_seq) store.setReadSeq(userId, seq);
     }
+    const announce = statuses > 0 || this.has(ANNOUNCE);
     this.sql.exec("DELETE FROM import_staged");
-    if (stored.length === 0 && statuses === 0 && newcomers.length === 0) return { messages: 0, statuses: 0 };
-
-    const recipients = store.participantIds();
-    // What a device syncing from its oldest retained event would have got: the recent messages.
-    for (const m of stored) {
-      if (m.createdAt <= now - LOG_RETENTION_MS) continue;
-      const to = recipients.filter((id) => !m.deletedFor.includes(id));
-      room.enqueue(to, { message: messageBody(m, meta.type) }, { store: true, excludeSession: null, patch: { lastMessage: lastMessageView(m, "sent"), updatedAt: m.createdAt } });
-    }
-    announceState(room, recipients);
+    if (announce) announceState(room, recipients);
     await room.settle();
-    return { messages: stored.length, statuses };
+    return { messages: batch.length, statuses, more: false };
   }
 
   /** Reactions to stored messages (state only: SAMA clients read them with message_list). */
@@ -126,10 +142,11 @@ export class ImportStage {
     return outcome;
   }
 
-  private staged<T>(kind: StagedKind): T[] {
+  /** Staged records of a kind in _id order (SAMA's), at most `limit`. */
+  private staged<T>(kind: StagedKind, limit = -1): T[] {
     this.ensureTable();
     return this.sql
-      .exec<{ doc: string }>("SELECT doc FROM import_staged WHERE kind = ? ORDER BY id", kind)
+      .exec<{ doc: string }>("SELECT doc FROM import_staged WHERE kind = ? ORDER BY id LIMIT ?", kind, limit)
       .toArray()
       .map((row) => JSON.parse(row.doc) as T);
   }
@@ -145,7 +162,7 @@ export class ImportStage {
     return this.sql.exec("SELECT 1 FROM import_staged WHERE id = ?", id).toArray().length > 0;
   }
 
-  private put(id: string, kind: StagedKind, doc: ImportedMessage | ImportedStatus): void {
+  private put(id: string, kind: StagedKind | "announce", doc: ImportedMessage | ImportedStatus | null): void {
     this.ensureTable();
     this.sql.exec("INSERT OR IGNORE INTO import_staged (id, kind, doc) VALUES (?, ?, ?)", id, kind, JSON.stringify(doc));
   }

@@ -112,9 +112,14 @@ export async function importHistory(ctx: ImportContext, cids: string[]): Promise
     const blocked = meta.type === "u" && meta.opponentId !== null && (await isBlockedPair(ctx.deps, meta.ownerId, meta.opponentId));
     const handler = await findHandler(ctx.deps, cid);
     const config = handler === null ? null : { content: handler.content, botId: await botUserId(ctx.deps, meta.organizationId), version: handler.updatedAt };
-    const result = await conversationStub(ctx.env, cid).importHistory({ meta, participants, blocked }, config);
+    let changed = false;
+    for (let more = true; more; ) {
+      const result = await conversationStub(ctx.env, cid).importHistory({ meta, participants, blocked }, config);
+      changed ||= result.messages + result.statuses > 0;
+      more = result.more;
+    }
     if (meta.type === "c") await db.batch([channelCountStatement(ctx, cid, participants.length)]);
-    if (result.messages + result.statuses > 0) outcome.imported++;
+    if (changed) outcome.imported++;
     else outcome.existing++;
     outcome.accepted.push(cid);
   }
