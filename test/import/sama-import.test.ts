@@ -313,6 +313,15 @@ describe("npm run import:sama", () => {
     expect(text).toContain("no file in the dump (skipped): conversation_handlers.json");
   });
 
+  it("takes a full batch of pair-keyed records (D1 binds at most 100 parameters a statement)", async () => {
+    const org = oid(t0);
+    const people = Array.from({ length: 61 }, () => oid(t0));
+    const records = people.slice(1).map((blocked) => ({ _id: { $oid: oid(t0) }, organization_id: org, user_id: people[0], blocked_user_id: blocked }));
+    const res = await http("POST", "/admin/import", { body: { collection: "blocked_users", records, dry_run: true, known: [org, ...people] }, headers: { "admin-api-key": ADMIN_KEY } });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ imported: 60, existing: 0, skipped: [] });
+  });
+
   it("keeps SAMA's ids and the file bytes", async () => {
     expect(await rowCount("SELECT count(*) AS n FROM organizations WHERE id IN (?, ?)", orgA, orgB)).toBe(2);
     expect(await rowCount("SELECT count(*) AS n FROM users WHERE organization_id = ? AND is_bot = 1", orgA)).toBe(1);

@@ -2,7 +2,8 @@
 // users, files, conversations, participants, handlers, contacts, blocks and push subscriptions. Each
 // batch: records already there are counted, records that break a rule are skipped with the reason,
 // the rest are inserted as they were (ids and times kept), never overwriting anything.
-import { and, eq, or, type SQL } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { BatchItem } from "drizzle-orm/batch";
 import {
   blockedUsers,
@@ -292,19 +293,30 @@ export function importConversations(ctx: ImportContext, records: ConversationRec
   });
 }
 
-/** Participants are keyed by conversation and user: SAMA's _id of an existing pair counts as there. */
+type PairTable = typeof conversationParticipants | typeof blockedUsers | typeof pushSubscriptions;
+
+/**
+ * Records stored under a pair of columns rather than their _id (participants: conversation and
+ * user; blocks; push subscriptions per device): those whose pair has a row count as there. The pairs
+ * travel as one JSON parameter (D1 binds at most 100 per statement).
+ */
 async function existingPairs<R extends { id: string }>(
   ctx: ImportContext,
   rs: R[],
-  table: typeof conversationParticipants | typeof blockedUsers | typeof pushSubscriptions,
-  match: (r: R) => SQL | undefined,
-  keyOfRow: (row: Record<string, unknown>) => string,
-  keyOf: (r: R) => string,
+  table: PairTable,
+  columns: [SQLiteColumn, SQLiteColumn],
+  pairOf: (r: R) => [string, string],
 ): Promise<Set<string>> {
   if (rs.length === 0) return new Set();
-  const rows = (await ctx.deps.db.select().from(table).where(or(...rs.map(match))).all()) as Array<Record<string, unknown>>;
-  const keys = new Set(rows.map(keyOfRow));
-  return new Set(rs.filter((r) => keys.has(keyOf(r))).map((r) => r.id));
+  const key = ([a, b]: [string, string]) => `${a}\n${b}`;
+  const joined = sql<string>`(${columns[0]} || char(10) || ${columns[1]})`;
+  const rows = await ctx.deps.db
+    .select({ key: joined })
+    .from(table)
+    .where(sql`${joined} IN (SELECT value FROM json_each(${JSON.stringify(rs.map((r) => key(pairOf(r))))}))`)
+    .all();
+  const keys = new Set(rows.map((row) => row.key));
+  return new Set(rs.filter((r) => keys.has(key(pairOf(r)))).map((r) => r.id));
 }
 
 export function importParticipants(ctx: ImportContext, records: ParticipantRecord[]): Promise<BatchOutcome> {
@@ -312,14 +324,7 @@ export function importParticipants(ctx: ImportContext, records: ParticipantRecor
   const orgOf = new Map<string, string>();
   return importRows(ctx, records, {
     existing: (rs) =>
-      existingPairs(
-        ctx,
-        rs,
-        conversationParticipants,
-        (r) => and(eq(conversationParticipants.conversationId, r.conversationId), eq(conversationParticipants.userId, r.userId)),
-        (row) => `${String(row.conversationId)}\n${String(row.userId)}`,
-        (r) => `${r.conversationId}\n${r.userId}`,
-      ),
+      existingPairs(ctx, rs, conversationParticipants, [conversationParticipants.conversationId, conversationParticipants.userId], (r) => [r.conversationId, r.userId]),
     refusals: async (rs) => {
       const refused = new Map<string, string>();
       const convs = await presentConversations(ctx, rs.map((r) => r.conversationId));
@@ -418,14 +423,7 @@ export function importBlocks(ctx: ImportContext, records: BlockRecord[]): Promis
   const { db } = ctx.deps;
   return importRows(ctx, records, {
     existing: (rs) =>
-      existingPairs(
-        ctx,
-        rs,
-        blockedUsers,
-        (r) => and(eq(blockedUsers.userId, r.userId), eq(blockedUsers.blockedUserId, r.blockedUserId)),
-        (row) => `${String(row.userId)}\n${String(row.blockedUserId)}`,
-        (r) => `${r.userId}\n${r.blockedUserId}`,
-      ),
+      existingPairs(ctx, rs, blockedUsers, [blockedUsers.userId, blockedUsers.blockedUserId], (r) => [r.userId, r.blockedUserId]),
     refusals: async (rs) => {
       const refused = await ownerProblems(ctx, rs, (r) => r.blockedUserId);
       duplicates(rs, (r) => `${r.userId}\n${r.blockedUserId}`, new Map(), "the same block", refused);
@@ -440,14 +438,7 @@ export function importPushSubscriptions(ctx: ImportContext, records: PushSubscri
   const { db } = ctx.deps;
   return importRows(ctx, records, {
     existing: (rs) =>
-      existingPairs(
-        ctx,
-        rs,
-        pushSubscriptions,
-        (r) => and(eq(pushSubscriptions.userId, r.userId), eq(pushSubscriptions.deviceUdid, r.deviceUdid)),
-        (row) => `${String(row.userId)}\n${String(row.deviceUdid)}`,
-        (r) => `${r.userId}\n${r.deviceUdid}`,
-      ),
+      existingPairs(ctx, rs, pushSubscriptions, [pushSubscriptions.userId, pushSubscriptions.deviceUdid], (r) => [r.userId, r.deviceUdid]),
     refusals: async (rs) => {
       const refused = await ownerProblems(ctx, rs);
       duplicates(rs, (r) => `${r.userId}\n${r.deviceUdid}`, new Map(), "the user's device_udid", refused);
