@@ -6,6 +6,7 @@ import { notFound, onError } from "./errors";
 import { adminActivityOnline } from "./routes/admin/activity_online";
 import { adminExport } from "./routes/admin/export";
 import { requireAdminKey } from "./routes/admin/guard";
+import { adminImport } from "./routes/admin/import";
 import { adminMessage } from "./routes/admin/message";
 import { adminMetrics } from "./routes/admin/metrics";
 import { adminMessageDelete } from "./routes/admin/message_delete";
@@ -42,6 +43,7 @@ const routes: readonly DocumentedRoutes[] = [
   adminMessageReaction,
   adminActivityOnline,
   adminExport,
+  adminImport,
 ];
 
 export function buildApp(): Hono<AppEnv> {

@@ -6,6 +6,7 @@ import type { Actor, Ask, MessageQuery, SendInput } from "../domain/conversation
 import { ENCRYPTION_TTL_MS } from "../domain/encryption";
 import { Errors, type ErrorBody } from "../domain/errors";
 import { lastMessageView, type LastMessage, type MessageStatus, type StoredMessage } from "../domain/message";
+import type { ImportedMessage } from "../domain/sama-import";
 import { nextObjectId } from "../domain/object-id";
 import type { ConversationCollection, Position } from "../domain/export-records";
 import { exportPage, type ExportPage } from "./conversation-export";
@@ -193,11 +194,9 @@ export class ConversationStore {
   insertMessage(from: string, input: SendInput, now: number): StoredMessage {
     count("messagesStored");
     const meta = this.readMeta()!;
-    const seq = this.lastSeq() + 1;
-    const lastId = this.lastId();
     const message: StoredMessage = {
-      id: nextObjectId(lastId, now),
-      seq,
+      id: nextObjectId(this.lastId(), now),
+      seq: this.lastSeq() + 1,
       cid: meta.id,
       from,
       body: input.body,
@@ -211,33 +210,45 @@ export class ConversationStore {
       encryptedMessageType: input.encryptedMessageType,
       deletedFor: input.deletedFor,
     };
+    this.writeMessage(message, input.clientId);
+    if (input.clientId !== null) this.sentIds().set(`${from}\n${input.clientId}`, { serverMid: message.id, t: message.t, createdAt: now });
+    return message;
+  }
+
+  /** A message moved from SAMA (conversation-import.ts): its id and times as they were, the next seq. */
+  insertImported(imported: ImportedMessage): StoredMessage {
+    const message: StoredMessage = { ...imported, cid: this.storedMeta()!.id, seq: this.lastSeq() + 1 };
+    this.writeMessage(message, null);
+    return message;
+  }
+
+  private writeMessage(message: StoredMessage, clientId: string | null): void {
     this.sql.exec(
       `INSERT INTO messages (seq, id, from_id, body, attachments, x, t, created_at, updated_at, replied_message_id,
          forwarded_message_id, encrypted_message_type, deleted_for, client_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      seq,
+      message.seq,
       message.id,
-      from,
+      message.from,
       message.body,
       message.attachments === null ? null : JSON.stringify(message.attachments),
       JSON.stringify(message.x),
       message.t,
-      now,
-      now,
+      message.createdAt,
+      message.updatedAt,
       message.repliedMessageId,
       message.forwardedMessageId,
       message.encryptedMessageType,
       JSON.stringify(message.deletedFor),
-      input.clientId,
+      clientId,
     );
     // No counter rows: seq, the last id and updated_at are read back from the messages at start
     // (floors are written only when messages are deleted), so a message costs its own row.
-    this.seqCache = seq;
-    this.lastIdCache = message.id;
-    if (this.metaCache) this.metaCache.updatedAt = now;
-    if (input.clientId !== null) this.sentIds().set(`${from}\n${input.clientId}`, { serverMid: message.id, t: message.t, createdAt: now });
-    this.remember(message.id, seq, from);
-    this.d1.message(seq);
-    return message;
+    this.seqCache = message.seq;
+    const lastId = this.lastId();
+    if (lastId === null || message.id > lastId) this.lastIdCache = message.id;
+    if (this.metaCache) this.metaCache.updatedAt = Math.max(this.metaCache.updatedAt, message.createdAt);
+    this.remember(message.id, message.seq, message.from);
+    this.d1.message(message.seq);
   }
 
   private remember(id: string, seq: number, from: string): void {
@@ -327,6 +338,13 @@ export class ConversationStore {
   hideFor(row: MessageRow, userId: string): void {
     const deletedFor = new Set(JSON.parse(row.deleted_for) as string[]).add(userId);
     this.sql.exec("UPDATE messages SET deleted_for = ? WHERE seq = ?", JSON.stringify([...deletedFor]), row.seq);
+  }
+
+  /** Whether `userId` read the message; for "delivered", whether it counts as delivered to anyone (only the first delivery is kept). */
+  hasStatus(row: { seq: number }, userId: string, status: "read" | "delivered"): boolean {
+    if (status === "read") return this.sql.exec("SELECT 1 FROM statuses WHERE seq = ? AND user_id = ? AND status = 'read'", row.seq, userId).toArray().length > 0;
+    const message = this.sql.exec<{ delivered_at: number | null }>("SELECT delivered_at FROM messages WHERE seq = ?", row.seq).toArray()[0];
+    return message?.delivered_at != null || this.sql.exec("SELECT 1 FROM statuses WHERE seq = ?", row.seq).toArray().length > 0;
   }
 
   markReadBy(seq: number, userId: string, at: number): void {

@@ -21,6 +21,8 @@ import type { HandlerFetch } from "../handlers";
 import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE_ONLY, refusal } from "./conversation-live";
 import { announceMessage, noExtras, statusPatch, type Room } from "./conversation-events";
 import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";
+import { ImportStage, type HistoryInput } from "./conversation-import";
+import type { HistoryOutcome, ImportedMessage, ImportedReaction, ImportedStatus, StageOutcome } from "../domain/sama-import";
 import { Fanout, type FanoutRow } from "./conversation-fanout";
 import * as membership from "./conversation-membership";
 import * as messages from "./conversation-messages";
@@ -330,6 +332,35 @@ export class Conversation extends DurableObject<Env> {
 
   async systemMessage(actor: Actor, clientId: string, x: Record<string, unknown>): Promise<Result<{ mid: string; t: number }>> {
     return messages.systemMessage(this.room, actor, clientId, x);
+  }
+
+  // ---------------------------------------------------------------- history moved from SAMA (conversation-import.ts)
+
+  private readonly imports = new ImportStage(this.ctx.storage.sql);
+
+  async importMessages(messages: ImportedMessage[], dryRun: boolean): Promise<StageOutcome> {
+    return this.imports.stageMessages(this.store, messages, dryRun);
+  }
+
+  async importStatuses(statuses: ImportedStatus[], dryRun: boolean, knownMids: string[]): Promise<StageOutcome> {
+    return this.imports.stageStatuses(this.store, statuses, dryRun, knownMids);
+  }
+
+  /** Stores the staged history; the D1 copy is written before the answer (reactions find their messages there). */
+  async importHistory(input: HistoryInput, handler: HandlerConfig | null): Promise<HistoryOutcome> {
+    if (handler !== null && this.handler.active() === null) this.handler.configure(handler);
+    const outcome = await this.imports.commit(this.room, input, Date.now());
+    const meta = this.store.storedMeta();
+    if (meta && outcome.messages + outcome.statuses > 0) await this.store.d1.flush(this.env.DB, { cid: meta.id, organizationId: meta.organizationId });
+    return outcome;
+  }
+
+  async importReactions(reactions: ImportedReaction[], dryRun: boolean): Promise<StageOutcome> {
+    const meta = this.store.readMeta();
+    if (!meta) return { imported: [], existing: [], skipped: reactions.map((r) => ({ id: r.id, reason: "the conversation's history was not imported" })) };
+    const outcome = this.imports.importReactions(this.store, meta.id, reactions, dryRun);
+    if (outcome.imported.length > 0 && !dryRun) this.ensureAlarm(OUTBOX_DELAY_MS);
+    return outcome;
   }
 
   // ---------------------------------------------------------------- delivered receipts

@@ -51,7 +51,7 @@ interface IndexRow {
 }
 
 /** Events older than this are dropped (SAMA's OPERATIONS_LOG_EXPIRES_IN: 14 days). */
-const LOG_RETENTION_MS = 14 * 24 * 3600 * 1000;
+export const LOG_RETENTION_MS = 14 * 24 * 3600 * 1000;
 const SYNC_PAGE = 500;
 /** event_seq numbers reserved per durable ceiling write. */
 const RESERVE = 10_000;

@@ -67,12 +67,18 @@ function joiMessage(issue: RawIssue): string {
 
 const errorMap: z.core.$ZodErrorMap = (issue) => joiMessage(issue);
 
+/** The parsed value, or the first problem worded as Joi (abortEarly) would. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown): { ok: true; data: z.output<S> } | { ok: false; message: string } {
+  const result = schema.safeParse(value, { error: errorMap });
+  if (result.success) return { ok: true, data: result.data };
+  return { ok: false, message: result.error.issues[0]?.message ?? `"value" is invalid` };
+}
+
 /** Parses request params or throws a SamaError with the first problem, as Joi (abortEarly) would. */
 export function parseParams<S extends z.ZodType>(schema: S, params: unknown): z.output<S> {
-  const result = schema.safeParse(params, { error: errorMap });
-  if (result.success) return result.data;
-  const message = result.error.issues[0]?.message ?? `"value" is invalid`;
-  throw new SamaError({ status: statusOfMessage(message), message });
+  const result = validate(schema, params);
+  if (result.ok) return result.data;
+  throw new SamaError({ status: statusOfMessage(result.message), message: result.message });
 }
 
 /** Attaches one of SAMA's table messages to every failure of a schema. */

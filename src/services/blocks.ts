@@ -5,9 +5,9 @@ import { and, eq, inArray, or, sql } from "drizzle-orm";
 import { blockedUsers, conversations } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import { conversationStub } from "../objects/stubs";
-import type { ActorContext } from "./context";
+import type { ActorContext, ServiceDeps } from "./context";
 
-export async function isBlockedPair({ db }: ActorContext, a: string, b: string): Promise<boolean> {
+export async function isBlockedPair({ db }: ServiceDeps, a: string, b: string): Promise<boolean> {
   const row = await db
     .select({ n: sql<number>`count(*)` })
     .from(blockedUsers)

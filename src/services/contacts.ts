@@ -41,7 +41,7 @@ export interface ContactFields {
 type Kind = "email" | "phone";
 // Raw statements are wrapped in query builders (insert().select(sql), update().from(sql)): drizzle
 // 0.45's D1 session cannot batch a raw db.run(sql) that has parameters.
-type Batch = BatchItem<"sqlite">;
+export type Batch = BatchItem<"sqlite">;
 
 /** The same folding as users.email_key / users.phone_key. */
 const keyOf = (value: string): string => value.toLowerCase();
@@ -230,6 +230,17 @@ export async function addContacts(deps: ServiceDeps, owner: ContactOwner, inputs
     refreshMatches(db, now, sql`c.id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`),
   ]);
   return ownContacts(db, owner, ids);
+}
+
+/**
+ * Statements that store contacts moved from SAMA as they were (ids, times, matches), with their
+ * contact_points; the caller leaves out contacts already stored.
+ */
+export function importedContacts(db: Db, rows: readonly ContactRow[]): Batch[] {
+  return rows.flatMap((row) => {
+    const points = insertPoints(db, row.organizationId, pointsOf(row.id, row.email, row.phone));
+    return [db.insert(contacts).values(row).onConflictDoNothing(), ...(points ? [points] : [])];
+  });
 }
 
 /** Changes the given fields of one of the owner's contacts; email/phone lists are replaced whole. */

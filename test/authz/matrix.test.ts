@@ -174,6 +174,7 @@ const HTTP_CASES: Record<string, (file: { victim: string; url: URL }) => HttpCas
   "/admin/message/reaction": adminCases(["PUT"], "/admin/message/reaction"),
   "/admin/activity/online": adminCases(["POST"], "/admin/activity/online"),
   "/admin/organizations/:organization_id/export/:collection": adminCases(["GET"], "/admin/organizations/default/export/users"),
+  "/admin/import": adminCases(["POST"], "/admin/import"),
   // The victim's channel: no token, a token of the same organization that is no subscriber, another organization's.
   "/api/conversations/:cid/live": () => [
     { what: "no token", method: "GET", path: `/api/conversations/${victim.channel}/live`, headers: { Upgrade: "websocket" }, status: 401 },

@@ -52,4 +52,5 @@ export const ADMIN_ROUTES: ReadonlyArray<{ method: AdminMethod; path: string }> 
   { method: "PUT", path: "/admin/message/read" },
   { method: "PUT", path: "/admin/message/reaction" },
   { method: "POST", path: "/admin/activity/online" },
+  { method: "POST", path: "/admin/import" },
 ];
