@@ -33,8 +33,12 @@ if (unknown.length > 0 || (onlyArg !== null && only.length === 0)) {
   console.error(`--only takes a comma-separated list of: ${SCENARIOS.join(", ")} (got ${onlyArg})`);
   process.exit(2);
 }
+// --targets Parley,RelayRoom,…: only these systems (the others' rows come out empty). Comparing
+// designs needs their floors in one run, and the whole set of baselines takes a long time.
+const targetsArg = args.includes("--targets") ? args[args.indexOf("--targets") + 1].split(",") : null;
+const wanted = (name) => targetsArg === null || targetsArg.includes(name);
 // A partial run must not overwrite the full results: it writes bench/results.local.json (gitignored).
-const RESULTS_FILE = join(ROOT, "bench", onlyArg ? "results.local.json" : "results.json");
+const RESULTS_FILE = join(ROOT, "bench", onlyArg || targetsArg ? "results.local.json" : "results.json");
 const FULL_CHANNEL_SESSIONS = 2_000;
 // idleWindowMs: the CPU window in which a server must be nearly idle before a measurement starts.
 // closeWaitMs: the pause after closing sockets, so their closes land before the next measurement.
@@ -239,8 +243,8 @@ async function main() {
     log(`servers ready in ${round((now() - started) / 1000, 1)} s: baselines ${baselines.baseUrl}, Parley ${parley.baseUrl}`);
     const pool = new UserPool({ baseUrl: parley.baseUrl, file: USERS_FILE, log });
     const parleyUsers = await prepareParleyUsers(pool);
-    const all = targets(baselines, parley, parleyUsers);
-    const context = { baselines, parley, pool, settings: SETTINGS, runTag, log };
+    const all = targets(baselines, parley, parleyUsers).filter((t) => wanted(t.name));
+    const context = { baselines, parley, pool, settings: SETTINGS, runTag, log, wanted };
     const results = {};
     const run = async (name, fn) => {
       if (!only.includes(name)) return;

@@ -249,7 +249,7 @@ async function stepUp(fleet, server, settings, log) {
   return { steps, held: held?.users ?? 0, failedAt: failed, lowerBound: !failed, ...(fleet.restCosts ? { rest_costs: fleet.restCosts } : {}) };
 }
 
-export async function runSamaLoad({ baselines, parley, pool, settings, runTag, log }) {
+export async function runSamaLoad({ baselines, parley, pool, settings, runTag, log, wanted = () => true }) {
   log(`\n(1) SAMA load test: groups of ${GROUP}, one message per user every 5 s; steps ${settings.samaSteps.join(", ")} users, ${settings.samaSeconds} s each`);
   const results = {};
   for (const [name, make, server] of [
@@ -260,7 +260,7 @@ export async function runSamaLoad({ baselines, parley, pool, settings, runTag, l
     ["DirectRoom", () => baselineFleet(baselines.baseUrl, "direct", runTag), baselines],
     ["GatewayRoom", () => baselineFleet(baselines.baseUrl, "gateway", runTag), baselines],
     ["Parley", () => parleyFleet(parley.baseUrl, pool), parley],
-  ]) {
+  ].filter(([name]) => wanted(name))) {
     await waitIdle(server, { maxMs: settings.idleMaxMs, windowMs: settings.idleWindowMs });
     const fleet = make();
     try {
