@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { block, blockedIds, setBlockListEnabled, unblock } from "../../services/blocks";
 import { usersByIds } from "../../services/users";
@@ -18,21 +19,19 @@ async function knownUsers(ctx: AuthedContext, raw: Array<string | number>): Prom
   return (await usersByIds(ctx, ctx.session.organizationId, wanted)).map((u) => u.id);
 }
 
-/** Blocks users: while blocked (either way), a private chat between the two takes no messages or typing. */
-export const blockUser = authedRequest("block_user", ids, async (ctx, params) => {
+export const blockUser = authedRequest("block_user", ids, { summary: "Blocks users: while blocked (either way), a private chat between the two takes no messages or typing.", reply: shapes.success, errors: [Errors.INVALID_DATA_FORMAT, Errors.CANNOT_BLOCK_SELF] }, async (ctx, params) => {
   await block(ctx, await knownUsers(ctx, params.ids));
   return { success: true };
 });
 
-export const unblockUser = authedRequest("unblock_user", ids, async (ctx, params) => {
+export const unblockUser = authedRequest("unblock_user", ids, { summary: "Unblocks users.", reply: shapes.success, errors: [Errors.INVALID_DATA_FORMAT] }, async (ctx, params) => {
   await unblock(ctx, params.ids.map(String));
   return { success: true };
 });
 
-export const listBlockedUsers = authedRequest("list_blocked_users", anyObject, async (ctx) => ({ users: await blockedIds(ctx, ctx.session.userId) }));
+export const listBlockedUsers = authedRequest("list_blocked_users", anyObject, { summary: "Ids of the users the caller blocked.", reply: z.strictObject({ users: z.array(z.string()) }), errors: [] }, async (ctx) => ({ users: await blockedIds(ctx, ctx.session.userId) }));
 
-/** Turns all of the caller's blocks off (or back on) without forgetting them. */
-export const blockListEnable = authedRequest("block_list_enable", z.strictObject({ enable: z.boolean() }), async (ctx, params) => {
+export const blockListEnable = authedRequest("block_list_enable", z.strictObject({ enable: z.boolean() }), { summary: "Turns all of the caller's blocks off (or back on) without forgetting them.", reply: shapes.success, errors: [] }, async (ctx, params) => {
   await setBlockListEnabled(ctx, params.enable);
   return { success: true };
 });
