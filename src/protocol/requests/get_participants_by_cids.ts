@@ -1,7 +1,7 @@
 import { z } from "zod";
 import * as shapes from "../shapes";
 import { OBJECT_ID } from "../../domain/object-id";
-import { toPublicUser } from "../../domain/user-view";
+import { withAvatarUrls } from "../../services/avatar-urls";
 import { conversationStub } from "../../objects/stubs";
 import { asSeenBy } from "../../services/contacts";
 import { usersByIds } from "../../services/users";
@@ -13,7 +13,7 @@ import { samaMessage } from "../validation";
 const schema = z.strictObject({ cids: z.array(z.string(), samaMessage(Errors.CIDS_REQUIRED)).max(100) });
 
 const participantsReply = z.strictObject({
-  users: z.array(shapes.publicUser),
+  users: z.array(shapes.userWithAvatar),
   conversations: z.record(z.string(), z.array(z.string())).meta({ description: "conversation id → its user ids" }),
 });
 
@@ -41,7 +41,8 @@ async function usersOfConversations(ctx: AuthedContext, cids: string[], adminsOn
     }),
   );
   const users = await usersByIds(ctx, org, [...new Set(Object.values(conversations).flat())]);
-  return { users: (await asSeenBy(ctx, ctx.session, users.slice(0, 100))).map(toPublicUser), conversations };
+  // With avatar_url, as SAMA answers: its web app shows member lists and chat headers from these users.
+  return { users: await withAvatarUrls(ctx, org, await asSeenBy(ctx, ctx.session, users.slice(0, 100))), conversations };
 }
 
 export const getParticipantsByCids = authedRequest("get_participants_by_cids", schema, { summary: "Users of the conversations the caller is in (both members of a private chat, even one who left), max 100, and each conversation's member ids.", reply: participantsReply, errors: [Errors.CIDS_REQUIRED] }, (ctx, params) => usersOfConversations(ctx, params.cids, false));
