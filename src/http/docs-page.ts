@@ -13,7 +13,7 @@ details{background:#fff;border:1px solid #d8dde3;border-radius:6px;margin:6px 0}
 summary{cursor:pointer;padding:8px 12px;display:flex;gap:10px;align-items:center}
 .m{font:600 12px monospace;padding:2px 6px;border-radius:4px;color:#fff;min-width:52px;text-align:center}
 .get{background:#2f7d32}.post{background:#1565c0}.put{background:#b26a00}.delete{background:#c62828}
-.p{font-family:monospace}.key{font-size:11px;border:1px solid #b26a00;color:#b26a00;border-radius:4px;padding:0 5px}
+.p{font-family:monospace}.key{white-space:nowrap;font-size:11px;border:1px solid #b26a00;color:#b26a00;border-radius:4px;padding:0 5px}
 .body{padding:4px 14px 14px}pre{background:#f0f2f5;padding:8px;overflow:auto;max-height:340px;margin:4px 0}
 textarea{width:100%;min-height:120px;font-family:monospace;box-sizing:border-box}
 input[type=text]{font-family:monospace;width:100%;box-sizing:border-box}

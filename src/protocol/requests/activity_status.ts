@@ -5,7 +5,14 @@ import { authedRequest } from "../request";
 
 const schema = z.strictObject({ isInactive: z.boolean().optional() });
 
-export const activityStatus = authedRequest("activity_status", schema, { summary: "A mobile client going to the background: this socket still gets packets, and its user gets pushes too.", reply: shapes.success, errors: [] }, async (ctx, params) => {
+const activityStatusDoc = {
+  summary:
+    "A mobile client going to the background: this socket still gets packets, and its user gets pushes too.",
+  reply: shapes.success,
+  errors: [],
+};
+
+export const activityStatus = authedRequest("activity_status", schema, activityStatusDoc, async (ctx, params) => {
   await inboxOf(ctx.env, ctx.session.organizationId, ctx.session.userId).setInactive(ctx.sessionId, params.isInactive ?? false);
   return { success: true };
 });

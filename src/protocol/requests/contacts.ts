@@ -80,7 +80,14 @@ function contactDocument(row: ContactRow): ContactView & { user_id: string } {
   return { ...contactView(row), user_id: row.userId };
 }
 
-export const contactAdd = authedRequest("contact_add", contact, { summary: "Adds one contact; its entries get `matched_user_id` where they belong to a user of the organization.", reply: z.strictObject({ contact: shapes.contact }), errors: [Errors.EMAIL_OR_PHONE_IS_MISSED, Errors.FULLNAME_IS_MISSED, Errors.CONTACTS_LIMIT] }, async (ctx, params) => {
+const contactAddDoc = {
+  summary:
+    "Adds one contact; its entries get `matched_user_id` where they belong to a user of the organization.",
+  reply: z.strictObject({ contact: shapes.contact }),
+  errors: [Errors.EMAIL_OR_PHONE_IS_MISSED, Errors.FULLNAME_IS_MISSED, Errors.CONTACTS_LIMIT],
+};
+
+export const contactAdd = authedRequest("contact_add", contact, contactAddDoc, async (ctx, params) => {
   const fields = fieldsOf(params);
   const missing = missingFieldError(fields);
   if (missing) throw new SamaError(missing);
@@ -89,9 +96,15 @@ export const contactAdd = authedRequest("contact_add", contact, { summary: "Adds
   return { contact: contactView(row) };
 });
 
+const contactBatchAddDoc = {
+  summary: "Adds up to 100 contacts at once, silently skipping those contact_add would refuse.",
+  reply: z.strictObject({ contacts: z.array(shapes.contact) }),
+  errors: [Errors.CONTACTS_LIMIT],
+};
+
 export const contactBatchAdd = authedRequest(
   "contact_batch_add",
-  z.strictObject({ contacts: z.array(contact).max(BATCH_MAX_CONTACTS) }), { summary: "Adds up to 100 contacts at once, silently skipping those contact_add would refuse.", reply: z.strictObject({ contacts: z.array(shapes.contact) }), errors: [Errors.CONTACTS_LIMIT] },
+  z.strictObject({ contacts: z.array(contact).max(BATCH_MAX_CONTACTS) }), contactBatchAddDoc,
   async (ctx, params) => {
     const storable = params.contacts.map(fieldsOf).filter((fields) => missingFieldError(fields) === null);
     const rows = await addContacts(ctx, ctx.session, storable);
@@ -99,20 +112,43 @@ export const contactBatchAdd = authedRequest(
   },
 );
 
-export const contactUpdate = authedRequest("contact_update", z.strictObject({ id: contactId, ...contactShape }), { summary: "Changes one of the caller's contacts; email/phone lists given replace the stored ones.", reply: z.strictObject({ contact: shapes.contact }), errors: [Errors.CONTACT_ID_MISSED, Errors.CONTACT_NOT_FOUND, Errors.EMAIL_OR_PHONE_IS_MISSED, Errors.FULLNAME_IS_MISSED] }, async (ctx, params) => {
+const contactUpdateDoc = {
+  summary: "Changes one of the caller's contacts; email/phone lists given replace the stored ones.",
+  reply: z.strictObject({ contact: shapes.contact }),
+  errors: [
+    Errors.CONTACT_ID_MISSED,
+    Errors.CONTACT_NOT_FOUND,
+    Errors.EMAIL_OR_PHONE_IS_MISSED,
+    Errors.FULLNAME_IS_MISSED,
+  ],
+};
+
+export const contactUpdate = authedRequest("contact_update", z.strictObject({ id: contactId, ...contactShape }), contactUpdateDoc, async (ctx, params) => {
   const { id, ...changes } = params;
   const row = await updateContact(ctx, ctx.session, id, fieldsOf(changes));
   return { contact: contactDocument(row) };
 });
 
-export const contactDelete = authedRequest("contact_delete", z.strictObject({ id: contactId }), { summary: "Deletes one of the caller's contacts; an unknown id succeeds, as in SAMA.", reply: shapes.success, errors: [Errors.CONTACT_ID_MISSED] }, async (ctx, params) => {
+const contactDeleteDoc = {
+  summary: "Deletes one of the caller's contacts; an unknown id succeeds, as in SAMA.",
+  reply: shapes.success,
+  errors: [Errors.CONTACT_ID_MISSED],
+};
+
+export const contactDelete = authedRequest("contact_delete", z.strictObject({ id: contactId }), contactDeleteDoc, async (ctx, params) => {
   await deleteContact(ctx, ctx.session, params.id);
   return { success: true };
 });
 
+const contactListDoc = {
+  summary: "The caller's contacts changed after `updated_at` (all without it), newest first.",
+  reply: z.strictObject({ contacts: z.array(shapes.contact) }),
+  errors: [],
+};
+
 export const contactList = authedRequest(
   "contact_list",
-  z.strictObject({ updated_at: date.optional(), limit: z.number().int().min(1).optional() }), { summary: "The caller's contacts changed after `updated_at` (all without it), newest first.", reply: z.strictObject({ contacts: z.array(shapes.contact) }), errors: [] },
+  z.strictObject({ updated_at: date.optional(), limit: z.number().int().min(1).optional() }), contactListDoc,
   async (ctx, params) => {
     const rows = await listContacts(ctx, ctx.session, { updatedAfter: params.updated_at, limit: Math.min(params.limit ?? LIST_LIMIT, LIST_LIMIT) });
     return { contacts: rows.map(contactDocument) };

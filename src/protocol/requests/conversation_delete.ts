@@ -6,7 +6,14 @@ import { authedRequest } from "../request";
 
 const schema = z.strictObject({ id: z.string() });
 
-export const conversationDelete = authedRequest("conversation_delete", schema, { summary: "Leaves the conversation; the last participant out deletes it (messages stay, as in SAMA).", reply: shapes.success, errors: [Errors.BAD_REQUEST, Errors.PARTICIPANT_NOT_FOUND] }, async (ctx, params) => {
+const conversationDeleteDoc = {
+  summary:
+    "Leaves the conversation; the last participant out deletes it (messages stay, as in SAMA).",
+  reply: shapes.success,
+  errors: [Errors.BAD_REQUEST, Errors.PARTICIPANT_NOT_FOUND],
+};
+
+export const conversationDelete = authedRequest("conversation_delete", schema, conversationDeleteDoc, async (ctx, params) => {
   const conversation = conversationFor(ctx, params.id, Errors.BAD_REQUEST);
   const org = ctx.session.organizationId;
   const [card] = await userCards(ctx, org, [ctx.session.userId]);

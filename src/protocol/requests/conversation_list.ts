@@ -11,7 +11,13 @@ const schema = z.strictObject({
   ids: z.array(z.string()).max(10).optional(),
 });
 
-export const conversationList = authedRequest("conversation_list", schema, { summary: "The caller's conversations with last message and unread count, served from their Inbox.", reply: z.strictObject({ conversations: z.array(shapes.conversation) }), errors: [] }, async (ctx, params) => {
+const conversationListDoc = {
+  summary: "The caller's conversations with last message and unread count, served from their Inbox.",
+  reply: z.strictObject({ conversations: z.array(shapes.conversation) }),
+  errors: [],
+};
+
+export const conversationList = authedRequest("conversation_list", schema, conversationListDoc, async (ctx, params) => {
   const max = ctx.config.conversationPreloadCount;
   const conversations = await inboxOf(ctx.env, ctx.session.organizationId, ctx.session.userId).conversationList({
     limit: Math.min(params.limit ?? max, max),

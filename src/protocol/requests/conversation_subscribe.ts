@@ -17,6 +17,18 @@ async function setSubscription(ctx: AuthedContext, cid: string, join: boolean) {
   return { success: true };
 }
 
-export const conversationSubscribe = authedRequest("conversation_subscribe", schema, { summary: "Joins a channel (channels have no subscriber cap).", reply: shapes.success, errors: [Errors.BAD_REQUEST, Errors.PARTICIPANTS_LIMIT] }, (ctx, params) => setSubscription(ctx, params.cid, true));
+const conversationSubscribeDoc = {
+  summary: "Joins a channel (channels have no subscriber cap).",
+  reply: shapes.success,
+  errors: [Errors.BAD_REQUEST, Errors.PARTICIPANTS_LIMIT],
+};
 
-export const conversationUnsubscribe = authedRequest("conversation_unsubscribe", schema, { summary: "Leaves a channel; the last subscriber out deletes it.", reply: shapes.success, errors: [Errors.BAD_REQUEST] }, (ctx, params) => setSubscription(ctx, params.cid, false));
+export const conversationSubscribe = authedRequest("conversation_subscribe", schema, conversationSubscribeDoc, (ctx, params) => setSubscription(ctx, params.cid, true));
+
+const conversationUnsubscribeDoc = {
+  summary: "Leaves a channel; the last subscriber out deletes it.",
+  reply: shapes.success,
+  errors: [Errors.BAD_REQUEST],
+};
+
+export const conversationUnsubscribe = authedRequest("conversation_unsubscribe", schema, conversationUnsubscribeDoc, (ctx, params) => setSubscription(ctx, params.cid, false));

@@ -45,6 +45,19 @@ async function usersOfConversations(ctx: AuthedContext, cids: string[], adminsOn
   return { users: await withAvatarUrls(ctx, org, await asSeenBy(ctx, ctx.session, users.slice(0, 100))), conversations };
 }
 
-export const getParticipantsByCids = authedRequest("get_participants_by_cids", schema, { summary: "Users of the conversations the caller is in (both members of a private chat, even one who left), max 100, and each conversation's member ids.", reply: participantsReply, errors: [Errors.CIDS_REQUIRED] }, (ctx, params) => usersOfConversations(ctx, params.cids, false));
+const getParticipantsByCidsDoc = {
+  summary:
+    "Users of the conversations the caller is in (both members of a private chat, even one who left), max 100, and each conversation's member ids.",
+  reply: participantsReply,
+  errors: [Errors.CIDS_REQUIRED],
+};
 
-export const getAdminsByCids = authedRequest("get_admins_by_cids", schema, { summary: "Owner and admins of the conversations where the caller is owner or admin.", reply: participantsReply, errors: [Errors.CIDS_REQUIRED] }, (ctx, params) => usersOfConversations(ctx, params.cids, true));
+export const getParticipantsByCids = authedRequest("get_participants_by_cids", schema, getParticipantsByCidsDoc, (ctx, params) => usersOfConversations(ctx, params.cids, false));
+
+const getAdminsByCidsDoc = {
+  summary: "Owner and admins of the conversations where the caller is owner or admin.",
+  reply: participantsReply,
+  errors: [Errors.CIDS_REQUIRED],
+};
+
+export const getAdminsByCids = authedRequest("get_admins_by_cids", schema, getAdminsByCidsDoc, (ctx, params) => usersOfConversations(ctx, params.cids, true));

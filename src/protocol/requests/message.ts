@@ -61,6 +61,25 @@ export function sendInputOf(params: z.output<typeof messageSchema>): SendInput {
   };
 }
 
-export const message = authedSend("message", messageSchema, { summary: "Sends a message; answered with `ask` once it is stored. A repeated client id returns the first `ask`.", reply: z.strictObject({ ask: shapes.ask }), errors: [Errors.INCORRECT_MESSAGE_ID, Errors.CID_REQUIRED, Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY, Errors.CONVERSATION_NOT_FOUND, Errors.FORBIDDEN, Errors.USER_BLOCKED, Errors.INCORRECT_REPLY_MESSAGE_ID, Errors.HANDLER_FAILED, Errors.INCORRECT_TYPE_OF_BODY, Errors.INVALID_ATTACHMENT_FIELDS, Errors.MESSAGE_BLOCKED_BY_HANDLER] }, async (ctx, params) => ({
+const messageDoc = {
+  summary:
+    "Sends a message; answered with `ask` once it is stored. A repeated client id returns the first `ask`.",
+  reply: z.strictObject({ ask: shapes.ask }),
+  errors: [
+    Errors.INCORRECT_MESSAGE_ID,
+    Errors.CID_REQUIRED,
+    Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY,
+    Errors.CONVERSATION_NOT_FOUND,
+    Errors.FORBIDDEN,
+    Errors.USER_BLOCKED,
+    Errors.INCORRECT_REPLY_MESSAGE_ID,
+    Errors.HANDLER_FAILED,
+    Errors.INCORRECT_TYPE_OF_BODY,
+    Errors.INVALID_ATTACHMENT_FIELDS,
+    Errors.MESSAGE_BLOCKED_BY_HANDLER,
+  ],
+};
+
+export const message = authedSend("message", messageSchema, messageDoc, async (ctx, params) => ({
   ask: await sendMessage(ctx, params.cid, sendInputOf(params)),
 }));

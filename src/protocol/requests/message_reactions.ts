@@ -15,12 +15,24 @@ export const messageReactionsUpdateSchema = z
     if (p.add === undefined && p.remove === undefined) ctx.addIssue({ code: "custom", message: '"value" must contain at least one of [add, remove]' });
   });
 
-export const messageReactionsUpdate = authedRequest("message_reactions_update", messageReactionsUpdateSchema, { summary: "Adds and/or removes one of the caller's reactions on a message.", reply: shapes.success, errors: [Errors.INCORRECT_MESSAGE_ID, Errors.MESSAGE_ID_NOT_FOUND] }, async (ctx, params) => {
+const messageReactionsUpdateDoc = {
+  summary: "Adds and/or removes one of the caller's reactions on a message.",
+  reply: shapes.success,
+  errors: [Errors.INCORRECT_MESSAGE_ID, Errors.MESSAGE_ID_NOT_FOUND],
+};
+
+export const messageReactionsUpdate = authedRequest("message_reactions_update", messageReactionsUpdateSchema, messageReactionsUpdateDoc, async (ctx, params) => {
   await updateReactions(ctx, params.mid, params.add ?? null, params.remove ?? null);
   return { success: true };
 });
 
-export const messageReactionsList = authedRequest("message_reactions_list", z.strictObject({ mid }), { summary: "Who reacted with what on a message.", reply: z.strictObject({ reactions: z.record(z.string(), z.array(z.string())).meta({ description: "emoji → ids of the users who reacted with it" }) }), errors: [Errors.INCORRECT_MESSAGE_ID, Errors.MESSAGE_ID_NOT_FOUND] }, async (ctx, params) => {
+const messageReactionsListDoc = {
+  summary: "Who reacted with what on a message.",
+  reply: z.strictObject({ reactions: z.record(z.string(), z.array(z.string())).meta({ description: "emoji → ids of the users who reacted with it" }) }),
+  errors: [Errors.INCORRECT_MESSAGE_ID, Errors.MESSAGE_ID_NOT_FOUND],
+};
+
+export const messageReactionsList = authedRequest("message_reactions_list", z.strictObject({ mid }), messageReactionsListDoc, async (ctx, params) => {
   const cid = await conversationOfMessage(ctx, params.mid);
   return { reactions: unwrap(await conversationStub(ctx.env, cid).reactions(actorOf(ctx), params.mid)) };
 });

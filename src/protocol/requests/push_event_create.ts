@@ -42,7 +42,18 @@ function messageOf(value: unknown): PushPayload {
   return message;
 }
 
-export const pushEventCreate = authedRequest("push_event_create", anyObject, { summary: "Sends a notification to users of the organization, online or not. Params: `recipients_ids` (1–100 user ids), `message` ({title?, topic?, body?, message?}, strings).", reply: z.strictObject({ event: shapes.pushEvent }), errors: [Errors.INCORRECT_RECIPIENTS_IDS, Errors.NOTIFICATION_MESSAGE_MISSED, Errors.RECIPIENTS_NOT_FOUND] }, async (ctx, params) => {
+const pushEventCreateDoc = {
+  summary:
+    "Sends a notification to users of the organization, online or not. Params: `recipients_ids` (1–100 user ids), `message` ({title?, topic?, body?, message?}, strings).",
+  reply: z.strictObject({ event: shapes.pushEvent }),
+  errors: [
+    Errors.INCORRECT_RECIPIENTS_IDS,
+    Errors.NOTIFICATION_MESSAGE_MISSED,
+    Errors.RECIPIENTS_NOT_FOUND,
+  ],
+};
+
+export const pushEventCreate = authedRequest("push_event_create", anyObject, pushEventCreateDoc, async (ctx, params) => {
   const wanted = recipientsOf(params.recipients_ids);
   const message = messageOf(params.message);
   const found = new Set((await usersByIds(ctx, ctx.session.organizationId, wanted)).map((u) => u.id));

@@ -18,7 +18,18 @@ const schema = z.strictObject({
   last_name: personName.optional(),
 });
 
-export const userCreate = publicRequest("user_create", schema, { summary: "Registers a user; does not sign the socket in.", reply: z.strictObject({ user: shapes.publicUser }), errors: [Errors.INCORRECT_LOGIN, Errors.INCORRECT_PASSWORD, Errors.DEVICE_ID_MISSED, Errors.USER_ALREADY_EXISTS] }, async (ctx, params) => {
+const userCreateDoc = {
+  summary: "Registers a user; does not sign the socket in.",
+  reply: z.strictObject({ user: shapes.publicUser }),
+  errors: [
+    Errors.INCORRECT_LOGIN,
+    Errors.INCORRECT_PASSWORD,
+    Errors.DEVICE_ID_MISSED,
+    Errors.USER_ALREADY_EXISTS,
+  ],
+};
+
+export const userCreate = publicRequest("user_create", schema, userCreateDoc, async (ctx, params) => {
   const user = await createUser(ctx, {
     organizationId: params.organization_id,
     login: params.login,

@@ -4,7 +4,13 @@ import { currentUser } from "../current-user";
 import { anyObject } from "../fields";
 import { authedRequest } from "../request";
 
-export const userDelete = authedRequest("user_delete", anyObject, { summary: "Deletes the signed-in user (tokens and block lists too; messages stay, as in SAMA).", reply: shapes.success, errors: [] }, async (ctx) => {
+const userDeleteDoc = {
+  summary: "Deletes the signed-in user (tokens and block lists too; messages stay, as in SAMA).",
+  reply: shapes.success,
+  errors: [],
+};
+
+export const userDelete = authedRequest("user_delete", anyObject, userDeleteDoc, async (ctx) => {
   await deleteUser(ctx, await currentUser(ctx));
   await ctx.signOut();
   return { success: true };

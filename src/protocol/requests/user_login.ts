@@ -25,7 +25,20 @@ const schema = z
     }
   });
 
-export const userLogin = publicRequest("user_login", schema, { summary: "The legacy WebSocket login (SAMA deprecates it for HTTP /login + connect; clients still use it).", reply: z.strictObject({ user: shapes.publicUser, token: z.string().meta({ description: "Access token (JWT)" }) }), errors: [Errors.USER_LOGIN_OR_PASS, Errors.DEVICE_ID_MISSED, Errors.INCORRECT_LOGIN_OR_PASSWORD, Errors.TOKEN_EXPIRED, Errors.TOO_MANY_LOGIN_ATTEMPTS] }, async (ctx, params) => {
+const userLoginDoc = {
+  summary:
+    "The legacy WebSocket login (SAMA deprecates it for HTTP /login + connect; clients still use it).",
+  reply: z.strictObject({ user: shapes.publicUser, token: z.string().meta({ description: "Access token (JWT)" }) }),
+  errors: [
+    Errors.USER_LOGIN_OR_PASS,
+    Errors.DEVICE_ID_MISSED,
+    Errors.INCORRECT_LOGIN_OR_PASSWORD,
+    Errors.TOKEN_EXPIRED,
+    Errors.TOO_MANY_LOGIN_ATTEMPTS,
+  ],
+};
+
+export const userLogin = publicRequest("user_login", schema, userLoginDoc, async (ctx, params) => {
   const user =
     params.token !== undefined
       ? await tokenLogin(ctx, params.token, params.device_id)
