@@ -25,6 +25,7 @@ const userCreateDoc = {
     Errors.INCORRECT_LOGIN,
     Errors.INCORRECT_PASSWORD,
     Errors.DEVICE_ID_MISSED,
+    Errors.ORG_NOT_FOUND,
     Errors.USER_ALREADY_EXISTS,
   ],
 };

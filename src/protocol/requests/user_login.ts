@@ -32,6 +32,7 @@ const userLoginDoc = {
   errors: [
     Errors.USER_LOGIN_OR_PASS,
     Errors.DEVICE_ID_MISSED,
+    Errors.ORG_NOT_FOUND,
     Errors.INCORRECT_LOGIN_OR_PASSWORD,
     Errors.TOKEN_EXPIRED,
     Errors.TOO_MANY_LOGIN_ATTEMPTS,

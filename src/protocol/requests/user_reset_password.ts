@@ -23,6 +23,7 @@ const userResetPasswordDoc = {
     Errors.INCORRECT_PASSWORD,
     Errors.DEVICE_ID_MISSED,
     Errors.INCORRECT_OTP_TOKEN,
+    Errors.ORG_NOT_FOUND,
     Errors.USER_NOT_FOUND,
   ],
 };

@@ -20,6 +20,7 @@ const userSendOtpDoc = {
   errors: [
     Errors.DEVICE_ID_MISSED,
     Errors.MISSING_OTP_SENDER_SERVICE,
+    Errors.ORG_NOT_FOUND,
     Errors.USER_NOT_FOUND,
     Errors.OTP_RESEND_COOLDOWN,
     Errors.OTP_EMAIL_FAILED,
