@@ -1,6 +1,8 @@
-// The /docs viewer: one self-contained page (no CDN, no external URL) that reads /openapi.json and
-// lists every operation with its parameters, body schema and answers, plus a form that sends the
-// request with an admin key. It renders everything through textContent, never as HTML.
+// The /docs viewer: one self-contained page (no CDN, no external URL). It reads /openapi.json and
+// lists every HTTP operation with its parameters, body schema and answers, plus a form that sends the
+// request with an admin key; then reads /asyncapi.json and lists every WebSocket request (params,
+// reply, errors) and every packet the server pushes. It renders everything through textContent,
+// never as HTML.
 
 const STYLE = `
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
@@ -11,12 +13,13 @@ details{background:#fff;border:1px solid #d8dde3;border-radius:6px;margin:6px 0}
 summary{cursor:pointer;padding:8px 12px;display:flex;gap:10px;align-items:center}
 .m{font:600 12px monospace;padding:2px 6px;border-radius:4px;color:#fff;min-width:52px;text-align:center}
 .get{background:#2f7d32}.post{background:#1565c0}.put{background:#b26a00}.delete{background:#c62828}
-.p{font-family:monospace}.key{font-size:11px;border:1px solid #b26a00;color:#b26a00;border-radius:4px;padding:0 5px}
+.p{font-family:monospace}.key{white-space:nowrap;font-size:11px;border:1px solid #b26a00;color:#b26a00;border-radius:4px;padding:0 5px}
 .body{padding:4px 14px 14px}pre{background:#f0f2f5;padding:8px;overflow:auto;max-height:340px;margin:4px 0}
 textarea{width:100%;min-height:120px;font-family:monospace;box-sizing:border-box}
 input[type=text]{font-family:monospace;width:100%;box-sizing:border-box}
 table{border-collapse:collapse}td,th{border:1px solid #d8dde3;padding:3px 8px;text-align:left;vertical-align:top}
 button{padding:5px 14px;margin-top:6px}.out{white-space:pre-wrap}
+header nav{display:flex;gap:16px}header a{color:#fff}.ws{background:#6a1b9a}.rx{background:#00838f}
 `;
 
 const SCRIPT = `
@@ -29,6 +32,8 @@ const el = (tag, props, ...children) => {
 };
 const pretty = (value) => JSON.stringify(value, null, 2);
 const keyInput = document.getElementById("key");
+document.getElementById("nav").append(...[["#websocket", "WebSocket protocol"], ["/openapi.json", "openapi.json"], ["/asyncapi.json", "asyncapi.json"]]
+  .map(([href, text]) => el("a", { href, textContent: text })));
 const main = document.querySelector("main");
 
 function schemaBlock(title, schema) {
@@ -96,12 +101,53 @@ function operationBlock(method, path, op) {
   return el("details", {}, summary, body);
 }
 
+const ref = (doc, value) => value && value.$ref ? value.$ref.slice(2).split("/").reduce((node, key) => node[key], doc) : value;
+
+function errorsTable(payload) {
+  const frame = Object.values(payload.properties)[0];
+  const table = el("table", {}, el("tr", {}, el("th", { textContent: "Status" }), el("th", { textContent: "Message" })));
+  for (const e of frame.properties.error.anyOf) {
+    table.append(el("tr", {}, el("td", { textContent: String(e.properties.status.const) }),
+      el("td", { textContent: e.properties.message.const || e.properties.message.description })));
+  }
+  return table;
+}
+
+function wsOperationBlock(doc, name, op) {
+  const receive = op.action === "receive";
+  const summary = el("summary", {}, el("span", { className: "m " + (receive ? "rx" : "ws"), textContent: receive ? "PUSH" : "SEND" }),
+    el("span", { className: "p", textContent: op.title }), el("span", { textContent: op.summary || "" }),
+    op.tags && op.tags[0].name === "signed-in" ? el("span", { className: "key", textContent: "signed in" }) : null);
+  const body = el("div", { className: "body" });
+  if (op.description) body.append(el("p", { textContent: op.description }));
+  for (const message of op.messages) body.append(schemaBlock(receive ? "Packet" : "Frame", ref(doc, ref(doc, message)).payload));
+  if (op.reply) {
+    for (const message of op.reply.messages) {
+      const m = ref(doc, ref(doc, message));
+      if (m.name.endsWith(" error")) body.append(el("strong", { textContent: "Errors" }), errorsTable(m.payload));
+      else body.append(schemaBlock("Reply", m.payload));
+    }
+  }
+  return el("details", { id: "ws-" + name }, summary, body);
+}
+
+async function renderWebSocket() {
+  const section = el("section", { id: "websocket" }, el("h2", { textContent: "WebSocket protocol" }));
+  main.append(section);
+  const res = await fetch("/asyncapi.json");
+  if (!res.ok) { section.append(el("p", { textContent: "Could not load /asyncapi.json: " + res.status })); return; }
+  const doc = await res.json();
+  section.append(el("p", { textContent: doc.info.description }));
+  const ops = Object.entries(doc.operations);
+  section.append(el("h2", { textContent: "Requests" }), ...ops.filter(([, op]) => op.action === "send").map(([name, op]) => wsOperationBlock(doc, name, op)));
+  section.append(el("h2", { textContent: "Packets the server pushes" }), ...ops.filter(([, op]) => op.action === "receive").map(([name, op]) => wsOperationBlock(doc, name, op)));
+}
+
 async function render() {
   const res = await fetch("/openapi.json");
-  if (!res.ok) { main.textContent = "Could not load /openapi.json: " + res.status; return; }
+  if (!res.ok) { main.textContent = "Could not load /openapi.json: " + res.status; await renderWebSocket(); return; }
   const doc = await res.json();
-  document.getElementById("title").textContent = doc.info.title;
-  main.replaceChildren(el("p", { textContent: doc.info.description || "" }));
+  main.replaceChildren(el("h2", { textContent: "HTTP API" }), el("p", { textContent: doc.info.description || "" }));
   const byTag = new Map();
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
@@ -111,6 +157,7 @@ async function render() {
     }
   }
   for (const [tag, blocks] of byTag) main.append(el("h2", { textContent: tag }), ...blocks);
+  await renderWebSocket();
 }
 render();
 `;
@@ -130,7 +177,7 @@ export async function docsPage(): Promise<DocsPage> {
   const html =
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
     `<title>Parley API</title><style>${STYLE}</style></head><body>` +
-    `<header><h1 id="title">Parley API</h1><label>admin-api-key <input id="key" type="password" autocomplete="off"></label></header>` +
+    `<header><h1 id="title">Parley API</h1><nav id="nav"></nav><label>admin-api-key <input id="key" type="password" autocomplete="off"></label></header>` +
     `<main>Loading /openapi.json…</main><script>${SCRIPT}</script></body></html>`;
   const contentSecurityPolicy =
     `default-src 'none'; script-src 'sha256-${await sha256Base64(SCRIPT)}'; style-src 'sha256-${await sha256Base64(STYLE)}'; ` +

@@ -1,26 +1,9 @@
 // Shapes of JSON answers, for the OpenAPI document (the handlers build them from the domain views).
-import { z } from "zod";
 import { Errors, type ErrorBody } from "../domain/errors";
 import type { ResponseDoc } from "./documented";
 
-export const isoDate = z.string().meta({ format: "date-time" });
-
-export const successResponse = z.object({ success: z.literal(true) });
-
-/** What other users see of a user (src/domain/user-view.ts). */
-export const publicUser = z.object({
-  _id: z.string(),
-  native_id: z.string(),
-  login: z.string(),
-  email: z.string().optional(),
-  phone: z.string().optional(),
-  first_name: z.string().optional(),
-  last_name: z.string().optional(),
-  avatar_object: z.looseObject({ file_id: z.string() }).optional(),
-  recent_activity: z.number().int().meta({ description: "Last seen, Unix seconds" }),
-  created_at: isoDate,
-  updated_at: isoDate,
-});
+// The WebSocket replies' shapes, shared with the admin routes that answer the same objects.
+export { isoDate, publicUser, success as successResponse } from "../protocol/shapes";
 
 const STATUS_DESCRIPTIONS: Record<number, string> = {
   400: "Bad request",

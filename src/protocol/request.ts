@@ -1,22 +1,43 @@
 // One definition per SAMA request: its name, whether it needs a signed-in socket, its schema (the
-// single source of validation and types) and its handler.
+// single source of validation and types), its documentation (what it does, its reply and its errors:
+// the AsyncAPI document is made from them) and its handler.
 import type { z } from "zod";
+import type { ErrorBody } from "../domain/errors";
 import type { AuthedContext, Reply, RequestContext, ResponsePayload } from "./context";
 import { parseParams } from "./validation";
+
+export interface RequestDoc {
+  /** What the request does, in one or two sentences. */
+  summary: string;
+  /**
+   * The answer on success: the payload of `{"response":{"id":…, …payload}}`, or for sends the whole
+   * frame (`ask`); null for a request answered with nothing (typing).
+   */
+  reply: z.ZodType | null;
+  /** The errors this request can answer besides those every request can (src/protocol/asyncapi.ts). */
+  errors: readonly ErrorBody[];
+}
 
 export interface RequestHandler {
   readonly name: string;
   readonly requiresAuth: boolean;
+  /** How the reply travels: inside `response`, or as its own frame. */
+  readonly answer: "response" | "frame";
+  readonly params: z.ZodType;
+  readonly doc: RequestDoc;
   run(ctx: RequestContext, params: unknown): Promise<Reply>;
 }
+
+type ResponseDoc = RequestDoc & { reply: z.ZodType };
 
 /** A request that may be sent before signing in (ping, connect, user_create, user_login). */
 export function publicRequest<S extends z.ZodType>(
   name: string,
   schema: S,
+  doc: ResponseDoc,
   handle: (ctx: RequestContext, params: z.output<S>) => Promise<ResponsePayload>,
 ): RequestHandler {
-  return { name, requiresAuth: false, run: async (ctx, params) => ({ response: await handle(ctx, parseParams(schema, params)) }) };
+  return { name, requiresAuth: false, answer: "response", params: schema, doc, run: async (ctx, params) => ({ response: await handle(ctx, parseParams(schema, params)) }) };
 }
 
 function withSession(name: string, ctx: RequestContext): AuthedContext {
@@ -29,11 +50,15 @@ function withSession(name: string, ctx: RequestContext): AuthedContext {
 export function authedRequest<S extends z.ZodType>(
   name: string,
   schema: S,
+  doc: ResponseDoc,
   handle: (ctx: AuthedContext, params: z.output<S>) => Promise<ResponsePayload>,
 ): RequestHandler {
   return {
     name,
     requiresAuth: true,
+    answer: "response",
+    params: schema,
+    doc,
     run: async (ctx, params) => ({ response: await handle(withSession(name, ctx), parseParams(schema, params)) }),
   };
 }
@@ -42,11 +67,15 @@ export function authedRequest<S extends z.ZodType>(
 export function authedSend<S extends z.ZodType>(
   name: string,
   schema: S,
+  doc: RequestDoc,
   handle: (ctx: AuthedContext, params: z.output<S>) => Promise<Record<string, unknown> | null>,
 ): RequestHandler {
   return {
     name,
     requiresAuth: true,
+    answer: "frame",
+    params: schema,
+    doc,
     run: async (ctx, params) => {
       const frame = await handle(withSession(name, ctx), parseParams(schema, params));
       return frame === null ? { none: true } : { frame };

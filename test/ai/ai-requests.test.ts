@@ -5,30 +5,17 @@
 // SAMA's AI_AGENT_ERROR, and the socket keeps answering.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createConversation, send } from "../chat/messages-fixtures";
-import { record, type RecordedRequest } from "../push/fakes";
+import type { RecordedRequest } from "../push/fakes";
+import { AI_API, completion, interceptAi, type AiAnswer } from "../helpers/ai-endpoint";
 import type { TestSocket } from "../helpers/socket";
 import { connectedSocket, signUp, type TestUser } from "../helpers/users";
 
-const AI_API = "https://ai.parley.test/v1/chat/completions";
-
-type Answer = (request: RecordedRequest, signal: AbortSignal | null) => Response | Promise<Response>;
-
-const completion = (content: string) => new Response(JSON.stringify({ id: "c1", choices: [{ index: 0, message: { role: "assistant", content } }] }), { status: 200 });
-
 let seen: RecordedRequest[];
-let answer: Answer;
+let answer: AiAnswer;
 
 beforeEach(() => {
-  seen = [];
   answer = () => completion("  • They said hello.  ");
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    if (url !== AI_API) return realFetch(input, init);
-    const request = await record(url, init);
-    seen.push(request);
-    return answer(request, init?.signal ?? null);
-  });
+  seen = interceptAi((request, signal) => answer(request, signal));
 });
 
 afterEach(() => {

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/http/app";
 import { requestHandlers } from "../../src/protocol/registry";
 import {
+  expectDocumentedError,
   REQUEST_CASES,
   catalogueGaps,
   exchange,
@@ -96,6 +97,8 @@ describe("authorization matrix", () => {
         const what = `${name} as ${role}`;
         if (name !== "typing" || typeof outcome === "number") expect(got, `${what}: no answer`).not.toBeNull();
         expectOutcome(outcome, got, what);
+        const error = errorOf(got);
+        if (error) expectDocumentedError(name, error, what);
         expectNothingOf(victim, got ? [got] : [], what, outcome !== "allowed", attacker === stranger);
         expectNothingOf(victim, pushes, `${what} (pushes)`, true, attacker === stranger);
       }

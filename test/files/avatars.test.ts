@@ -30,6 +30,25 @@ describe("avatar_url", () => {
     expect(found.find((u) => u._id === owner.id)?.avatar_url).toBe(url);
   });
 
+  it("is in get_participants_by_cids and get_admins_by_cids, where SAMA's web app reads it for member lists and chat headers", async () => {
+    const owner = await signUp();
+    const { socket } = await connectedSocket(owner);
+    const file = await createFile(socket, { name: "me.png", size: 4, content_type: "image/png" });
+    expect((await put(file.upload_url, new Uint8Array([0x89, 0x50, 0x4e, 0x47]), "image/png")).status).toBe(200);
+    const url = String(((await socket.request("user_edit", { avatar_object: { file_id: file.object_id, file_name: "me.png" } })).user as Frame).avatar_url);
+
+    const member = await signUp();
+    const { socket: other } = await connectedSocket(member);
+    const group = ((await socket.request("conversation_create", { type: "g", name: "faces", participants: [member.id] })).conversation as Frame)._id;
+    await socket.request("conversation_update", { id: group, admins: { add: [member.id] } });
+    for (const request of ["get_participants_by_cids", "get_admins_by_cids"]) {
+      const users = (await other.request(request, { cids: [group] })).users as Frame[];
+      expect({ request, avatar_url: users.find((u) => u._id === owner.id)?.avatar_url }).toEqual({ request, avatar_url: url });
+      expect(users.find((u) => u._id === member.id)).not.toHaveProperty("avatar_url");
+    }
+    expect((await send(url)).status).toBe(200);
+  });
+
   it("is null for a file the organization does not have", async () => {
     const orgId = await createOrganization();
     const stranger = await signUp({ organizationId: orgId });

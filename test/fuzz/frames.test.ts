@@ -21,6 +21,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { requestHandlers } from "../../src/protocol/registry";
 import {
+  expectDocumentedError,
   REQUEST_CASES,
   exchange,
   frameOf,
@@ -305,6 +306,7 @@ describe("protocol fuzzing", () => {
           const leaks = leaksIn([answer], lane, text);
           if (leaks.length > 0) expect(leaks, what).toEqual([]);
           const body = Object.values(answer)[0] as Frame;
+          if (isRecord(body.error) && plan.action !== null && requestHandlers.has(plan.action)) expectDocumentedError(plan.action, body.error as { status: unknown; message: unknown }, what);
           if ("error" in body || plan.action === null) continue;
           remember();
           // A request that ended this user's session or account: carry on as a fresh user.

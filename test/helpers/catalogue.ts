@@ -3,6 +3,8 @@
 // suites are derived from this table and fail when a registered request has no entry here, so a new
 // request cannot ship without being fuzzed and tried by strangers.
 import { expect } from "vitest";
+import { Errors } from "../../src/domain/errors";
+import { errorsOf } from "../../src/protocol/asyncapi";
 import { requestHandlers } from "../../src/protocol/registry";
 import { TestSocket, isRecord, type Frame } from "./socket";
 import { connectedSocket, loginHttp, signUp, unique, type Login, type TestUser } from "./users";
@@ -139,6 +141,19 @@ export function catalogueGaps(): { missing: string[]; stale: string[] } {
 export function registeredCases(): Array<[string, RequestCase]> {
   expect(catalogueGaps(), "every registered request needs a line in test/helpers/catalogue.ts").toEqual({ missing: [], stale: [] });
   return [...requestHandlers.keys()].map((name) => [name, REQUEST_CASES[name]!]);
+}
+
+const tableMessages = new Set<string>(Object.values(Errors).map((e) => e.message));
+
+/**
+ * Fails unless `error` is one that /asyncapi.json lists for request `name`: one of its errors, or a
+ * 422 validation text of the Joi style (those are not enumerated; SAMA's table messages are).
+ */
+export function expectDocumentedError(name: string, error: { status: unknown; message: unknown }, what: string): void {
+  const handler = requestHandlers.get(name);
+  const listed = handler !== undefined && errorsOf(handler).some((e) => e.status === error.status && e.message === error.message);
+  const validation = error.status === 422 && typeof error.message === "string" && !tableMessages.has(error.message);
+  if (!listed && !validation) expect.fail(`${what}: ${JSON.stringify(error)} is not among the errors /asyncapi.json lists for ${name}`);
 }
 
 /** The frame that sends `params` as request `name`. */

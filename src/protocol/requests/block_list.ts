@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { block, blockedIds, setBlockListEnabled, unblock } from "../../services/blocks";
 import { usersByIds } from "../../services/users";
@@ -18,21 +19,44 @@ async function knownUsers(ctx: AuthedContext, raw: Array<string | number>): Prom
   return (await usersByIds(ctx, ctx.session.organizationId, wanted)).map((u) => u.id);
 }
 
-/** Blocks users: while blocked (either way), a private chat between the two takes no messages or typing. */
-export const blockUser = authedRequest("block_user", ids, async (ctx, params) => {
+const blockUserDoc = {
+  summary:
+    "Blocks users: while blocked (either way), a private chat between the two takes no messages or typing.",
+  reply: shapes.success,
+  errors: [Errors.INVALID_DATA_FORMAT, Errors.CANNOT_BLOCK_SELF],
+};
+
+export const blockUser = authedRequest("block_user", ids, blockUserDoc, async (ctx, params) => {
   await block(ctx, await knownUsers(ctx, params.ids));
   return { success: true };
 });
 
-export const unblockUser = authedRequest("unblock_user", ids, async (ctx, params) => {
+const unblockUserDoc = {
+  summary: "Unblocks users.",
+  reply: shapes.success,
+  errors: [Errors.INVALID_DATA_FORMAT],
+};
+
+export const unblockUser = authedRequest("unblock_user", ids, unblockUserDoc, async (ctx, params) => {
   await unblock(ctx, params.ids.map(String));
   return { success: true };
 });
 
-export const listBlockedUsers = authedRequest("list_blocked_users", anyObject, async (ctx) => ({ users: await blockedIds(ctx, ctx.session.userId) }));
+const listBlockedUsersDoc = {
+  summary: "Ids of the users the caller blocked.",
+  reply: z.strictObject({ users: z.array(z.string()) }),
+  errors: [],
+};
 
-/** Turns all of the caller's blocks off (or back on) without forgetting them. */
-export const blockListEnable = authedRequest("block_list_enable", z.strictObject({ enable: z.boolean() }), async (ctx, params) => {
+export const listBlockedUsers = authedRequest("list_blocked_users", anyObject, listBlockedUsersDoc, async (ctx) => ({ users: await blockedIds(ctx, ctx.session.userId) }));
+
+const blockListEnableDoc = {
+  summary: "Turns all of the caller's blocks off (or back on) without forgetting them.",
+  reply: shapes.success,
+  errors: [],
+};
+
+export const blockListEnable = authedRequest("block_list_enable", z.strictObject({ enable: z.boolean() }), blockListEnableDoc, async (ctx, params) => {
   await setBlockListEnabled(ctx, params.enable);
   return { success: true };
 });

@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { authenticateAccessToken } from "../../services/auth";
 import { Errors, SamaError } from "../../domain/errors";
@@ -9,8 +10,13 @@ const schema = z.strictObject({
   token: z.unknown().optional(),
 });
 
-/** Binds the socket to the user of an access token obtained from HTTP /login. */
-export const connect = publicRequest("connect", schema, async (ctx, params) => {
+const connectDoc = {
+  summary: "Binds the socket to the user of an access token obtained from HTTP /login.",
+  reply: shapes.success,
+  errors: [Errors.DEVICE_ID_MISSED, Errors.TOKEN_EXPIRED],
+};
+
+export const connect = publicRequest("connect", schema, connectDoc, async (ctx, params) => {
   if (typeof params.token !== "string" || params.token === "") throw new SamaError(Errors.TOKEN_EXPIRED);
   const user = await authenticateAccessToken(ctx, params.token, params.device_id);
   await ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id });

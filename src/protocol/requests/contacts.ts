@@ -7,6 +7,7 @@
 // either, a bug) or lacking a name, and takes at most 100 contacts; email and phone lists hold at
 // most 20 entries; contact_update refuses to leave a contact without email and phone or without a
 // name; contact_list's `limit` above 100 is read as 100.
+import * as shapes from "../shapes";
 import { z } from "zod";
 import type { ContactPoint } from "../../db/schema";
 import { addContacts, deleteContact, listContacts, missingFieldError, updateContact, type ContactFields, type ContactRow } from "../../services/contacts";
@@ -79,8 +80,14 @@ function contactDocument(row: ContactRow): ContactView & { user_id: string } {
   return { ...contactView(row), user_id: row.userId };
 }
 
-/** Adds one contact; its entries get `matched_user_id` where they belong to a user of the organization. */
-export const contactAdd = authedRequest("contact_add", contact, async (ctx, params) => {
+const contactAddDoc = {
+  summary:
+    "Adds one contact; its entries get `matched_user_id` where they belong to a user of the organization.",
+  reply: z.strictObject({ contact: shapes.contact }),
+  errors: [Errors.EMAIL_OR_PHONE_IS_MISSED, Errors.FULLNAME_IS_MISSED, Errors.CONTACTS_LIMIT],
+};
+
+export const contactAdd = authedRequest("contact_add", contact, contactAddDoc, async (ctx, params) => {
   const fields = fieldsOf(params);
   const missing = missingFieldError(fields);
   if (missing) throw new SamaError(missing);
@@ -89,10 +96,15 @@ export const contactAdd = authedRequest("contact_add", contact, async (ctx, para
   return { contact: contactView(row) };
 });
 
-/** Adds up to 100 contacts at once, silently skipping those contact_add would refuse. */
+const contactBatchAddDoc = {
+  summary: "Adds up to 100 contacts at once, silently skipping those contact_add would refuse.",
+  reply: z.strictObject({ contacts: z.array(shapes.contact) }),
+  errors: [Errors.CONTACTS_LIMIT],
+};
+
 export const contactBatchAdd = authedRequest(
   "contact_batch_add",
-  z.strictObject({ contacts: z.array(contact).max(BATCH_MAX_CONTACTS) }),
+  z.strictObject({ contacts: z.array(contact).max(BATCH_MAX_CONTACTS) }), contactBatchAddDoc,
   async (ctx, params) => {
     const storable = params.contacts.map(fieldsOf).filter((fields) => missingFieldError(fields) === null);
     const rows = await addContacts(ctx, ctx.session, storable);
@@ -100,23 +112,43 @@ export const contactBatchAdd = authedRequest(
   },
 );
 
-/** Changes one of the caller's contacts; email/phone lists given replace the stored ones. */
-export const contactUpdate = authedRequest("contact_update", z.strictObject({ id: contactId, ...contactShape }), async (ctx, params) => {
+const contactUpdateDoc = {
+  summary: "Changes one of the caller's contacts; email/phone lists given replace the stored ones.",
+  reply: z.strictObject({ contact: shapes.contact }),
+  errors: [
+    Errors.CONTACT_ID_MISSED,
+    Errors.CONTACT_NOT_FOUND,
+    Errors.EMAIL_OR_PHONE_IS_MISSED,
+    Errors.FULLNAME_IS_MISSED,
+  ],
+};
+
+export const contactUpdate = authedRequest("contact_update", z.strictObject({ id: contactId, ...contactShape }), contactUpdateDoc, async (ctx, params) => {
   const { id, ...changes } = params;
   const row = await updateContact(ctx, ctx.session, id, fieldsOf(changes));
   return { contact: contactDocument(row) };
 });
 
-/** Deletes one of the caller's contacts; an unknown id succeeds, as in SAMA. */
-export const contactDelete = authedRequest("contact_delete", z.strictObject({ id: contactId }), async (ctx, params) => {
+const contactDeleteDoc = {
+  summary: "Deletes one of the caller's contacts; an unknown id succeeds, as in SAMA.",
+  reply: shapes.success,
+  errors: [Errors.CONTACT_ID_MISSED],
+};
+
+export const contactDelete = authedRequest("contact_delete", z.strictObject({ id: contactId }), contactDeleteDoc, async (ctx, params) => {
   await deleteContact(ctx, ctx.session, params.id);
   return { success: true };
 });
 
-/** The caller's contacts changed after `updated_at` (all without it), newest first. */
+const contactListDoc = {
+  summary: "The caller's contacts changed after `updated_at` (all without it), newest first.",
+  reply: z.strictObject({ contacts: z.array(shapes.contact) }),
+  errors: [],
+};
+
 export const contactList = authedRequest(
   "contact_list",
-  z.strictObject({ updated_at: date.optional(), limit: z.number().int().min(1).optional() }),
+  z.strictObject({ updated_at: date.optional(), limit: z.number().int().min(1).optional() }), contactListDoc,
   async (ctx, params) => {
     const rows = await listContacts(ctx, ctx.session, { updatedAfter: params.updated_at, limit: Math.min(params.limit ?? LIST_LIMIT, LIST_LIMIT) });
     return { contacts: rows.map(contactDocument) };

@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { pairKey, type ConversationMeta, type ConversationType, type Participant } from "../../domain/conversation";
 import { newObjectId } from "../../domain/object-id";
@@ -101,8 +102,26 @@ async function create(ctx: AuthedContext, params: Params) {
   return { conversation: await conversationStub(ctx.env, meta.id).setup(meta, participants, actorOf(ctx), true) };
 }
 
-/** Creates a private chat (idempotent per pair), a group or a channel; the caller owns it. */
-export const conversationCreate = authedRequest("conversation_create", schema, async (ctx, params) => {
+const conversationCreateDoc = {
+  summary: "Creates a private chat (idempotent per pair), a group or a channel; the caller owns it.",
+  reply: z.strictObject({ conversation: shapes.conversation }),
+  errors: [
+    Errors.CONVERSATION_TYPE_MISSED,
+    Errors.INCORRECT_TYPE,
+    Errors.CONVERSATION_NAME_MISSED,
+    Errors.USER_SELECTED,
+    Errors.ENCRYPTION_PRIVATE_ONLY,
+    Errors.TOO_MANY_USERS_IN_PRIVATE,
+    Errors.INCORRECT_USER,
+    Errors.TOO_MANY_USERS_IN_GROUP,
+    Errors.TOO_MANY_USERS_IN_REQUEST,
+    Errors.PARTICIPANTS_NOT_PROVIDED,
+    Errors.CONVERSATION_NOT_FOUND,
+    Errors.FILE_NOT_FOUND,
+  ],
+};
+
+export const conversationCreate = authedRequest("conversation_create", schema, conversationCreateDoc, async (ctx, params) => {
   if (params.image_object) await requireUsableFile(ctx, ctx.session, params.image_object.file_id, "visible");
   const { conversation } = await create(ctx, params);
   const [withImage] = await withImageUrls(ctx, ctx.session.organizationId, [conversation]);

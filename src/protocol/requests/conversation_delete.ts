@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
 import { Errors } from "../../domain/errors";
@@ -5,8 +6,14 @@ import { authedRequest } from "../request";
 
 const schema = z.strictObject({ id: z.string() });
 
-/** Leaves the conversation; the last participant out deletes it (messages stay, as in SAMA). */
-export const conversationDelete = authedRequest("conversation_delete", schema, async (ctx, params) => {
+const conversationDeleteDoc = {
+  summary:
+    "Leaves the conversation; the last participant out deletes it (messages stay, as in SAMA).",
+  reply: shapes.success,
+  errors: [Errors.BAD_REQUEST, Errors.PARTICIPANT_NOT_FOUND],
+};
+
+export const conversationDelete = authedRequest("conversation_delete", schema, conversationDeleteDoc, async (ctx, params) => {
   const conversation = conversationFor(ctx, params.id, Errors.BAD_REQUEST);
   const org = ctx.session.organizationId;
   const [card] = await userCards(ctx, org, [ctx.session.userId]);

@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { MAX_HANDLER_CODE } from "../../handlers/budgets";
 import { conversationFor } from "../../services/conversations";
@@ -9,8 +10,14 @@ import { authedRequest } from "../request";
 const byCid = z.strictObject({ cid: z.string() });
 const withContent = z.strictObject({ cid: z.string(), content: z.string().max(MAX_HANDLER_CODE) });
 
-/** Creates or replaces the conversation's handler (owner only); the Conversation object gets its copy. */
-export const conversationHandlerCreate = authedRequest("conversation_handler_create", withContent, async (ctx, params) => {
+const conversationHandlerCreateDoc = {
+  summary:
+    "Creates or replaces the conversation's handler (owner only); the Conversation object gets its copy.",
+  reply: shapes.success,
+  errors: [Errors.BAD_REQUEST, Errors.FORBIDDEN],
+};
+
+export const conversationHandlerCreate = authedRequest("conversation_handler_create", withContent, conversationHandlerCreateDoc, async (ctx, params) => {
   const conversation = conversationFor(ctx, params.cid, Errors.BAD_REQUEST);
   await requireOwnedConversation(ctx, params.cid);
   const org = ctx.session.organizationId;
@@ -19,7 +26,13 @@ export const conversationHandlerCreate = authedRequest("conversation_handler_cre
   return { success: true };
 });
 
-export const getConversationHandler = authedRequest("get_conversation_handler", byCid, async (ctx, params) => {
+const getConversationHandlerDoc = {
+  summary: "The conversation's handler code (owner only).",
+  reply: z.strictObject({ conversation_handler: shapes.conversationHandler }),
+  errors: [Errors.BAD_REQUEST, Errors.FORBIDDEN, Errors.HANDLER_NOT_FOUND],
+};
+
+export const getConversationHandler = authedRequest("get_conversation_handler", byCid, getConversationHandlerDoc, async (ctx, params) => {
   conversationFor(ctx, params.cid, Errors.BAD_REQUEST);
   await requireOwnedConversation(ctx, params.cid);
   const handler = await findHandler(ctx, params.cid);
@@ -35,7 +48,13 @@ export const getConversationHandler = authedRequest("get_conversation_handler", 
   };
 });
 
-export const conversationHandlerDelete = authedRequest("conversation_handler_delete", byCid, async (ctx, params) => {
+const conversationHandlerDeleteDoc = {
+  summary: "Removes the conversation's handler (owner only).",
+  reply: shapes.success,
+  errors: [Errors.BAD_REQUEST, Errors.FORBIDDEN, Errors.HANDLER_NOT_FOUND],
+};
+
+export const conversationHandlerDelete = authedRequest("conversation_handler_delete", byCid, conversationHandlerDeleteDoc, async (ctx, params) => {
   const conversation = conversationFor(ctx, params.cid, Errors.BAD_REQUEST);
   await requireOwnedConversation(ctx, params.cid);
   if (!(await deleteHandler(ctx, params.cid))) throw new SamaError(Errors.HANDLER_NOT_FOUND);

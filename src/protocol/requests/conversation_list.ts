@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { withImageUrls } from "../../services/avatar-urls";
 import { inboxOf } from "../../objects/stubs";
@@ -10,8 +11,13 @@ const schema = z.strictObject({
   ids: z.array(z.string()).max(10).optional(),
 });
 
-/** The caller's conversations with last message and unread count, served from their Inbox. */
-export const conversationList = authedRequest("conversation_list", schema, async (ctx, params) => {
+const conversationListDoc = {
+  summary: "The caller's conversations with last message and unread count, served from their Inbox.",
+  reply: z.strictObject({ conversations: z.array(shapes.conversation) }),
+  errors: [],
+};
+
+export const conversationList = authedRequest("conversation_list", schema, conversationListDoc, async (ctx, params) => {
   const max = ctx.config.conversationPreloadCount;
   const conversations = await inboxOf(ctx.env, ctx.session.organizationId, ctx.session.userId).conversationList({
     limit: Math.min(params.limit ?? max, max),

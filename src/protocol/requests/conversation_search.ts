@@ -9,8 +9,14 @@ const schema = z.strictObject({
   updated_at: z.looseObject({ gt: date.optional() }).optional(),
 });
 
-/** Ids of conversations by name: the organization's channels (public discovery) and the caller's own conversations. */
-export const conversationSearch = authedRequest("conversation_search", schema, async (ctx, params) => {
+const conversationSearchDoc = {
+  summary:
+    "Ids of conversations by name: the organization's channels (public discovery) and the caller's own conversations.",
+  reply: z.strictObject({ conversations: z.array(z.string()).meta({ description: "Conversation ids" }) }),
+  errors: [],
+};
+
+export const conversationSearch = authedRequest("conversation_search", schema, conversationSearchDoc, async (ctx, params) => {
   const max = ctx.config.conversationPreloadCount;
   const ids = await searchConversationIds(ctx, ctx.session.organizationId, ctx.session.userId, params.name, Math.min(params.limit ?? max, max), params.updated_at?.gt);
   return { conversations: ids };

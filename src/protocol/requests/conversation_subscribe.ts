@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { actorOf, conversationFor, deleteFromDirectory, syncDirectory, unwrap, userCards } from "../../services/conversations";
 import type { AuthedContext } from "../context";
@@ -16,8 +17,18 @@ async function setSubscription(ctx: AuthedContext, cid: string, join: boolean) {
   return { success: true };
 }
 
-/** Joins a channel (channels have no subscriber cap). */
-export const conversationSubscribe = authedRequest("conversation_subscribe", schema, (ctx, params) => setSubscription(ctx, params.cid, true));
+const conversationSubscribeDoc = {
+  summary: "Joins a channel (channels have no subscriber cap).",
+  reply: shapes.success,
+  errors: [Errors.BAD_REQUEST, Errors.PARTICIPANTS_LIMIT],
+};
 
-/** Leaves a channel; the last subscriber out deletes it. */
-export const conversationUnsubscribe = authedRequest("conversation_unsubscribe", schema, (ctx, params) => setSubscription(ctx, params.cid, false));
+export const conversationSubscribe = authedRequest("conversation_subscribe", schema, conversationSubscribeDoc, (ctx, params) => setSubscription(ctx, params.cid, true));
+
+const conversationUnsubscribeDoc = {
+  summary: "Leaves a channel; the last subscriber out deletes it.",
+  reply: shapes.success,
+  errors: [Errors.BAD_REQUEST],
+};
+
+export const conversationUnsubscribe = authedRequest("conversation_unsubscribe", schema, conversationUnsubscribeDoc, (ctx, params) => setSubscription(ctx, params.cid, false));

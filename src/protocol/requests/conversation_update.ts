@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { withImageUrls } from "../../services/avatar-urls";
 import { requireUsableFile } from "../../services/files";
@@ -17,8 +18,20 @@ const schema = z.strictObject({
   image_object: imageObject.optional(),
 });
 
-/** Renames, re-describes, changes the image, participants and admins; owner or admins only (groups, channels). */
-export const conversationUpdate = authedRequest("conversation_update", schema, async (ctx, params) => {
+const conversationUpdateDoc = {
+  summary:
+    "Renames, re-describes, changes the image, participants and admins; owner or admins only (groups, channels).",
+  reply: z.union([z.strictObject({ conversation: shapes.conversation }), z.strictObject({ deleted: z.literal(true).meta({ description: "The last participant was removed: the conversation is gone" }) })]),
+  errors: [
+    Errors.BAD_REQUEST,
+    Errors.FORBIDDEN,
+    Errors.PARTICIPANTS_LIMIT,
+    Errors.TOO_MANY_USERS_IN_REQUEST,
+    Errors.FILE_NOT_FOUND,
+  ],
+};
+
+export const conversationUpdate = authedRequest("conversation_update", schema, conversationUpdateDoc, async (ctx, params) => {
   const conversation = conversationFor(ctx, params.id, Errors.BAD_REQUEST);
   const org = ctx.session.organizationId;
   if (params.image_object) await requireUsableFile(ctx, ctx.session, params.image_object.file_id, "visible");

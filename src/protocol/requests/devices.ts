@@ -1,5 +1,6 @@
 // E2EE device keys (SAMA-PROTOCOL.md §1.5.11): device_register, device_list, request_keys,
 // device_delete. A bundle belongs to the socket's signed-in device; see docs/encryption.md.
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { preKeysOf, preKeyView } from "../../domain/encryption";
 import { OBJECT_ID } from "../../domain/object-id";
@@ -43,23 +44,40 @@ function deviceView(d: DeviceKeys) {
   return { identity_key: d.identityKey, signed_key: d.signedKey, device_id: d.deviceId };
 }
 
-/** Stores (replaces) this device's key bundle; valid 30 days. */
-export const deviceRegister = authedRequest("device_register", registerSchema, async (ctx, params) => {
+const deviceRegisterDoc = {
+  summary: "Stores (replaces) this device's key bundle; valid 30 days.",
+  reply: shapes.success,
+  errors: [
+    Errors.INCORRECT_IDENTITY_KEY,
+    Errors.INCORRECT_SIGNED_KEY,
+    Errors.INCORRECT_ONE_TIME_PRE_KEYS,
+  ],
+};
+
+export const deviceRegister = authedRequest("device_register", registerSchema, deviceRegisterDoc, async (ctx, params) => {
   await registerDevice(ctx, ctx.session, { identityKey: params.identity_key, signedKey: params.signed_key, preKeys: preKeysOf(params.one_time_pre_keys) });
   return { success: true };
 });
 
-/** The caller's own registered devices. */
-export const deviceList = authedRequest("device_list", anyObject, async (ctx) => {
+const deviceListDoc = {
+  summary: "The caller's own registered devices.",
+  reply: z.strictObject({ devices: z.array(shapes.deviceKeys) }),
+  errors: [],
+};
+
+export const deviceList = authedRequest("device_list", anyObject, deviceListDoc, async (ctx) => {
   const devices = await listDevices(ctx, ctx.session.organizationId, ctx.session.userId);
   return { devices: devices.map(deviceView) };
 });
 
-/**
- * Key bundles of users' devices, each with one one-time pre-key that nobody else will get. Only
- * users with a live device of the caller's organization appear (others' ids are never echoed).
- */
-export const requestKeys = authedRequest("request_keys", requestKeysSchema, async (ctx, params) => {
+const requestKeysDoc = {
+  summary:
+    "Key bundles of users' devices, each with one one-time pre-key that nobody else will get. Only users with a live device of the caller's organization appear (others' ids are never echoed).",
+  reply: z.strictObject({ devices: z.record(z.string(), z.array(shapes.deviceKeys)).meta({ description: "user id → their devices" }) }),
+  errors: [Errors.INCORRECT_USER_ID, Errors.INCORRECT_USERS_ARRAY],
+};
+
+export const requestKeys = authedRequest("request_keys", requestKeysSchema, requestKeysDoc, async (ctx, params) => {
   const handedOut = await takeDeviceKeys(ctx, ctx.session.organizationId, [...new Set(params.user_ids)]);
   const devices: Record<string, Array<Record<string, unknown>>> = {};
   for (const d of handedOut) {
@@ -68,8 +86,13 @@ export const requestKeys = authedRequest("request_keys", requestKeysSchema, asyn
   return { devices };
 });
 
-/** Deletes one of the caller's own bundles; anyone else's (or an unknown one) is 403. */
-export const deviceDelete = authedRequest("device_delete", deleteSchema, async (ctx, params) => {
+const deviceDeleteDoc = {
+  summary: "Deletes one of the caller's own bundles; anyone else's (or an unknown one) is 403.",
+  reply: shapes.success,
+  errors: [Errors.FORBIDDEN],
+};
+
+export const deviceDelete = authedRequest("device_delete", deleteSchema, deviceDeleteDoc, async (ctx, params) => {
   if (!(await deleteDevice(ctx, ctx.session.userId, params.device_id))) throw new SamaError(Errors.FORBIDDEN);
   return { success: true };
 });

@@ -1,5 +1,6 @@
 // Files (SAMA-PROTOCOL.md §1.5.6, §3.9): create_files records what a user is about to upload and
 // answers upload URLs; get_file_urls answers download URLs. URLs come from src/files/signer.ts.
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { fileUrlSigner } from "../../files/signer";
 import { filesByObjectIds, visibleFileIds } from "../../files/access";
@@ -27,8 +28,19 @@ const createSchema = z
   .max(MAX_FILES_PER_REQUEST, samaMessage(Errors.FILE_LIMIT_EXCEEDED))
   .pipe(z.array(file));
 
-/** Records 1–10 files of the signed-in user and answers each with a URL to PUT its bytes to. */
-export const createFilesRequest = authedRequest("create_files", createSchema, async (ctx, params) => {
+const createFilesDoc = {
+  summary:
+    "Records 1–10 files of the signed-in user and answers each with a URL to PUT its bytes to.",
+  reply: z.strictObject({ files: z.array(shapes.file) }),
+  errors: [
+    Errors.INCORRECT_FILE_NAME,
+    Errors.INCORRECT_FILE_SIZE,
+    Errors.INCORRECT_CONTENT_TYPE,
+    Errors.FILE_LIMIT_EXCEEDED,
+  ],
+};
+
+export const createFilesRequest = authedRequest("create_files", createSchema, createFilesDoc, async (ctx, params) => {
   const signer = fileUrlSigner(ctx, ctx.origin);
   const rows = await createFiles(
     ctx,
@@ -51,12 +63,14 @@ const fileIdsSchema = z.strictObject({
     .max(10, samaMessage(Errors.FILE_IDS_EXCEEDED)),
 });
 
-/**
- * Download URLs keyed by object_id. Every id must be a file of the caller's organization: as in
- * SAMA, one unknown or foreign id fails the whole request (422 "Can't find file."), so no URL is
- * ever made for another organization's object.
- */
-export const getFileUrls = authedRequest("get_file_urls", fileIdsSchema, async (ctx, params) => {
+const getFileUrlsDoc = {
+  summary:
+    "Download URLs keyed by object_id. Every id must be a file of the caller's organization: as in SAMA, one unknown or foreign id fails the whole request (422 \"Can't find file.\"), so no URL is ever made for another organization's object.",
+  reply: z.strictObject({ file_urls: z.record(z.string(), z.string()).meta({ description: "object_id → download URL (7 days)" }) }),
+  errors: [Errors.FILE_IDS_MISSED, Errors.FILE_IDS_EXCEEDED, Errors.FILE_NOT_FOUND],
+};
+
+export const getFileUrls = authedRequest("get_file_urls", fileIdsSchema, getFileUrlsDoc, async (ctx, params) => {
   const ids = [...new Set(params.file_ids)];
   const found = await filesByObjectIds(ctx, ctx.session.organizationId, ids);
   const visible = await visibleFileIds(fileAccess(ctx.env, ctx.db), ctx.session.organizationId, ctx.session.userId, found);

@@ -1,6 +1,7 @@
 import { z } from "zod";
+import * as shapes from "../shapes";
 import { OBJECT_ID } from "../../domain/object-id";
-import { toPublicUser } from "../../domain/user-view";
+import { withAvatarUrls } from "../../services/avatar-urls";
 import { conversationStub } from "../../objects/stubs";
 import { asSeenBy } from "../../services/contacts";
 import { usersByIds } from "../../services/users";
@@ -10,6 +11,11 @@ import { authedRequest } from "../request";
 import { samaMessage } from "../validation";
 
 const schema = z.strictObject({ cids: z.array(z.string(), samaMessage(Errors.CIDS_REQUIRED)).max(100) });
+
+const participantsReply = z.strictObject({
+  users: z.array(shapes.userWithAvatar),
+  conversations: z.record(z.string(), z.array(z.string())).meta({ description: "conversation id → its user ids" }),
+});
 
 /** For each conversation the caller is in, the ids that `pick` selects; plus those users (max 100, newest first). */
 async function usersOfConversations(ctx: AuthedContext, cids: string[], adminsOnly: boolean) {
@@ -35,10 +41,23 @@ async function usersOfConversations(ctx: AuthedContext, cids: string[], adminsOn
     }),
   );
   const users = await usersByIds(ctx, org, [...new Set(Object.values(conversations).flat())]);
-  return { users: (await asSeenBy(ctx, ctx.session, users.slice(0, 100))).map(toPublicUser), conversations };
+  // With avatar_url, as SAMA answers: its web app shows member lists and chat headers from these users.
+  return { users: await withAvatarUrls(ctx, org, await asSeenBy(ctx, ctx.session, users.slice(0, 100))), conversations };
 }
 
-export const getParticipantsByCids = authedRequest("get_participants_by_cids", schema, (ctx, params) => usersOfConversations(ctx, params.cids, false));
+const getParticipantsByCidsDoc = {
+  summary:
+    "Users of the conversations the caller is in (both members of a private chat, even one who left), max 100, and each conversation's member ids.",
+  reply: participantsReply,
+  errors: [Errors.CIDS_REQUIRED],
+};
 
-/** Owner and admins of the conversations where the caller is owner or admin. */
-export const getAdminsByCids = authedRequest("get_admins_by_cids", schema, (ctx, params) => usersOfConversations(ctx, params.cids, true));
+export const getParticipantsByCids = authedRequest("get_participants_by_cids", schema, getParticipantsByCidsDoc, (ctx, params) => usersOfConversations(ctx, params.cids, false));
+
+const getAdminsByCidsDoc = {
+  summary: "Owner and admins of the conversations where the caller is owner or admin.",
+  reply: participantsReply,
+  errors: [Errors.CIDS_REQUIRED],
+};
+
+export const getAdminsByCids = authedRequest("get_admins_by_cids", schema, getAdminsByCidsDoc, (ctx, params) => usersOfConversations(ctx, params.cids, true));

@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { withAvatarUrls } from "../../services/avatar-urls";
 import { asSeenBy } from "../../services/contacts";
@@ -8,8 +9,14 @@ const schema = z.strictObject({
   ids: z.array(z.string()).min(1).max(100),
 });
 
-/** Users of the caller's organization by id, newest first; unknown or foreign ids are skipped (email and phone: see asSeenBy). */
-export const getUsersByIds = authedRequest("get_users_by_ids", schema, async (ctx, params) => {
+const getUsersByIdsDoc = {
+  summary:
+    "Users of the caller's organization by id, newest first; unknown or foreign ids are skipped. Email and phone only where the caller already has them (a matched contact).",
+  reply: z.strictObject({ users: z.array(shapes.userWithAvatar) }),
+  errors: [],
+};
+
+export const getUsersByIds = authedRequest("get_users_by_ids", schema, getUsersByIdsDoc, async (ctx, params) => {
   const found = await usersByIds(ctx, ctx.session.organizationId, params.ids);
   return { users: await withAvatarUrls(ctx, ctx.session.organizationId, await asSeenBy(ctx, ctx.session, found)) };
 });

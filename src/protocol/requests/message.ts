@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { ATTACHMENT_LIMITS, MAX_BODY } from "../../domain/message";
 import type { SendInput } from "../../domain/conversation-calls";
@@ -60,7 +61,25 @@ export function sendInputOf(params: z.output<typeof messageSchema>): SendInput {
   };
 }
 
-/** Sends a message; answered with `ask` once it is stored. A repeated client id returns the first `ask`. */
-export const message = authedSend("message", messageSchema, async (ctx, params) => ({
+const messageDoc = {
+  summary:
+    "Sends a message; answered with `ask` once it is stored. A repeated client id returns the first `ask`.",
+  reply: z.strictObject({ ask: shapes.ask }),
+  errors: [
+    Errors.INCORRECT_MESSAGE_ID,
+    Errors.CID_REQUIRED,
+    Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY,
+    Errors.CONVERSATION_NOT_FOUND,
+    Errors.FORBIDDEN,
+    Errors.USER_BLOCKED,
+    Errors.INCORRECT_REPLY_MESSAGE_ID,
+    Errors.HANDLER_FAILED,
+    Errors.INCORRECT_TYPE_OF_BODY,
+    Errors.INVALID_ATTACHMENT_FIELDS,
+    Errors.MESSAGE_BLOCKED_BY_HANDLER,
+  ],
+};
+
+export const message = authedSend("message", messageSchema, messageDoc, async (ctx, params) => ({
   ask: await sendMessage(ctx, params.cid, sendInputOf(params)),
 }));

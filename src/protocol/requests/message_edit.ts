@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { editMessage } from "../../services/messages";
 import { Errors } from "../../domain/errors";
@@ -13,8 +14,18 @@ export const messageEditSchema = z.strictObject({
   body: z.string(samaMessage(Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY)).min(1).max(MAX_BODY),
 });
 
-/** Changes the body of the caller's own message. */
-export const messageEdit = authedRequest("message_edit", messageEditSchema, async (ctx, params) => {
+const messageEditDoc = {
+  summary: "Changes the body of the caller's own message.",
+  reply: shapes.success,
+  errors: [
+    Errors.MESSAGE_ID_NOT_FOUND,
+    Errors.INCORRECT_MESSAGE_ID,
+    Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY,
+    Errors.FORBIDDEN,
+  ],
+};
+
+export const messageEdit = authedRequest("message_edit", messageEditSchema, messageEditDoc, async (ctx, params) => {
   await editMessage(ctx, params.id, params.body);
   return { success: true };
 });

@@ -1,3 +1,5 @@
+import { Errors } from "../../domain/errors";
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { actorOf, conversationFor, unwrap } from "../../services/conversations";
 import { cid, dateWindow } from "../fields";
@@ -10,8 +12,14 @@ const schema = z.strictObject({
   ids: z.array(z.string()).max(100).optional(),
 });
 
-/** A page of messages, newest first (oldest first after `updated_at.gt`), with status and reactions. */
-export const messageList = authedRequest("message_list", schema, async (ctx, params) => {
+const messageListDoc = {
+  summary:
+    "A page of messages, newest first (oldest first after `updated_at.gt`), with status and reactions.",
+  reply: z.strictObject({ messages: z.array(shapes.listedMessage) }),
+  errors: [Errors.CID_REQUIRED, Errors.CONVERSATION_NOT_FOUND, Errors.FORBIDDEN],
+};
+
+export const messageList = authedRequest("message_list", schema, messageListDoc, async (ctx, params) => {
   const max = ctx.config.messagePreloadCount;
   const messages = unwrap(
     await conversationFor(ctx, params.cid).listMessages(actorOf(ctx), {

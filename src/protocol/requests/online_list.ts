@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { listOnlineUsers } from "../../services/presence";
 import { authedRequest } from "../request";
@@ -9,5 +10,11 @@ export const onlineListSchema = z.strictObject({
   offset: z.number().int().min(0).optional(),
 });
 
-/** Online users of the caller's organization: a count, ids, or public user fields (never secrets; email and phone: see asSeenBy). */
-export const onlineList = authedRequest("online_list", onlineListSchema, (ctx, params) => listOnlineUsers(ctx, ctx.session.organizationId, params, ctx.session));
+const onlineListDoc = {
+  summary:
+    "Online users of the caller's organization: a count, ids, or public user fields (never secrets; email and phone only where the caller already has them).",
+  reply: z.union([z.strictObject({ count: z.number().int() }), z.strictObject({ users: z.array(z.string()).meta({ description: "idsOnly: user ids" }) }), z.strictObject({ users: z.array(shapes.publicUser) })]),
+  errors: [],
+};
+
+export const onlineList = authedRequest("online_list", onlineListSchema, onlineListDoc, (ctx, params) => listOnlineUsers(ctx, ctx.session.organizationId, params, ctx.session));

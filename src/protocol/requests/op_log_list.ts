@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { inboxOf } from "../../objects/stubs";
 import { Errors } from "../../domain/errors";
@@ -13,8 +14,14 @@ const schema = z
     if ((p.created_at.gt === undefined) === (p.created_at.lt === undefined)) ctx.addIssue({ code: "custom", message: Errors.LOG_TIMESTAMP_MISSED.message });
   });
 
-/** SAMA's offline log: the caller's logged packets after `gt` (or before `lt`), at most 100, as a plain response. */
-export const opLogList = authedRequest("op_log_list", schema, async (ctx, params) => {
+const opLogListDoc = {
+  summary:
+    "SAMA's offline log: the caller's logged packets after `gt` (or before `lt`), at most 100, as a plain response.",
+  reply: z.strictObject({ logs: z.array(shapes.logEntry) }),
+  errors: [Errors.LOG_TIMESTAMP_MISSED],
+};
+
+export const opLogList = authedRequest("op_log_list", schema, opLogListDoc, async (ctx, params) => {
   const logs = await inboxOf(ctx.env, ctx.session.organizationId, ctx.session.userId).operationLog(ctx.session.userId, params.created_at);
   return { logs };
 });

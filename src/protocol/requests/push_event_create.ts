@@ -2,6 +2,8 @@
 // organization. Stored in push_events (message = base64 of its JSON) and sent to every subscription
 // of every recipient, online or not, as SAMA does. The answer does not wait for the push services:
 // sending (with its retries) goes on in the background and never fails the request.
+import { z } from "zod";
+import * as shapes from "../shapes";
 import { pushDeps, pushToUsers } from "../../push";
 import type { PushPayload } from "../../domain/push-payload";
 import { encodeEventMessage } from "../../push/payload";
@@ -40,7 +42,18 @@ function messageOf(value: unknown): PushPayload {
   return message;
 }
 
-export const pushEventCreate = authedRequest("push_event_create", anyObject, async (ctx, params) => {
+const pushEventCreateDoc = {
+  summary:
+    "Sends a notification to users of the organization, online or not. Params: `recipients_ids` (1–100 user ids), `message` ({title?, topic?, body?, message?}, strings).",
+  reply: z.strictObject({ event: shapes.pushEvent }),
+  errors: [
+    Errors.INCORRECT_RECIPIENTS_IDS,
+    Errors.NOTIFICATION_MESSAGE_MISSED,
+    Errors.RECIPIENTS_NOT_FOUND,
+  ],
+};
+
+export const pushEventCreate = authedRequest("push_event_create", anyObject, pushEventCreateDoc, async (ctx, params) => {
   const wanted = recipientsOf(params.recipients_ids);
   const message = messageOf(params.message);
   const found = new Set((await usersByIds(ctx, ctx.session.organizationId, wanted)).map((u) => u.id));

@@ -1,6 +1,8 @@
 // push_subscription_create / _list / _delete (SAMA-PROTOCOL.md §1.5.10). A subscription is one per
 // (user, device_udid): creating again replaces it. Validation follows SAMA's order and messages, with
 // proper 422s where SAMA's validator crashes (both web_endpoint and device_token).
+import { z } from "zod";
+import * as shapes from "../shapes";
 import {
   deleteSubscriptionByUdid,
   subscriptionView,
@@ -61,19 +63,44 @@ export function parseSubscription(params: Record<string, unknown>): Input {
   return { platform, webEndpoint, webKeyAuth, webKeyP256dh, deviceToken, deviceUdid };
 }
 
-export const pushSubscriptionCreate = authedRequest("push_subscription_create", anyObject, async (ctx, params) => {
+const pushSubscriptionCreateDoc = {
+  summary:
+    "Creates or replaces the push subscription of this (user, device_udid). Params: `platform` (web, ios, android), `web_endpoint` with `web_key_auth` and `web_key_p256dh` (web) or `device_token` (ios, android), `device_udid`.",
+  reply: z.strictObject({ subscription: shapes.pushSubscription }),
+  errors: [
+    Errors.INCORRECT_PLATFORM_TYPE,
+    Errors.INCORRECT_TOKEN,
+    Errors.INCORRECT_KEYS,
+    Errors.INCORRECT_DEVICE_ID,
+    Errors.PUSH_SUBSCRIPTIONS_LIMIT,
+  ],
+};
+
+export const pushSubscriptionCreate = authedRequest("push_subscription_create", anyObject, pushSubscriptionCreateDoc, async (ctx, params) => {
   const input = parseSubscription(params);
   const row = await upsertSubscription(ctx, { ...input, organizationId: ctx.session.organizationId, userId: ctx.session.userId }, ctx.config.pushSubscriptionsMax);
   return { subscription: subscriptionView(row) };
 });
 
-/** Always the caller's own subscriptions; `user_id` is accepted (SAMA requires it) and ignored. */
-export const pushSubscriptionList = authedRequest("push_subscription_list", anyObject, async (ctx) => {
+const pushSubscriptionListDoc = {
+  summary:
+    "Always the caller's own subscriptions; `user_id` is accepted (SAMA requires it) and ignored.",
+  reply: z.strictObject({ subscriptions: z.array(shapes.pushSubscription) }),
+  errors: [],
+};
+
+export const pushSubscriptionList = authedRequest("push_subscription_list", anyObject, pushSubscriptionListDoc, async (ctx) => {
   const rows = await subscriptionsOfUser(ctx, ctx.session.organizationId, ctx.session.userId);
   return { subscriptions: rows.map(subscriptionView) };
 });
 
-export const pushSubscriptionDelete = authedRequest("push_subscription_delete", anyObject, async (ctx, params) => {
+const pushSubscriptionDeleteDoc = {
+  summary: "Deletes the caller's subscription of `device_udid`.",
+  reply: shapes.success,
+  errors: [Errors.DEVICE_ID_MISSED, Errors.NOTIFICATION_NOT_FOUND],
+};
+
+export const pushSubscriptionDelete = authedRequest("push_subscription_delete", anyObject, pushSubscriptionDeleteDoc, async (ctx, params) => {
   const deviceUdid = deviceUdidOf(params.device_udid, Errors.DEVICE_ID_MISSED);
   if (!(await deleteSubscriptionByUdid(ctx, ctx.session.userId, deviceUdid))) throw new SamaError(Errors.NOTIFICATION_NOT_FOUND);
   return { success: true };

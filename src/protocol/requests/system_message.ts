@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { sendSystemMessage, type SystemMessageTarget } from "../../services/messages";
 import { Errors } from "../../domain/errors";
@@ -20,7 +21,20 @@ export function systemMessageTarget(params: z.output<typeof systemMessageSchema>
   return params.cid !== undefined ? { cid: params.cid } : { uids: params.uids ?? [] };
 }
 
-/** A custom event to a conversation's participants or to listed users of the organization; never persisted as a message. */
-export const systemMessage = authedSend("system_message", systemMessageSchema, async (ctx, params) => ({
+const systemMessageDoc = {
+  summary:
+    "A custom event to a conversation's participants or to listed users of the organization; never persisted as a message.",
+  reply: z.strictObject({ ask: shapes.systemAsk }),
+  errors: [
+    Errors.INCORRECT_MESSAGE_ID,
+    Errors.UIDS_MAX_LENGTH,
+    Errors.X_REQUIRED,
+    Errors.CID_OR_UIDS_REQUIRED,
+    Errors.CONVERSATION_NOT_FOUND,
+    Errors.FORBIDDEN,
+  ],
+};
+
+export const systemMessage = authedSend("system_message", systemMessageSchema, systemMessageDoc, async (ctx, params) => ({
   ask: await sendSystemMessage(ctx, params.id, systemMessageTarget(params), params.x),
 }));

@@ -1,3 +1,5 @@
+import { Errors } from "../../domain/errors";
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { toPublicUser } from "../../domain/user-view";
 import { createUser } from "../../services/users";
@@ -16,8 +18,19 @@ const schema = z.strictObject({
   last_name: personName.optional(),
 });
 
-/** Registers a user; does not sign the socket in. */
-export const userCreate = publicRequest("user_create", schema, async (ctx, params) => {
+const userCreateDoc = {
+  summary: "Registers a user; does not sign the socket in.",
+  reply: z.strictObject({ user: shapes.publicUser }),
+  errors: [
+    Errors.INCORRECT_LOGIN,
+    Errors.INCORRECT_PASSWORD,
+    Errors.DEVICE_ID_MISSED,
+    Errors.ORG_NOT_FOUND,
+    Errors.USER_ALREADY_EXISTS,
+  ],
+};
+
+export const userCreate = publicRequest("user_create", schema, userCreateDoc, async (ctx, params) => {
   const user = await createUser(ctx, {
     organizationId: params.organization_id,
     login: params.login,

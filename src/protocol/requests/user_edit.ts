@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { hashPassword, verifyPassword } from "../../auth/password";
 import { withAvatarUrls } from "../../services/avatar-urls";
@@ -20,8 +21,19 @@ const schema = z.strictObject({
   avatar_object: imageObject.optional(),
 });
 
-/** Edits the signed-in user's profile; a new password needs the current one. */
-export const userEdit = authedRequest("user_edit", schema, async (ctx, params) => {
+const userEditDoc = {
+  summary: "Edits the signed-in user's profile; a new password needs the current one.",
+  reply: z.strictObject({ user: shapes.userWithAvatar }),
+  errors: [
+    Errors.INCORRECT_CURRENT_PASSWORD,
+    Errors.INCORRECT_PASSWORD,
+    Errors.INCORRECT_LOGIN,
+    Errors.USER_ALREADY_EXISTS,
+    Errors.FILE_NOT_FOUND,
+  ],
+};
+
+export const userEdit = authedRequest("user_edit", schema, userEditDoc, async (ctx, params) => {
   const user = await currentUser(ctx);
   if (params.avatar_object) await requireUsableFile(ctx, ctx.session, params.avatar_object.file_id, "own");
   let passwordHash: string | undefined;

@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { toPublicUser } from "../../domain/user-view";
 import { issueAccessToken, passwordLogin, tokenLogin } from "../../services/auth";
@@ -24,8 +25,21 @@ const schema = z
     }
   });
 
-/** The legacy WebSocket login (SAMA deprecates it for HTTP /login + connect; clients still use it). */
-export const userLogin = publicRequest("user_login", schema, async (ctx, params) => {
+const userLoginDoc = {
+  summary:
+    "The legacy WebSocket login (SAMA deprecates it for HTTP /login + connect; clients still use it).",
+  reply: z.strictObject({ user: shapes.publicUser, token: z.string().meta({ description: "Access token (JWT)" }) }),
+  errors: [
+    Errors.USER_LOGIN_OR_PASS,
+    Errors.DEVICE_ID_MISSED,
+    Errors.ORG_NOT_FOUND,
+    Errors.INCORRECT_LOGIN_OR_PASSWORD,
+    Errors.TOKEN_EXPIRED,
+    Errors.TOO_MANY_LOGIN_ATTEMPTS,
+  ],
+};
+
+export const userLogin = publicRequest("user_login", schema, userLoginDoc, async (ctx, params) => {
   const user =
     params.token !== undefined
       ? await tokenLogin(ctx, params.token, params.device_id)

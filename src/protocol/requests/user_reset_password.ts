@@ -1,3 +1,5 @@
+import { Errors } from "../../domain/errors";
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { otpCodeOf } from "../../domain/otp";
 import { resetPassword } from "../../services/password-reset";
@@ -13,8 +15,20 @@ const schema = z.strictObject({
   new_password: password,
 });
 
-/** Password reset, step 2: the emailed code and a new password; every session of the user ends. */
-export const userResetPassword = publicRequest("user_reset_password", schema, async (ctx, params) => {
+const userResetPasswordDoc = {
+  summary:
+    "Password reset, step 2: the emailed code and a new password; every session of the user ends.",
+  reply: shapes.success,
+  errors: [
+    Errors.INCORRECT_PASSWORD,
+    Errors.DEVICE_ID_MISSED,
+    Errors.INCORRECT_OTP_TOKEN,
+    Errors.ORG_NOT_FOUND,
+    Errors.USER_NOT_FOUND,
+  ],
+};
+
+export const userResetPassword = publicRequest("user_reset_password", schema, userResetPasswordDoc, async (ctx, params) => {
   await resetPassword(ctx, { organizationId: params.organization_id, email: params.email, code: otpCodeOf(params.token), newPassword: params.new_password });
   return { success: true };
 });

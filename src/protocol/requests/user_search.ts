@@ -1,3 +1,4 @@
+import * as shapes from "../shapes";
 import { z } from "zod";
 import { withAvatarUrls } from "../../services/avatar-urls";
 import { asSeenBy } from "../../services/contacts";
@@ -13,8 +14,14 @@ const schema = z.strictObject({
   ignore_ids: z.array(z.string()).max(500).optional(),
 });
 
-/** Users of the caller's organization whose login or name contains the keyword (email and phone: see asSeenBy). */
-export const userSearch = authedRequest("user_search", schema, async (ctx, params) => {
+const userSearchDoc = {
+  summary:
+    "Users of the caller's organization whose login or name contains the keyword. Email and phone only where the caller already has them (a matched contact).",
+  reply: z.strictObject({ users: z.array(shapes.userWithAvatar) }),
+  errors: [],
+};
+
+export const userSearch = authedRequest("user_search", schema, userSearchDoc, async (ctx, params) => {
   const excludeIds = new Set(params.ignore_ids ?? []);
   excludeIds.add(ctx.session.userId);
   const found = await searchUsers(ctx, {

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { Errors } from "../../../domain/errors";
-import { messageSchema, sendInputOf } from "../../../protocol/requests/message";
+import * as shapes from "../../../protocol/shapes";
+import { message, messageSchema, sendInputOf } from "../../../protocol/requests/message";
 import { sendMessage } from "../../../services/messages";
 import { documented } from "../../documented";
 import { ADMIN_ERRORS, withErrors } from "../../responses";
@@ -8,15 +8,7 @@ import { organizationId, readActing, senderId } from "./acting";
 
 const schema = z.strictObject({ organizationId, senderId, message: messageSchema });
 
-const askResponse = z.object({
-  ask: z.object({
-    mid: z.string().optional().meta({ description: "The client id of the message, when it had one" }),
-    server_mid: z.string(),
-    t: z.number().int().meta({ description: "Unix seconds" }),
-    modified: z.null(),
-    bot_message: z.null(),
-  }),
-});
+const askResponse = z.strictObject({ ask: shapes.ask });
 
 /** POST /admin/message: the `message` request, sent as `senderId`. */
 export const adminMessage = documented({
@@ -31,15 +23,7 @@ export const adminMessage = documented({
     "The message is delivered live to every participant's devices, the sender's included.",
   body: schema,
   example: { organizationId: "default", senderId: "<user id>", message: { id: "m1", cid: "<conversation id>", body: "hi" } },
-  responses: withErrors({ 201: { description: "Stored (SAMA answers 201 here)", json: askResponse } }, [
-    ...ADMIN_ERRORS,
-    Errors.CID_REQUIRED,
-    Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY,
-    Errors.INCORRECT_REPLY_MESSAGE_ID,
-    Errors.USER_BLOCKED,
-    Errors.FORBIDDEN,
-    Errors.CONVERSATION_NOT_FOUND,
-  ]),
+  responses: withErrors({ 201: { description: "Stored (SAMA answers 201 here)", json: askResponse } }, [...ADMIN_ERRORS, ...message.doc.errors]),
   handle: async (c) => {
     const { body, actor } = await readActing(c, schema);
     return c.json({ ask: await sendMessage(actor, body.message.cid, sendInputOf(body.message)) }, 201);

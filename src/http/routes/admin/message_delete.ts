@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../domain/errors";
-import { messageDeleteSchema } from "../../../protocol/requests/message_delete";
+import { messageDelete, messageDeleteSchema } from "../../../protocol/requests/message_delete";
 import { deleteMessages } from "../../../services/messages";
 import { documented } from "../../documented";
 import { ADMIN_ERRORS, successResponse, withErrors } from "../../responses";
@@ -20,15 +19,7 @@ export const adminMessageDelete = documented({
     "`all` deletes them for everyone and is allowed for the author, or an owner or admin of a group or channel. Unknown ids are ignored.",
   body: schema,
   example: { organizationId: "default", senderId: "<user id>", messageDelete: { cid: "<conversation id>", ids: ["<message id>"], type: "all" } },
-  responses: withErrors({ 200: { description: "Deleted", json: successResponse } }, [
-    ...ADMIN_ERRORS,
-    Errors.CID_REQUIRED,
-    Errors.MESSAGE_TYPE_MISSED,
-    Errors.INCORRECT_TYPE,
-    Errors.MESSAGE_ID_MISSED,
-    Errors.CONVERSATION_NOT_FOUND,
-    Errors.FORBIDDEN,
-  ]),
+  responses: withErrors({ 200: { description: "Deleted", json: successResponse } }, [...ADMIN_ERRORS, ...messageDelete.doc.errors]),
   handle: async (c) => {
     const { body, actor } = await readActing(c, schema);
     await deleteMessages(actor, body.messageDelete.cid, body.messageDelete.ids, body.messageDelete.type);

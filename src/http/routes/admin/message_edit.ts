@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../domain/errors";
-import { messageEditSchema } from "../../../protocol/requests/message_edit";
+import { messageEdit, messageEditSchema } from "../../../protocol/requests/message_edit";
 import { editMessage } from "../../../services/messages";
 import { documented } from "../../documented";
 import { ADMIN_ERRORS, successResponse, withErrors } from "../../responses";
@@ -20,13 +19,7 @@ export const adminMessageEdit = documented({
     "Participants' devices get `message_edit`.",
   body: schema,
   example: { organizationId: "default", senderId: "<user id>", messageEdit: { id: "<message id>", body: "new text" } },
-  responses: withErrors({ 200: { description: "Edited", json: successResponse } }, [
-    ...ADMIN_ERRORS,
-    Errors.INCORRECT_MESSAGE_ID,
-    Errors.MESSAGE_BODY_AND_ATTACHMENTS_EMPTY,
-    Errors.MESSAGE_ID_NOT_FOUND,
-    Errors.FORBIDDEN,
-  ]),
+  responses: withErrors({ 200: { description: "Edited", json: successResponse } }, [...ADMIN_ERRORS, ...messageEdit.doc.errors]),
   handle: async (c) => {
     const { body, actor } = await readActing(c, schema);
     await editMessage(actor, body.messageEdit.id, body.messageEdit.body);

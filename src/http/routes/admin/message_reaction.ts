@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../domain/errors";
-import { messageReactionsUpdateSchema } from "../../../protocol/requests/message_reactions";
+import { messageReactionsUpdate, messageReactionsUpdateSchema } from "../../../protocol/requests/message_reactions";
 import { updateReactions } from "../../../services/messages";
 import { documented } from "../../documented";
 import { ADMIN_ERRORS, successResponse, withErrors } from "../../responses";
@@ -20,11 +19,7 @@ export const adminMessageReaction = documented({
     "Participants get `message_reactions_update` when something changed (not in channels, as over the WebSocket).",
   body: schema,
   example: { organizationId: "default", senderId: "<user id>", messageReaction: { mid: "<message id>", add: "👍" } },
-  responses: withErrors({ 200: { description: "Updated", json: successResponse } }, [
-    ...ADMIN_ERRORS,
-    Errors.INCORRECT_MESSAGE_ID,
-    Errors.MESSAGE_ID_NOT_FOUND,
-  ]),
+  responses: withErrors({ 200: { description: "Updated", json: successResponse } }, [...ADMIN_ERRORS, ...messageReactionsUpdate.doc.errors]),
   handle: async (c) => {
     const { body, actor } = await readActing(c, schema);
     const { mid, add, remove } = body.messageReaction;

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { Errors } from "../../../domain/errors";
-import { messageReadSchema } from "../../../protocol/requests/message_read";
+import { messageRead, messageReadSchema } from "../../../protocol/requests/message_read";
 import { markRead } from "../../../services/messages";
 import { documented } from "../../documented";
 import { ADMIN_ERRORS, successResponse, withErrors } from "../../responses";
@@ -20,12 +19,7 @@ export const adminMessageRead = documented({
     "everything unread (up to 100). Each author gets `message_read`. Not in channels.",
   body: schema,
   example: { organizationId: "default", senderId: "<reader id>", messageRead: { cid: "<conversation id>", ids: ["<message id>"] } },
-  responses: withErrors({ 200: { description: "Marked", json: successResponse } }, [
-    ...ADMIN_ERRORS,
-    Errors.CID_REQUIRED,
-    Errors.CONVERSATION_NOT_FOUND,
-    Errors.FORBIDDEN,
-  ]),
+  responses: withErrors({ 200: { description: "Marked", json: successResponse } }, [...ADMIN_ERRORS, ...messageRead.doc.errors]),
   handle: async (c) => {
     const { body, actor } = await readActing(c, schema);
     await markRead(actor, body.messageRead.cid, body.messageRead.ids ?? null);

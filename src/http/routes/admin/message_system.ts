@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { Errors } from "../../../domain/errors";
-import { systemMessageSchema, systemMessageTarget } from "../../../protocol/requests/system_message";
+import * as shapes from "../../../protocol/shapes";
+import { systemMessage, systemMessageSchema, systemMessageTarget } from "../../../protocol/requests/system_message";
 import { sendSystemMessage } from "../../../services/messages";
 import { documented } from "../../documented";
 import { ADMIN_ERRORS, withErrors } from "../../responses";
@@ -8,7 +8,7 @@ import { organizationId, readActing, senderId } from "./acting";
 
 const schema = z.strictObject({ organizationId, senderId, messageSystem: systemMessageSchema });
 
-const askResponse = z.object({ ask: z.object({ mid: z.string(), t: z.number().int().meta({ description: "Unix seconds" }) }) });
+const askResponse = z.strictObject({ ask: shapes.systemAsk });
 
 /** POST /admin/message/system: the `system_message` request, as `senderId`. */
 export const adminMessageSystem = documented({
@@ -22,15 +22,7 @@ export const adminMessageSystem = documented({
     "(`cid`, the sender must be one) or to up to 20 users of the organization (`uids`). Never stored as a message.",
   body: schema,
   example: { organizationId: "default", senderId: "<user id>", messageSystem: { id: "s1", cid: "<conversation id>", x: { event: "ping" } } },
-  responses: withErrors({ 201: { description: "Sent (SAMA answers 201 here)", json: askResponse } }, [
-    ...ADMIN_ERRORS,
-    Errors.INCORRECT_MESSAGE_ID,
-    Errors.CID_OR_UIDS_REQUIRED,
-    Errors.X_REQUIRED,
-    Errors.UIDS_MAX_LENGTH,
-    Errors.CONVERSATION_NOT_FOUND,
-    Errors.FORBIDDEN,
-  ]),
+  responses: withErrors({ 201: { description: "Sent (SAMA answers 201 here)", json: askResponse } }, [...ADMIN_ERRORS, ...systemMessage.doc.errors]),
   handle: async (c) => {
     const { body, actor } = await readActing(c, schema);
     const system = body.messageSystem;
