@@ -6,7 +6,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ORIGIN, type TestSocket, type Frame } from "../helpers/socket";
 import { ADMIN_KEY, connectedSocket, createOrganization, signUp, type Login, type TestUser } from "../helpers/users";
-import { listMessages, send } from "../chat/messages-fixtures";
+import { eventually, listMessages, send } from "../chat/messages-fixtures";
 import { EXPORTED_COLLECTIONS } from "../../src/domain/export-records";
 import { admin } from "./admin-fixtures";
 
@@ -299,5 +299,15 @@ describe("organization export", () => {
     expect((await exportAll(orgA, "users", { limit: 1000 })).pages).toEqual([4]);
     const include = await admin("GET", `/admin/organizations/${orgA}/export/users?include=tokens`);
     expect({ status: include.status, text: include.text }).toEqual({ status: 422, text: '"[0]" must be one of [password_hashes, push_subscriptions]' });
+  });
+
+  it("exports a delivered status as soon as message_list shows it, before the object has written it", async () => {
+    const [from, to] = await Promise.all([connectedSocket(alice.user), connectedSocket(bob.user)]);
+    const mid = (await send(from.socket, chat, { body: "are you there?" })).server_mid;
+    // The report waits up to 3 s for a commit to ride with; message_list counts it meanwhile.
+    await eventually(async () => expect((await listMessages(from.socket, { cid: chat, ids: [mid] }))[0]?.status).toBe("delivered"));
+    const { records } = await exportAll(orgA, "message_statuses");
+    expect(records.filter((s) => s.mid === mid)).toEqual([{ _id: anyOid, cid: chat, mid, user_id: bob.user.id, status: "delivered", created_at: anyDate, updated_at: anyDate }]);
+    to.socket.close();
   });
 });
