@@ -191,7 +191,8 @@ export function contactRecord(c: {
 }): ExportRecord {
   return setFields(
     { _id: oid(c.id), organization_id: c.organizationId, user_id: c.userId },
-    { first_name: c.firstName, last_name: c.lastName, company: c.company, email: c.email ?? [], phone: c.phone ?? [], ...dates(c) },
+    // A contact without phones has none, not an empty list: a re-import keeps what contact_list showed.
+    { first_name: c.firstName, last_name: c.lastName, company: c.company, email: c.email, phone: c.phone, ...dates(c) },
   );
 }
 
