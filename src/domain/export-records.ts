@@ -67,8 +67,12 @@ function setFields(target: ExportRecord, source: Record<string, unknown>): Expor
   return target;
 }
 
-export function organizationRecord(o: { id: string; name: string; createdAt: number; updatedAt: number }): ExportRecord {
-  return { _id: oid(o.id), name: o.name, ...dates(o) };
+/**
+ * An organization; `bot_user_id` (Parley's addition) names its bot, the author of handler replies,
+ * so that an import gives the bot the same id (its user record and its messages then still match).
+ */
+export function organizationRecord(o: { id: string; name: string; createdAt: number; updatedAt: number }, botUserId: string | null): ExportRecord {
+  return setFields({ _id: oid(o.id), name: o.name }, { bot_user_id: botUserId, ...dates(o) });
 }
 
 export interface UserFields {

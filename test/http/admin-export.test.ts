@@ -129,8 +129,10 @@ describe("organization export", () => {
   it("writes every record in SAMA's shapes, as relaxed Extended JSON", async () => {
     const all = Object.fromEntries(await Promise.all(COLLECTIONS.map(async (c) => [c, (await exportAll(orgA, c)).records] as const)));
     const org = (await env.DB.prepare("SELECT * FROM organizations WHERE id = ?").bind(orgA).first<{ name: string; created_at: number; updated_at: number }>())!;
+    const botId = (await env.DB.prepare("SELECT id FROM users WHERE organization_id = ? AND is_bot = 1").bind(orgA).first<{ id: string }>())!.id;
     expect(all.organizations).toEqual([
-      { _id: $oid(orgA), name: org.name, created_at: $date(new Date(org.created_at).toISOString()), updated_at: $date(new Date(org.updated_at).toISOString()) },
+      // bot_user_id: an import gives the bot the same id, so its record and its messages still match.
+      { _id: $oid(orgA), name: org.name, bot_user_id: botId, created_at: $date(new Date(org.created_at).toISOString()), updated_at: $date(new Date(org.updated_at).toISOString()) },
     ]);
 
     const userRecord = (m: Member) => ({
@@ -143,7 +145,7 @@ describe("organization export", () => {
       created_at: $date(m.user.user.created_at as string),
       updated_at: anyDate,
     });
-    const bot = { _id: anyOid, organization_id: orgA, recent_activity: expect.any(Number) as unknown, login: "server-chat-bot", created_at: anyDate, updated_at: anyDate };
+    const bot = { _id: $oid(botId), organization_id: orgA, recent_activity: expect.any(Number) as unknown, login: "server-chat-bot", created_at: anyDate, updated_at: anyDate };
     expect(all.users).toEqual(expect.arrayContaining([userRecord(alice), userRecord(bob), userRecord(carol), bot]));
     expect(all.users).toHaveLength(4);
 

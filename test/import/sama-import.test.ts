@@ -322,6 +322,23 @@ describe("npm run import:sama", () => {
     expect(res.json).toMatchObject({ imported: 60, existing: 0, skipped: [] });
   });
 
+  it("gives the organization's bot the id an export of Parley's names, and finds the bot's record there (it has no password)", async () => {
+    const org = oid(t0);
+    const bot = oid(t0);
+    const post = async (collection: string, records: unknown[]) => {
+      const res = await http("POST", "/admin/import", { body: { collection, records }, headers: { "admin-api-key": ADMIN_KEY } });
+      expect(res.status, res.text).toBe(200);
+      return res.json;
+    };
+    expect(await post("organizations", [{ _id: { $oid: org }, name: unique("Exported"), bot_user_id: bot }])).toMatchObject({ imported: 1, skipped: [] });
+    const botRecord = { _id: { $oid: bot }, organization_id: org, login: "server-chat-bot", recent_activity: t0 };
+    // Anyone else without a password is still refused.
+    const other = { ...botRecord, _id: { $oid: oid(t0) }, login: unique("nopass") };
+    expect(await post("users", [botRecord, other])).toMatchObject({ imported: 0, existing: 1, skipped: [{ id: other._id.$oid, reason: '"encrypted_password" is required' }] });
+    const rows = await env.DB.prepare("SELECT id, is_bot, password_hash FROM users WHERE organization_id = ?").bind(org).all<{ id: string; is_bot: number; password_hash: string | null }>();
+    expect(rows.results).toEqual([{ id: bot, is_bot: 1, password_hash: null }]);
+  });
+
   it("keeps SAMA's ids and the file bytes", async () => {
     expect(await rowCount("SELECT count(*) AS n FROM organizations WHERE id IN (?, ?)", orgA, orgB)).toBe(2);
     expect(await rowCount("SELECT count(*) AS n FROM users WHERE organization_id = ? AND is_bot = 1", orgA)).toBe(1);
