@@ -339,6 +339,34 @@ describe("npm run import:sama", () => {
     expect(rows.results).toEqual([{ id: bot, is_bot: 1, password_hash: null }]);
   });
 
+  it("keeps a delivered status whatever the order of the statuses, one per message, and reports a second one", async () => {
+    const org = oid(t0);
+    const [alice, bob, carol, cid, mid] = [oid(t0), oid(t0), oid(t0), oid(t0), oid(t0 + 10)];
+    const post = async (collection: string, records: unknown[]) => {
+      const res = await http("POST", "/admin/import", { body: { collection, records }, headers: { "admin-api-key": ADMIN_KEY } });
+      expect(res.status, res.text).toBe(200);
+      return res.json;
+    };
+    await post("organizations", [{ _id: { $oid: org }, name: unique("Statuses") }]);
+    const hash = await hashPassword("pw");
+    await post("users", [alice, bob, carol].map((id) => ({ _id: { $oid: id }, organization_id: org, login: unique("u"), password_salt: "", encrypted_password: hash })));
+    await post("conversations", [{ _id: { $oid: cid }, organization_id: org, type: "g", name: "G", owner_id: alice }]);
+    await post("conversations_participants", [alice, bob, carol].map((u) => ({ _id: { $oid: oid(t0) }, conversation_id: cid, user_id: u, role: u === alice ? "owner" : "" })));
+    await post("messages", [{ _id: { $oid: mid }, organization_id: org, cid, from: alice, body: "hi" }]);
+    // Carol's read sorts first by _id; Bob's device had the message before (a live delivery is only recorded while no status exists).
+    const read = { _id: { $oid: oid(t0 + 20) }, cid, mid, user_id: carol, status: "read" };
+    const delivered = { _id: { $oid: oid(t0 + 21) }, cid, mid, user_id: bob, status: "delivered" };
+    const second = { _id: { $oid: oid(t0 + 22) }, cid, mid, user_id: carol, status: "delivered" };
+    expect(await post("message_statuses", [read, delivered, second])).toMatchObject({
+      imported: 2,
+      skipped: [{ id: second._id.$oid, reason: "the message has a delivered status already (Parley keeps the first)" }],
+    });
+    await post("history", [cid]);
+    const exported = await http("GET", `/admin/organizations/${org}/export/message_statuses`, { headers: { "admin-api-key": ADMIN_KEY } });
+    const statuses = exported.text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as Frame);
+    expect(statuses.map((s) => [s.user_id, s.status]).sort()).toEqual([[bob, "delivered"], [carol, "read"]].sort());
+  });
+
   it("keeps SAMA's ids and the file bytes", async () => {
     expect(await rowCount("SELECT count(*) AS n FROM organizations WHERE id IN (?, ?)", orgA, orgB)).toBe(2);
     expect(await rowCount("SELECT count(*) AS n FROM users WHERE organization_id = ? AND is_bot = 1", orgA)).toBe(1);
