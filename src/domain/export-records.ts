@@ -67,8 +67,12 @@ function setFields(target: ExportRecord, source: Record<string, unknown>): Expor
   return target;
 }
 
-export function organizationRecord(o: { id: string; name: string; createdAt: number; updatedAt: number }): ExportRecord {
-  return { _id: oid(o.id), name: o.name, ...dates(o) };
+/**
+ * An organization; `bot_user_id` (Parley's addition) names its bot, the author of handler replies,
+ * so that an import gives the bot the same id (its user record and its messages then still match).
+ */
+export function organizationRecord(o: { id: string; name: string; createdAt: number; updatedAt: number }, botUserId: string | null): ExportRecord {
+  return setFields({ _id: oid(o.id), name: o.name }, { bot_user_id: botUserId, ...dates(o) });
 }
 
 export interface UserFields {
@@ -191,7 +195,8 @@ export function contactRecord(c: {
 }): ExportRecord {
   return setFields(
     { _id: oid(c.id), organization_id: c.organizationId, user_id: c.userId },
-    { first_name: c.firstName, last_name: c.lastName, company: c.company, email: c.email ?? [], phone: c.phone ?? [], ...dates(c) },
+    // A contact without phones has none, not an empty list: a re-import keeps what contact_list showed.
+    { first_name: c.firstName, last_name: c.lastName, company: c.company, email: c.email, phone: c.phone, ...dates(c) },
   );
 }
 

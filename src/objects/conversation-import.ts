@@ -56,6 +56,7 @@ export class ImportStage {
       if (author === null && !known.has(s.mid)) outcome.skipped.push({ id: s.id, reason: `"mid" names a message of this conversation that was not imported (${s.mid})` });
       else if (author === s.userId) outcome.skipped.push({ id: s.id, reason: "a read status of the reader's own message" });
       else if (this.has(s.id) || (stored !== null && store.hasStatus(stored, s.userId, s.status))) outcome.existing.push(s.id);
+      else if (s.status === "delivered" && this.deliveredStaged(s.mid)) outcome.skipped.push({ id: s.id, reason: "the message has a delivered status already (Parley keeps the first)" });
       else {
         if (!dryRun) this.put(s.id, "status", s);
         outcome.imported.push(s.id);
@@ -97,7 +98,9 @@ export class ImportStage {
 
     let statuses = 0;
     const readUpTo = new Map<string, number>();
-    for (const s of this.staged<ImportedStatus>("status")) {
+    // Delivered before read: Parley records a delivery only while the message has no status, as it happens live.
+    const staged = this.staged<ImportedStatus>("status");
+    for (const s of [...staged.filter((d) => d.status === "delivered"), ...staged.filter((r) => r.status === "read")]) {
       const message = store.messageById(s.mid);
       if (message === null) continue; // deleted here after it was staged
       statuses++;
@@ -155,6 +158,11 @@ export class ImportStage {
     this.ensureTable();
     const row = this.sql.exec<{ doc: string }>("SELECT doc FROM import_staged WHERE id = ? AND kind = 'message'", id).toArray()[0];
     return row ? (JSON.parse(row.doc) as ImportedMessage) : null;
+  }
+
+  private deliveredStaged(mid: string): boolean {
+    this.ensureTable();
+    return this.sql.exec("SELECT 1 FROM import_staged WHERE kind = 'status' AND doc ->> '$.mid' = ? AND doc ->> '$.status' = 'delivered'", mid).toArray().length > 0;
   }
 
   private has(id: string): boolean {

@@ -121,6 +121,8 @@ export class Conversation extends DurableObject<Env> {
   async exportRecords(organizationId: string, collection: ConversationCollection, after: Position | null, limit: number): Promise<ExportPage> {
     const meta = this.store.readMeta();
     if (!meta || meta.organizationId !== organizationId) return { lines: [], next: null };
+    // The export has what message_list shows: delivered reports still waiting for a commit are written first.
+    if (collection === "message_statuses" && this.writeDelivered()) this.kick();
     return this.store.exportPage(meta, collection, after, limit);
   }
 

@@ -36,6 +36,7 @@ import {
 import { Errors, SamaError } from "../domain/errors";
 import { conversationStub } from "../objects/stubs";
 import type { ServiceDeps } from "./context";
+import { botUserId } from "./conversation-handlers";
 import { requireOrganization } from "./organizations";
 
 /** Where the next page starts: after `after` in the conversation `cid` (conversation collections), or after the id `after[0]`. */
@@ -103,8 +104,10 @@ async function directoryRows(deps: ServiceDeps, req: ExportRequest, collection: 
   const keyed = <R extends { id: string }>(rows: R[], record: (row: R) => ExportRecord | Promise<ExportRecord>): KeyedRecord[] =>
     rows.map((row) => ({ id: row.id, record: () => record(row) }));
   switch (collection) {
-    case "organizations":
-      return keyed(await deps.db.select().from(organizations).where(and(eq(organizations.id, org), gt(organizations.id, after))).all(), organizationRecord);
+    case "organizations": {
+      const bot = await botUserId(deps, org);
+      return keyed(await deps.db.select().from(organizations).where(and(eq(organizations.id, org), gt(organizations.id, after))).all(), (o) => organizationRecord(o, bot));
+    }
     case "users": {
       const withHashes = req.include.has("password_hashes");
       return keyed(await rowsAfter(deps, users, org, after, n), (u) => userRecord(u, withHashes && u.passwordHash !== null ? exportedPasswordFields(u.passwordHash) : null));

@@ -6,7 +6,7 @@ import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ORIGIN, type TestSocket, type Frame } from "../helpers/socket";
 import { ADMIN_KEY, connectedSocket, createOrganization, signUp, type Login, type TestUser } from "../helpers/users";
-import { listMessages, send } from "../chat/messages-fixtures";
+import { eventually, listMessages, send } from "../chat/messages-fixtures";
 import { EXPORTED_COLLECTIONS } from "../../src/domain/export-records";
 import { admin } from "./admin-fixtures";
 
@@ -129,8 +129,10 @@ describe("organization export", () => {
   it("writes every record in SAMA's shapes, as relaxed Extended JSON", async () => {
     const all = Object.fromEntries(await Promise.all(COLLECTIONS.map(async (c) => [c, (await exportAll(orgA, c)).records] as const)));
     const org = (await env.DB.prepare("SELECT * FROM organizations WHERE id = ?").bind(orgA).first<{ name: string; created_at: number; updated_at: number }>())!;
+    const botId = (await env.DB.prepare("SELECT id FROM users WHERE organization_id = ? AND is_bot = 1").bind(orgA).first<{ id: string }>())!.id;
     expect(all.organizations).toEqual([
-      { _id: $oid(orgA), name: org.name, created_at: $date(new Date(org.created_at).toISOString()), updated_at: $date(new Date(org.updated_at).toISOString()) },
+      // bot_user_id: an import gives the bot the same id, so its record and its messages still match.
+      { _id: $oid(orgA), name: org.name, bot_user_id: botId, created_at: $date(new Date(org.created_at).toISOString()), updated_at: $date(new Date(org.updated_at).toISOString()) },
     ]);
 
     const userRecord = (m: Member) => ({
@@ -143,7 +145,7 @@ describe("organization export", () => {
       created_at: $date(m.user.user.created_at as string),
       updated_at: anyDate,
     });
-    const bot = { _id: anyOid, organization_id: orgA, recent_activity: expect.any(Number) as unknown, login: "server-chat-bot", created_at: anyDate, updated_at: anyDate };
+    const bot = { _id: $oid(botId), organization_id: orgA, recent_activity: expect.any(Number) as unknown, login: "server-chat-bot", created_at: anyDate, updated_at: anyDate };
     expect(all.users).toEqual(expect.arrayContaining([userRecord(alice), userRecord(bob), userRecord(carol), bot]));
     expect(all.users).toHaveLength(4);
 
@@ -207,7 +209,7 @@ describe("organization export", () => {
         first_name: "Zed",
         company: "Acme",
         email: [{ type: "work", value: "zed@example.test" }],
-        phone: [],
+        // No phone, as contact_add answered (an empty list would come back from an import as one).
         created_at: $date(contact.created_at as string),
         updated_at: $date(contact.updated_at as string),
       },
@@ -299,5 +301,15 @@ describe("organization export", () => {
     expect((await exportAll(orgA, "users", { limit: 1000 })).pages).toEqual([4]);
     const include = await admin("GET", `/admin/organizations/${orgA}/export/users?include=tokens`);
     expect({ status: include.status, text: include.text }).toEqual({ status: 422, text: '"[0]" must be one of [password_hashes, push_subscriptions]' });
+  });
+
+  it("exports a delivered status as soon as message_list shows it, before the object has written it", async () => {
+    const [from, to] = await Promise.all([connectedSocket(alice.user), connectedSocket(bob.user)]);
+    const mid = (await send(from.socket, chat, { body: "are you there?" })).server_mid;
+    // The report waits up to 3 s for a commit to ride with; message_list counts it meanwhile.
+    await eventually(async () => expect((await listMessages(from.socket, { cid: chat, ids: [mid] }))[0]?.status).toBe("delivered"));
+    const { records } = await exportAll(orgA, "message_statuses");
+    expect(records.filter((s) => s.mid === mid)).toEqual([{ _id: anyOid, cid: chat, mid, user_id: bob.user.id, status: "delivered", created_at: anyDate, updated_at: anyDate }]);
+    to.socket.close();
   });
 });

@@ -322,6 +322,51 @@ describe("npm run import:sama", () => {
     expect(res.json).toMatchObject({ imported: 60, existing: 0, skipped: [] });
   });
 
+  it("gives the organization's bot the id an export of Parley's names, and finds the bot's record there (it has no password)", async () => {
+    const org = oid(t0);
+    const bot = oid(t0);
+    const post = async (collection: string, records: unknown[]) => {
+      const res = await http("POST", "/admin/import", { body: { collection, records }, headers: { "admin-api-key": ADMIN_KEY } });
+      expect(res.status, res.text).toBe(200);
+      return res.json;
+    };
+    expect(await post("organizations", [{ _id: { $oid: org }, name: unique("Exported"), bot_user_id: bot }])).toMatchObject({ imported: 1, skipped: [] });
+    const botRecord = { _id: { $oid: bot }, organization_id: org, login: "server-chat-bot", recent_activity: t0 };
+    // Anyone else without a password is still refused.
+    const other = { ...botRecord, _id: { $oid: oid(t0) }, login: unique("nopass") };
+    expect(await post("users", [botRecord, other])).toMatchObject({ imported: 0, existing: 1, skipped: [{ id: other._id.$oid, reason: '"encrypted_password" is required' }] });
+    const rows = await env.DB.prepare("SELECT id, is_bot, password_hash FROM users WHERE organization_id = ?").bind(org).all<{ id: string; is_bot: number; password_hash: string | null }>();
+    expect(rows.results).toEqual([{ id: bot, is_bot: 1, password_hash: null }]);
+  });
+
+  it("keeps a delivered status whatever the order of the statuses, one per message, and reports a second one", async () => {
+    const org = oid(t0);
+    const [alice, bob, carol, cid, mid] = [oid(t0), oid(t0), oid(t0), oid(t0), oid(t0 + 10)];
+    const post = async (collection: string, records: unknown[]) => {
+      const res = await http("POST", "/admin/import", { body: { collection, records }, headers: { "admin-api-key": ADMIN_KEY } });
+      expect(res.status, res.text).toBe(200);
+      return res.json;
+    };
+    await post("organizations", [{ _id: { $oid: org }, name: unique("Statuses") }]);
+    const hash = await hashPassword("pw");
+    await post("users", [alice, bob, carol].map((id) => ({ _id: { $oid: id }, organization_id: org, login: unique("u"), password_salt: "", encrypted_password: hash })));
+    await post("conversations", [{ _id: { $oid: cid }, organization_id: org, type: "g", name: "G", owner_id: alice }]);
+    await post("conversations_participants", [alice, bob, carol].map((u) => ({ _id: { $oid: oid(t0) }, conversation_id: cid, user_id: u, role: u === alice ? "owner" : "" })));
+    await post("messages", [{ _id: { $oid: mid }, organization_id: org, cid, from: alice, body: "hi" }]);
+    // Carol's read sorts first by _id; Bob's device had the message before (a live delivery is only recorded while no status exists).
+    const read = { _id: { $oid: oid(t0 + 20) }, cid, mid, user_id: carol, status: "read" };
+    const delivered = { _id: { $oid: oid(t0 + 21) }, cid, mid, user_id: bob, status: "delivered" };
+    const second = { _id: { $oid: oid(t0 + 22) }, cid, mid, user_id: carol, status: "delivered" };
+    expect(await post("message_statuses", [read, delivered, second])).toMatchObject({
+      imported: 2,
+      skipped: [{ id: second._id.$oid, reason: "the message has a delivered status already (Parley keeps the first)" }],
+    });
+    await post("history", [cid]);
+    const exported = await http("GET", `/admin/organizations/${org}/export/message_statuses`, { headers: { "admin-api-key": ADMIN_KEY } });
+    const statuses = exported.text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as Frame);
+    expect(statuses.map((s) => [s.user_id, s.status]).sort()).toEqual([[bob, "delivered"], [carol, "read"]].sort());
+  });
+
   it("keeps SAMA's ids and the file bytes", async () => {
     expect(await rowCount("SELECT count(*) AS n FROM organizations WHERE id IN (?, ?)", orgA, orgB)).toBe(2);
     expect(await rowCount("SELECT count(*) AS n FROM users WHERE organization_id = ? AND is_bot = 1", orgA)).toBe(1);

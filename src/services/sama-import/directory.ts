@@ -160,6 +160,8 @@ function duplicates<R extends { id: string }>(records: R[], keyOf: (r: R) => str
 
 export function importOrganizations(ctx: ImportContext, records: OrganizationRecord[]): Promise<BatchOutcome> {
   const { db } = ctx.deps;
+  /** Each new organization's bot id: the one the dump names, unless another user has it. */
+  const botIds = new Map<string, string>();
   return importRows(ctx, records, {
     existing: async (rs) => idsIn(ctx, organizations, rs.map((r) => r.id)),
     refusals: async (rs) => {
@@ -167,16 +169,18 @@ export function importOrganizations(ctx: ImportContext, records: OrganizationRec
       const rows = names.length === 0 ? [] : await db.select({ id: organizations.id, name: organizations.name }).from(organizations).where(inList(organizations.name, names)).all();
       const refused = new Map<string, string>();
       duplicates(rs, (r) => r.name, new Map(rows.map((r) => [r.name, r.id])), "the organization name", refused);
+      const taken = await idsIn(ctx, users, rs.flatMap((r) => (r.botUserId === null ? [] : [r.botUserId])));
+      for (const r of rs) botIds.set(r.id, r.botUserId !== null && !taken.has(r.botUserId) ? r.botUserId : newObjectId(ctx.deps.now));
       return refused;
     },
     // Every organization has the bot that authors handler replies (as a new one gets in createOrganization).
     insert: (rs) =>
-      rs.flatMap((org) => [
+      rs.flatMap(({ botUserId: _, ...org }) => [
         db.insert(organizations).values(org).onConflictDoNothing(),
         db
           .insert(users)
           .values({
-            id: newObjectId(ctx.deps.now),
+            id: botIds.get(org.id) ?? newObjectId(ctx.deps.now),
             organizationId: org.id,
             login: BOT_LOGIN,
             loginKey: BOT_LOGIN,

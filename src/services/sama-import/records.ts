@@ -5,7 +5,10 @@ import type { ConversationMeta, Role } from "../../domain/conversation";
 import type { ImportedMessage, ImportedReaction, ImportedStatus } from "../../domain/sama-import";
 import type { ContactRow } from "../contacts";
 
-export type OrganizationRecord = typeof organizations.$inferSelect;
+export type OrganizationRecord = typeof organizations.$inferSelect & {
+  /** The bot's id when the dump names it (an export of Parley's: `bot_user_id`); else the bot gets a new one. */
+  botUserId: string | null;
+};
 export type UserRecord = typeof users.$inferSelect;
 export type FileRecord = typeof files.$inferSelect;
 export type BlockRecord = typeof blockedUsers.$inferSelect;

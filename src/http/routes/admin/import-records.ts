@@ -7,6 +7,7 @@ import type { Role } from "../../../domain/conversation";
 import { OBJECT_ID } from "../../../domain/object-id";
 import { searchTextOf } from "../../../domain/user-view";
 import { importedSamaHash } from "../../../auth/password";
+import { BOT_LOGIN } from "../../../services/organizations";
 import type {
   BlockRecord,
   ContactRecord,
@@ -54,8 +55,8 @@ function passwordHashOf(r: { password_salt: string | null; encrypted_password: s
   return /^pbkdf2-sha256\$\d+\$[^$]+\$[^$]+$/.test(r.encrypted_password) ? r.encrypted_password : null;
 }
 
-export const organizationSchema = z.looseObject({ _id: organizationId, name: z.string().min(1).max(255), ...stamps }).transform(
-  (r): OrganizationRecord => ({ id: r._id, name: r.name, ...times(r._id, r) }),
+export const organizationSchema = z.looseObject({ _id: organizationId, name: z.string().min(1).max(255), bot_user_id: objectId.optional(), ...stamps }).transform(
+  (r): OrganizationRecord => ({ id: r._id, name: r.name, botUserId: r.bot_user_id ?? null, ...times(r._id, r) }),
 );
 
 export const userSchema = z
@@ -68,14 +69,17 @@ export const userSchema = z
     first_name: text,
     last_name: text,
     password_salt: text,
-    encrypted_password: z.string().min(1),
+    // Only the organization's bot (in an export of Parley's) has none: it cannot sign in.
+    encrypted_password: z.string().min(1).optional(),
     recent_activity: z.number().int().nonnegative().optional(),
     avatar_object: imageObject,
     device_id: text,
     ...stamps,
   })
   .superRefine((r, ctx) => {
-    if (passwordHashOf(r) === null) ctx.addIssue({ code: "custom", path: ["encrypted_password"], message: '"encrypted_password" must be SAMA\'s hash (128 hex digits, with password_salt) or Parley\'s' });
+    if (r.encrypted_password === undefined) {
+      if (r.login !== BOT_LOGIN) ctx.addIssue({ code: "invalid_type", expected: "string", input: undefined, path: ["encrypted_password"] });
+    } else if (passwordHashOf({ ...r, encrypted_password: r.encrypted_password }) === null) ctx.addIssue({ code: "custom", path: ["encrypted_password"], message: '"encrypted_password" must be SAMA\'s hash (128 hex digits, with password_salt) or Parley\'s' });
   })
   .transform(
     (r): UserRecord => ({
@@ -89,11 +93,11 @@ export const userSchema = z
       phoneKey: key(r.phone),
       firstName: r.first_name,
       lastName: r.last_name,
-      passwordHash: passwordHashOf(r)!,
+      passwordHash: r.encrypted_password === undefined ? null : passwordHashOf({ ...r, encrypted_password: r.encrypted_password }),
       avatarObject: avatar(r.avatar_object),
       recentActivity: r.recent_activity ?? Math.floor(times(r._id, r).updatedAt / 1000),
       deviceId: r.device_id,
-      isBot: false,
+      isBot: r.encrypted_password === undefined,
       searchText: searchTextOf({ login: r.login, firstName: r.first_name, lastName: r.last_name }),
       ...times(r._id, r),
     }),
