@@ -193,7 +193,8 @@ function announceState(room: Room, recipients: string[]): void {
   const groups = new Map<string, { lastMessage: LastMessage | null; users: string[]; unread: Record<string, number> }>();
   for (const userId of recipients) {
     const lastMessage = store.lastMessageFor(userId);
-    const key = lastMessage?._id ?? "";
+    // The author sees its own delivered tick, the others "sent" (lastMessageFor): one row per view.
+    const key = lastMessage === null ? "" : `${lastMessage._id}:${lastMessage.status}`;
     const group = groups.get(key) ?? { lastMessage, users: [], unread: {} };
     group.users.push(userId);
     group.unread[userId] = store.unreadCount(userId, store.participantRow(userId)?.read_seq ?? 0);

@@ -4,7 +4,7 @@
 import { isManager, mayPost, type ConversationMeta } from "../domain/conversation";
 import { fail, ok, type Actor, type Ask, type MessageQuery, type Result, type SendInput, type UserCard } from "../domain/conversation-calls";
 import { Errors } from "../domain/errors";
-import { messageBody, reactionsByEmoji, reactionSummary } from "../domain/message";
+import { messageBody, reactionsByEmoji, reactionSummary, type LastMessage } from "../domain/message";
 import { idsByAuthor, statusPatch, type Room } from "./conversation-events";
 import { restorePrivate } from "./conversation-membership";
 import { toMessage, type MessageRow } from "./conversation-rows";
@@ -63,6 +63,7 @@ export async function markRead(room: Room, actor: Actor, ids: string[] | null): 
   const me = store.participantRow(actor.userId);
   if (!me) return fail(Errors.FORBIDDEN);
   const rows = ids === null ? store.othersMessagesAfter(me.read_seq, actor.userId) : store.othersMessages(ids, actor.userId);
+  const lastBefore = store.lastMessageFor(null);
   const now = Date.now();
   for (const row of rows) {
     store.markReadBy(row.seq, actor.userId, now);
@@ -74,8 +75,24 @@ export async function markRead(room: Room, actor: Actor, ids: string[] | null): 
     room.enqueue([author], { message_read: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: statusPatch(store, mids) });
   }
   room.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: null, unread: { [actor.userId]: store.unreadCount(actor.userId, maxSeq) } });
+  announceFirstRead(room, rows, lastBefore);
   await room.settle();
   return ok(true);
+}
+
+/**
+ * SAMA's last_message is "read" once anyone read it, for every member: when this read turned the
+ * conversation's last message read, the members who see it (not those it is deleted for) get it
+ * again with its new status. Its author already has it, with `message_read`. Once per message.
+ */
+function announceFirstRead(room: Room, rows: MessageRow[], lastBefore: LastMessage | null): void {
+  if (lastBefore === null || lastBefore.status === "read") return;
+  const row = rows.find((r) => r.id === lastBefore._id);
+  const lastMessage = row ? room.store.lastMessageFor(null) : null;
+  if (!row || lastMessage === null) return;
+  const hidden = new Set([row.from_id, ...(JSON.parse(row.deleted_for) as string[])]);
+  const viewers = room.store.participantIds().filter((id) => !hidden.has(id));
+  room.enqueue(viewers, null, { store: false, excludeSession: null, patch: { lastMessage } });
 }
 
 /**

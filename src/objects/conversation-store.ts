@@ -473,7 +473,10 @@ export class ConversationStore {
         : this.sql
             .exec<MessageRow>("SELECT * FROM messages WHERE NOT EXISTS (SELECT 1 FROM json_each(deleted_for) WHERE value = ?) ORDER BY seq DESC LIMIT 1", viewer)
             .toArray()[0];
-    return row ? lastMessageView(toMessage(row, this.readMeta()?.id ?? ""), this.statusOf(row)) : null;
+    if (!row) return null;
+    // "delivered" is the author's tick; live, other members hear only of reads (announceFirstRead).
+    const status = this.statusOf(row);
+    return lastMessageView(toMessage(row, this.readMeta()?.id ?? ""), status === "delivered" && viewer !== null && viewer !== row.from_id ? "sent" : status);
   }
 
   unreadCount(userId: string, readSeq: number): number {

@@ -254,6 +254,20 @@ describe("conversation_list", () => {
     expect(rec(forA!.last_message), "the author's last_message after the recipient read it").toMatchObject({ _id: ask.server_mid, status: "read" });
   });
 
+  it("shows every member the last_message as read once anyone read it (SAMA: read if anyone has a read status)", async () => {
+    const [a, b, c] = await cast3();
+    const cid = await settledGroup(a, [b, c]);
+    const ask = await send(a.socket, cid, "read by one");
+    await received(b.socket, cid, withBody("read by one"));
+    await received(c.socket, cid, withBody("read by one"));
+    expect(rec((await conversationList(c.socket, { ids: [cid] }))[0]!.last_message)).toMatchObject({ _id: ask.server_mid, status: "sent" });
+    await b.socket.request("message_read", { cid });
+    // C read nothing, yet its last_message is read: B read it.
+    expect(rec((await conversationList(c.socket, { ids: [cid] }))[0]!.last_message)).toMatchObject({ _id: ask.server_mid, status: "read" });
+    expect(rec((await conversationList(b.socket, { ids: [cid] }))[0]!.last_message)).toMatchObject({ _id: ask.server_mid, status: "read" });
+    expect((await conversationList(c.socket, { ids: [cid] }))[0]).toMatchObject({ unread_messages_count: 1 });
+  });
+
   it("lists only the caller's conversations, filtered by ids, newest first, limited", async () => {
     const [a, b, c] = await members(3);
     const g1 = await cidOf(group(a!, [b!]));
