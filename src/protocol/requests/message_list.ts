@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ListedMessage } from "../../domain/packets";
 import { actorOf, conversationFor, unwrap } from "../../services/conversations";
 import { cid, dateWindow } from "../fields";
 import { authedRequest } from "../request";
@@ -21,5 +22,6 @@ export const messageList = authedRequest("message_list", schema, async (ctx, par
       ids: params.ids,
     }),
   );
-  return { messages };
+  // The RPC stub's type cannot carry `unknown` (a message's `x`); Conversation.listMessages returns ListedMessage[].
+  return { messages: messages as ListedMessage[] };
 });
