@@ -1,7 +1,7 @@
 // The packets the server sends without being asked, as types. Every site that builds one is checked
 // against them (`satisfies`), and the client SDK reads them through src/protocol/wire.ts.
 import type { ConversationType, ConversationView } from "./conversation";
-import type { MessagePacketBody } from "./message";
+import type { LastMessage, MessagePacketBody } from "./message";
 
 export type { ListedMessage, MessagePacketBody } from "./message";
 
@@ -39,3 +39,6 @@ export type ServerPackets = {
   last_activity: Record<string, number>;
 }
 export type PacketName = keyof ServerPackets;
+
+/** A conversation as conversation_list lists it, from the caller's Inbox. */
+export type ListedConversation = ConversationView & { last_message?: LastMessage; unread_messages_count: number };
