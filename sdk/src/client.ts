@@ -279,6 +279,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Closes the socket and stops reconnecting; the session stays stored (resume() picks it up). */
   stop(): void {
     this.running = false;
+    // Nothing of this client keeps a process alive after it (a pending refresh would, for hours).
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.wake?.();
     this.socket?.close(1000, "stopped");
   }

@@ -1,6 +1,7 @@
 // The web chat in a real browser: Debian's Chromium driven by playwright-core against `wrangler dev`
 // (a port of its own, a fresh local state). Two people sign up, start a private chat, talk live with
 // read ticks, share an image, and one of them goes offline while the other writes.
+// The same server also checks the SDK's bundle in Node (its global WebSocket and fetch).
 // Screenshots of every step go to $SCREENSHOTS_DIR (default .wrangler/browser-screenshots).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -39,6 +40,7 @@ before(async () => {
   assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (CI installs Debian's chromium)`);
   mkdirSync(SHOTS, { recursive: true });
   assert.equal(spawnSync("node", ["scripts/build-web.mjs"], { stdio: "inherit" }).status, 0, "build:web failed");
+  assert.equal(spawnSync("node", ["scripts/build-sdk.mjs"], { stdio: "inherit" }).status, 0, "build:sdk failed");
   state = mkdtempSync(join(tmpdir(), "parley-browser-"));
   const migrate = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { env: wranglerEnv, encoding: "utf8" });
   assert.equal(migrate.status, 0, migrate.stderr);
@@ -49,6 +51,10 @@ before(async () => {
     ["dev", "--port", String(port), "--inspector-port", String(await freePort()), "--persist-to", state, "--env-file", ".dev.vars.example", "--var", `PUBLIC_URL:${origin}`, "--show-interactive-dev-session=false"],
     { env: wranglerEnv, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
+  // Killed mid-run (a timeout, Ctrl-C), the test still stops the server it started.
+  process.on("exit", () => {
+    if (server.exitCode === null) process.kill(-server.pid, "SIGTERM");
+  });
   let log = "";
   server.stdout.on("data", (d) => (log += d));
   server.stderr.on("data", (d) => (log += d));
@@ -194,4 +200,31 @@ test("two people chat live, share an image, and catch up after going offline", {
   await snap(bob.page, "bob-back-online-caught-up");
   await messagesOf(alice.page).getByRole("listitem").filter({ hasText: "See you at noon!" }).getByLabel("Read").waitFor();
   await snap(alice.page, "alice-all-read");
+
+  // Both screens side by side, for the README.
+  const [left, right] = await Promise.all([alice.page.screenshot(), bob.page.screenshot()]);
+  const board = await (await browser.newContext({ viewport: { width: 1330, height: 680 } })).newPage();
+  const img = (png) => `<img src="data:image/png;base64,${png.toString("base64")}" style="border:1px solid #d0d5dd;border-radius:10px">`;
+  await board.setContent(`<body style="margin:0;padding:20px;display:flex;gap:20px;align-items:flex-start;background:#e9ecf1">${img(left)}${img(right)}</body>`);
+  await board.screenshot({ path: join(SHOTS, "two-people-chatting.png"), fullPage: true });
+});
+
+test("the SDK's bundle in Node: sign up, send, and receive with the global WebSocket and fetch", { timeout: 60_000 }, async () => {
+  const { ParleyClient } = await import("../../sdk/dist/index.js");
+  const suffix = Math.random().toString(36).slice(2, 6);
+  const carol = new ParleyClient({ url: origin });
+  const dave = new ParleyClient({ url: origin });
+  try {
+    await carol.signUp({ login: `carol${suffix}`, password: "pw-carol" });
+    const daveUser = await dave.signUp({ login: `dave${suffix}`, password: "pw-dave" });
+    const received = new Promise((resolve) => dave.on("message", resolve));
+    const { conversation } = await carol.request("conversation_create", { type: "u", participants: [daveUser._id] });
+    const ask = await carol.send({ cid: conversation._id, body: "from Node" }).ack;
+    const message = await received;
+    assert.equal(message._id, ask.server_mid);
+    assert.equal(message.body, "from Node");
+  } finally {
+    carol.stop();
+    dave.stop();
+  }
 });
