@@ -244,10 +244,15 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const deviceId = await this.device();
     const session = await this.login({ organization_id: this.organizationId, login, password, device_id: deviceId }, null);
     await this.startSession(session);
+    await this.online();
     return session.user;
   }
 
-  /** Signs in again with the stored session (a reload, a restarted process); null when there is none. */
+  /**
+   * Signs in again with the stored session (a reload, a restarted process); null when there is none.
+   * Resolves without waiting for the network: offline, the client keeps trying (`status` events), and
+   * requests wait until it is online.
+   */
   async resume(): Promise<User | null> {
     const stored = await this.read<Session>("session");
     if (!stored) return null;
@@ -385,7 +390,6 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.running = true;
     this.scheduleRefresh();
     this.loop ??= this.connectionLoop().finally(() => (this.loop = null));
-    await this.online();
   }
 
   private async endSession(reason: string): Promise<void> {

@@ -171,6 +171,31 @@ describe("ParleyClient", () => {
     expect(synced[0]).toBe(false);
   });
 
+  it("sends queued offline survive a restart: the next run resumes offline, then sends them once when the network is back", async () => {
+    const { a, b, cid, loginA } = await pair();
+    const storage = memoryStorage();
+    const a2 = client(storage);
+    await a2.c.signIn(loginA, "secret-a");
+    a2.network.up = false;
+    a2.drop();
+    await until(() => a2.c.status === "offline", "offline");
+    a2.c.send({ cid, body: "written offline 1" });
+    a2.c.send({ cid, body: "written offline 2" });
+    a2.c.stop();
+    a.c.stop();
+    const a3 = client(storage);
+    a3.network.up = false;
+    const statuses: string[] = [];
+    a3.c.on("status", (s) => statuses.push(s));
+    expect((await a3.c.resume())?.login).toBe(loginA);
+    expect(a3.c.pending.map((p) => p.body)).toEqual(["written offline 1", "written offline 2"]);
+    await until(() => statuses.includes("offline"), "an offline status");
+    a3.network.up = true;
+    await until(() => a3.c.pending.length === 0, "the queued sends acknowledged");
+    await until(() => b.messages.length === 2, "both at the receiver");
+    expect(b.messages.map((m) => m.body)).toEqual(["written offline 1", "written offline 2"]);
+  });
+
   it("a new epoch (the user's log was reset) asks the app to reload its lists", async () => {
     const { b, loginB } = await pair();
     const storage = memoryStorage();
@@ -186,6 +211,7 @@ describe("ParleyClient", () => {
     const synced: boolean[] = [];
     b3.c.on("synced", (s) => synced.push(s.reload));
     await b3.c.resume();
+    await until(() => synced.length > 0, "the catch-up");
     expect(synced).toEqual([true]);
     expect(JSON.parse((await storage.get(key))!)).toMatchObject({ epoch: cursor.epoch });
   });
