@@ -517,6 +517,7 @@ function isVisible(cid: string): boolean {
 
 // ---------------------------------------------------------------- actions
 
+/** At most one typing indicator per 3 s, and again at once after a send (the next one is news). */
 let lastTyping = 0;
 function typingSoon(cid: string): void {
   if (Date.now() - lastTyping < 3_000) return;
@@ -526,6 +527,7 @@ function typingSoon(cid: string): void {
 
 function queueSend(cid: string, content: { body?: string; attachments?: Attachment[] }): void {
   const { id } = client.send({ cid, ...content });
+  lastTyping = 0;
   const list = state.messages.get(cid) ?? [];
   list.push({ _id: id, clientId: id, cid, from: state.me!._id, ...content, t: Date.now() / 1000, status: "pending", total: {}, own: new Set() });
   state.messages.set(cid, list);

@@ -1,6 +1,7 @@
 // The web chat in a real browser: Debian's Chromium driven by playwright-core against `wrangler dev`
 // (a port of its own, a fresh local state). Two people sign up, start a private chat, talk live with
-// read ticks, share an image, and one of them goes offline while the other writes.
+// read ticks, share an image, one of them goes offline while the other writes; then typing, an edit,
+// a reaction, a delete and a group.
 // The same server also checks the SDK's bundle in Node (its global WebSocket and fetch).
 // Screenshots of every step go to $SCREENSHOTS_DIR (default .wrangler/browser-screenshots).
 import assert from "node:assert/strict";
@@ -108,6 +109,9 @@ function sunsetPng(width, height) {
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", header), chunk("IDAT", deflateSync(Buffer.concat(rows))), chunk("IEND", Buffer.alloc(0))]);
 }
 
+/** Uncaught errors of the pages: none are expected. */
+const pageErrors = [];
+
 let shot = 0;
 async function snap(page, name) {
   shot += 1;
@@ -118,6 +122,7 @@ async function person(login, viewport = { width: 900, height: 640 }) {
   const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT);
+  page.on("pageerror", (err) => pageErrors.push(`${login}: ${err.message}`));
   await page.goto(origin);
   await page.getByLabel("Login").fill(login);
   await page.getByLabel("Password").fill(`pw-${login}`);
@@ -207,6 +212,37 @@ test("two people chat live, share an image, and catch up after going offline", {
   const img = (png) => `<img src="data:image/png;base64,${png.toString("base64")}" style="border:1px solid #d0d5dd;border-radius:10px">`;
   await board.setContent(`<body style="margin:0;padding:20px;display:flex;gap:20px;align-items:flex-start;background:#e9ecf1">${img(left)}${img(right)}</body>`);
   await board.screenshot({ path: join(SHOTS, "two-people-chatting.png"), fullPage: true });
+
+  // Typing, an edit, a reaction and a delete reach the other side live.
+  await bob.page.getByLabel("Message", { exact: true }).pressSequentially("Sounds", { delay: 20 });
+  await alice.page.getByText(`${bobLogin} is typing…`).waitFor();
+  await snap(alice.page, "alice-sees-bob-typing");
+  const noon = (page) => messagesOf(page).getByRole("listitem").filter({ hasText: "See you at noon!" });
+  await noon(alice.page).getByRole("button", { name: "Edit message" }).click();
+  await alice.page.getByLabel("Message", { exact: true }).fill("See you at one!");
+  await alice.page.getByRole("button", { name: "Save" }).click();
+  const one = (page) => messagesOf(page).getByRole("listitem").filter({ hasText: "See you at one!" });
+  await one(bob.page).filter({ hasText: "edited" }).waitFor();
+  await one(bob.page).getByRole("button", { name: "React ♥" }).click();
+  await one(alice.page).getByText("♥ 1").waitFor();
+  await messagesOf(alice.page).getByRole("listitem").filter({ hasText: "The table is booked." }).getByRole("button", { name: "Delete message" }).click();
+  await messagesOf(bob.page).getByRole("listitem").filter({ hasText: "The table is booked." }).waitFor({ state: "detached" });
+  await snap(bob.page, "bob-sees-edit-and-delete");
+
+  // A group: Alice names it and adds Bob; it appears in Bob's list under its name, and talks.
+  await alice.page.getByRole("button", { name: "New group" }).click();
+  await alice.page.getByLabel("Group name").fill("Lunch club");
+  await alice.page.getByLabel("Add members").fill(bobLogin);
+  await alice.page.getByRole("dialog").getByRole("button", { name: bobLogin }).click();
+  await alice.page.getByRole("button", { name: "Create group" }).click();
+  await alice.page.getByRole("heading", { name: "Lunch club" }).waitFor();
+  await alice.page.getByLabel("Message", { exact: true }).fill("Welcome to the club");
+  await alice.page.getByRole("button", { name: "Send" }).click();
+  await bob.page.getByRole("button", { name: "Back" }).click();
+  const club = conversationsOf(bob.page).getByRole("listitem").filter({ hasText: "Lunch club" });
+  await club.filter({ hasText: "Welcome to the club" }).waitFor();
+  await snap(bob.page, "bob-list-with-group");
+  assert.deepEqual(pageErrors, [], "no uncaught errors in the pages");
 });
 
 test("the SDK's bundle in Node: sign up, send, and receive with the global WebSocket and fetch", { timeout: 60_000 }, async () => {
