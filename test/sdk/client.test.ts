@@ -102,6 +102,11 @@ describe("ParleyClient", () => {
     await b.c.request("message_read", { cid, ids: [ask.server_mid] });
     await until(() => receipts.includes("read"), "the read receipt");
     expect(a.c.pending).toEqual([]);
+    const typing: string[] = [];
+    b.c.on("typing", (t) => typing.push(t.from));
+    a.c.typing(cid);
+    await until(() => typing.length === 1, "the typing indicator");
+    expect(typing).toEqual([a.c.user!._id]);
   });
 
   it("a receiver whose socket drops in the middle of a burst gets every message once, in order", async () => {
@@ -194,6 +199,31 @@ describe("ParleyClient", () => {
     await until(() => a3.c.pending.length === 0, "the queued sends acknowledged");
     await until(() => b.messages.length === 2, "both at the receiver");
     expect(b.messages.map((m) => m.body)).toEqual(["written offline 1", "written offline 2"]);
+  });
+
+  it("resume() renews the stored access token; a token the server refuses ends the session", async () => {
+    const { loginB } = await pair();
+    const storage = memoryStorage();
+    const b2 = client(storage);
+    await b2.c.signIn(loginB, "secret-b");
+    b2.c.stop();
+    const stored = () => JSON.parse((storage.get("parley:default:session") as string | null) ?? "null") as { token: string } | null;
+    const first = stored()!.token;
+    // A token's iat has one-second resolution: wait so the renewed one differs.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const b3 = client(storage);
+    expect((await b3.c.resume())?.login).toBe(loginB);
+    expect(stored()!.token).not.toBe(first);
+    b3.c.stop();
+
+    await storage.set("parley:default:session", JSON.stringify({ ...stored(), token: "not-a-token" }));
+    const b4 = client(storage);
+    const ended: string[] = [];
+    b4.c.on("signedOut", (e) => ended.push(e.reason));
+    expect(await b4.c.resume()).toBeNull();
+    expect(ended).toEqual(["session expired"]);
+    expect(stored()).toBeNull();
+    expect(b4.c.status).toBe("signed-out");
   });
 
   it("a new epoch (the user's log was reset) asks the app to reload its lists", async () => {
