@@ -50,29 +50,58 @@ export interface StoredMessage {
 
 export type MessageStatus = "sent" | "delivered" | "read";
 
+/** The body of a `message` packet (messageBody builds it); `seq` is Parley's gap-free counter. */
+export type MessagePacketBody = {
+  _id: string;
+  cid: string;
+  c_type?: ConversationType;
+  from: string;
+  t: number;
+  body?: string;
+  attachments?: Attachment[];
+  x: Record<string, unknown>;
+  encrypted_message_type?: number;
+  replied_message_id?: string;
+  forwarded_message_id?: string;
+  updated_at: string;
+  created_at: string;
+  seq: number;
+}
+
+/** A message as message_list lists it: the packet, the caller's own messages with their status, and reactions. */
+export type ListedMessage = MessagePacketBody & {
+  status?: MessageStatus;
+  /** `{}` when none, else the caller's own reactions and a count per emoji. */
+  reactions: { own?: string[]; total?: Record<string, number> };
+};
+
+
 /** A message's content in SAMA's field names; absent fields are left out, `x` is always there. */
-export function contentFields(m: SentContent): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  if (m.body !== null) fields.body = m.body;
-  if (m.attachments !== null) fields.attachments = m.attachments;
-  fields.x = m.x;
-  if (m.encryptedMessageType !== null) fields.encrypted_message_type = m.encryptedMessageType;
-  if (m.repliedMessageId !== null) fields.replied_message_id = m.repliedMessageId;
-  if (m.forwardedMessageId !== null) fields.forwarded_message_id = m.forwardedMessageId;
-  return fields;
+export function contentFields(m: SentContent): Pick<MessagePacketBody, "body" | "attachments" | "x" | "encrypted_message_type" | "replied_message_id" | "forwarded_message_id"> {
+  // SAMA's key order: body, attachments, x, then the rest.
+  return {
+    ...(m.body !== null ? { body: m.body } : {}),
+    ...(m.attachments !== null ? { attachments: m.attachments } : {}),
+    x: m.x,
+    ...(m.encryptedMessageType !== null ? { encrypted_message_type: m.encryptedMessageType } : {}),
+    ...(m.repliedMessageId !== null ? { replied_message_id: m.repliedMessageId } : {}),
+    ...(m.forwardedMessageId !== null ? { forwarded_message_id: m.forwardedMessageId } : {}),
+  };
 }
 
 /** The body of a `message` packet; `seq` is Parley's addition (gap-free per conversation). */
-export function messageBody(m: StoredMessage, cType: ConversationType | null): Record<string, unknown> {
-  const body: Record<string, unknown> = { _id: m.id, cid: m.cid };
-  if (cType !== null) body.c_type = cType;
-  body.from = m.from;
-  body.t = m.t;
-  Object.assign(body, contentFields(m));
-  body.updated_at = new Date(m.updatedAt).toISOString();
-  body.created_at = new Date(m.createdAt).toISOString();
-  body.seq = m.seq;
-  return body;
+export function messageBody(m: StoredMessage, cType: ConversationType | null): MessagePacketBody {
+  return {
+    _id: m.id,
+    cid: m.cid,
+    ...(cType !== null ? { c_type: cType } : {}),
+    from: m.from,
+    t: m.t,
+    ...contentFields(m),
+    updated_at: new Date(m.updatedAt).toISOString(),
+    created_at: new Date(m.createdAt).toISOString(),
+    seq: m.seq,
+  };
 }
 
 /** `last_message` of a conversation (§1.4). */
@@ -93,7 +122,7 @@ export function lastMessageView(m: StoredMessage, status: MessageStatus): LastMe
 }
 
 /** Reactions as SAMA lists them on a message: {own:[…], total:{emoji:count}} or {}. */
-export function reactionSummary(rows: ReadonlyArray<{ userId: string; reaction: string }>, viewer: string): Record<string, unknown> {
+export function reactionSummary(rows: ReadonlyArray<{ userId: string; reaction: string }>, viewer: string): ListedMessage["reactions"] {
   if (rows.length === 0) return {};
   const total: Record<string, number> = {};
   const own: string[] = [];

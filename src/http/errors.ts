@@ -23,4 +23,12 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
   return respond(c, Errors.INTERNAL_SERVER);
 };
 
-export const notFound: NotFoundHandler<AppEnv> = (c) => respond(c, Errors.ROUTE_NOT_FOUND);
+/** What no route answers may be a file of the web chat (wrangler.toml [assets]: the Worker runs first). */
+export const notFound: NotFoundHandler<AppEnv> = async (c) => {
+  if ((c.req.method === "GET" || c.req.method === "HEAD") && !c.req.path.startsWith("/api/")) {
+    const asset = await c.env.ASSETS.fetch(c.req.raw);
+    // A copy with headers of its own: the middleware (CORS) adds to them, and the fetched ones are immutable.
+    if (asset.status !== 404) return new Response(asset.body, asset);
+  }
+  return respond(c, Errors.ROUTE_NOT_FOUND);
+};

@@ -1,5 +1,6 @@
 // What a Conversation sends out: the packets of its events, their pushes and the announcement of a
 // new message, as plain functions over `Room` (the part of the object they use).
+import type { ServerPackets } from "../domain/packets";
 import type { ConversationMeta, ConversationView } from "../domain/conversation";
 import type { Actor, SendInput } from "../domain/conversation-calls";
 import type { FanoutOptions, IndexPatch } from "../domain/delivery";
@@ -24,7 +25,7 @@ export interface Room {
 /** The fields of a message that a bot reply or a system message leaves empty. */
 export const noExtras: SendInput = { clientId: null, body: null, attachments: null, x: {}, repliedMessageId: null, forwardedMessageId: null, encryptedMessageType: null, deletedFor: [] };
 
-export function conversationEvent(event: string, actorId: string, view: ConversationView): Record<string, unknown> {
+export function conversationEvent(event: "conversation_created" | "conversation_updated" | "conversation_kicked", actorId: string, view: ConversationView): { system_message: ServerPackets["system_message"] } {
   return { system_message: { _id: view._id, from: actorId, t: Math.ceil(Date.now() / 1000), x: { [event]: view }, cid: view._id } };
 }
 

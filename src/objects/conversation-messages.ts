@@ -1,6 +1,7 @@
 // A conversation's messages: the checks before a send, message_list, read marks, edits, deletions,
 // reactions and user system messages. Plain functions over the object's Room; the class keeps the
 // send itself (its ordering with handlers and its commit).
+import type { ListedMessage, ServerPackets } from "../domain/packets";
 import { isManager, mayPost, type ConversationMeta } from "../domain/conversation";
 import { fail, ok, type Actor, type Ask, type MessageQuery, type Result, type SendInput, type UserCard } from "../domain/conversation-calls";
 import { Errors } from "../domain/errors";
@@ -40,17 +41,18 @@ export function checkSend(room: Room, actor: Actor, input: SendInput, restoreCar
   return null;
 }
 
-export function listMessages(store: ConversationStore, actor: Actor, query: MessageQuery): Result<Record<string, unknown>[]> {
+export function listMessages(store: ConversationStore, actor: Actor, query: MessageQuery): Result<ListedMessage[]> {
   const denied = store.memberError(actor);
   if (denied) return fail(denied);
   const meta = store.readMeta()!;
   return ok(
     store.listMessages(actor.userId, query, meta.isEncrypted).map((row) => {
       const m = toMessage(row, meta.id);
-      const body = messageBody(m, meta.type);
-      if (m.from === actor.userId) body.status = store.statusOf(row);
-      body.reactions = reactionSummary(store.reactionRows(m.seq), actor.userId);
-      return body;
+      return {
+        ...messageBody(m, meta.type),
+        ...(m.from === actor.userId ? { status: store.statusOf(row) } : {}),
+        reactions: reactionSummary(store.reactionRows(m.seq), actor.userId),
+      };
     }),
   );
 }
@@ -72,7 +74,7 @@ export async function markRead(room: Room, actor: Actor, ids: string[] | null): 
   const maxSeq = rows.reduce((max, row) => Math.max(max, row.seq), me.read_seq);
   store.setReadSeq(actor.userId, maxSeq);
   for (const [author, mids] of idsByAuthor(rows)) {
-    room.enqueue([author], { message_read: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: statusPatch(store, mids) });
+    room.enqueue([author], { message_read: { ids: mids, cid: meta.id, from: actor.userId } satisfies ServerPackets["message_read"] }, { store: true, excludeSession: null, patch: statusPatch(store, mids) });
   }
   room.enqueue([actor.userId], null, { store: false, excludeSession: null, patch: null, unread: { [actor.userId]: store.unreadCount(actor.userId, maxSeq) } });
   announceFirstRead(room, rows, lastBefore);
@@ -108,7 +110,7 @@ export async function decryptionFailed(room: Room, actor: Actor, ids: string[]):
   const now = Date.now();
   for (const row of rows) store.d1.queue("status", { cid: meta.id, mid: row.id, user_id: actor.userId, status: "decryption_failed", at: now });
   for (const [author, mids] of idsByAuthor(rows)) {
-    room.enqueue([author], { message_decryption_failed: { ids: mids, cid: meta.id, from: actor.userId } }, { store: true, excludeSession: null, patch: null });
+    room.enqueue([author], { message_decryption_failed: { ids: mids, cid: meta.id, from: actor.userId } satisfies ServerPackets["message_decryption_failed"] }, { store: true, excludeSession: null, patch: null });
   }
   await room.settle();
   return ok(true);
@@ -124,7 +126,7 @@ export async function editMessage(room: Room, actor: Actor, mid: string, body: s
   store.editBody(message.seq, body, Date.now());
   store.d1.message(message.seq);
   const last = store.lastMessageFor(null);
-  const packet = { message_edit: { id: mid, cid: meta.id, c_type: meta.type, from: actor.userId, body } };
+  const packet = { message_edit: { id: mid, cid: meta.id, c_type: meta.type, from: actor.userId, body } satisfies ServerPackets["message_edit"] };
   room.broadcastLive(meta, packet);
   room.enqueue(store.participantIds(), packet, {
     store: true,
@@ -161,7 +163,7 @@ export async function deleteMessages(room: Room, actor: Actor, ids: string[], ty
   const manager = meta.type !== "u" && isManager(store.roleOf(actor.userId) ?? null);
   if (!manager && rows.some((row) => row.from_id !== actor.userId)) return fail(Errors.FORBIDDEN);
   removeMessages(store, meta, rows);
-  const packet = { message_delete: { ids: rows.map((r) => r.id), cid: meta.id, c_type: meta.type, from: actor.userId, type: "all" } };
+  const packet = { message_delete: { ids: rows.map((r) => r.id), cid: meta.id, c_type: meta.type, from: actor.userId, type: "all" } satisfies ServerPackets["message_delete"] };
   room.broadcastLive(meta, packet);
   room.enqueue(store.participantIds(), packet, {
     store: true,
@@ -186,7 +188,7 @@ export async function react(room: Room, actor: Actor, mid: string, add: string |
   const message = store.messageById(mid);
   if (!message || message.deletedFor.includes(actor.userId)) return fail(Errors.MESSAGE_ID_NOT_FOUND);
   const now = Date.now();
-  const change: Record<string, string> = {};
+  const change: { add?: string; remove?: string } = {};
   if (add !== null && store.addReaction(message.seq, actor.userId, add, now)) {
     change.add = add;
     store.d1.queue("reaction", { cid: meta.id, mid, user_id: actor.userId, reaction: add, at: now, op: "add" });
@@ -196,7 +198,7 @@ export async function react(room: Room, actor: Actor, mid: string, add: string |
     store.d1.queue("reaction", { cid: meta.id, mid, user_id: actor.userId, reaction: remove, at: now, op: "remove" });
   }
   if (Object.keys(change).length > 0) {
-    const packet = { message_reactions_update: { mid, cid: meta.id, c_type: meta.type, from: actor.userId, ...change } };
+    const packet = { message_reactions_update: { mid, cid: meta.id, c_type: meta.type, from: actor.userId, ...change } satisfies ServerPackets["message_reactions_update"] };
     // A channel's reactions reach its live sockets (one broadcast), not every subscriber's log.
     if (meta.type === "c") room.broadcastLive(meta, packet);
     else room.enqueue(store.participantIds(), packet, { store: true, excludeSession: actor.sessionId, patch: null });

@@ -7,6 +7,7 @@
 // This class keeps the object's lifecycle, its storage (conversation-store.ts) and the order of
 // things: sends, fan-out, alarms, live sockets. The rules are plain functions beside it:
 // conversation-membership.ts, conversation-messages.ts, conversation-events.ts.
+import type { ListedMessage, ServerPackets } from "../domain/packets";
 import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config";
 import type { ConversationMeta, ConversationView, Participant } from "../domain/conversation";
@@ -282,7 +283,7 @@ export class Conversation extends DurableObject<Env> {
     this.kick();
   }
 
-  async listMessages(actor: Actor, query: MessageQuery): Promise<Result<Record<string, unknown>[]>> {
+  async listMessages(actor: Actor, query: MessageQuery): Promise<Result<ListedMessage[]>> {
     return messages.listMessages(this.store, actor, query);
   }
 
@@ -322,7 +323,7 @@ export class Conversation extends DurableObject<Env> {
     const role = this.store.roleOf(actor.userId);
     if (meta.type === "c" || role === undefined) return fail(Errors.FORBIDDEN);
     if (meta.type === "u" && this.store.isBlocked()) return fail(Errors.USER_BLOCKED);
-    const packet = { typing: { cid: meta.id, c_type: meta.type, from: actor.userId, t: Math.round(Date.now() / 1000), ...(status !== null ? { status } : {}) } };
+    const packet = { typing: { cid: meta.id, c_type: meta.type, from: actor.userId, t: Math.round(Date.now() / 1000), ...(status !== null ? { status } : {}) } satisfies ServerPackets["typing"] };
     // Not awaited: a slow Inbox must not hold up the sender's next frame.
     void Promise.allSettled(
       this.store.participantIds().map((userId) =>
@@ -396,7 +397,7 @@ export class Conversation extends DurableObject<Env> {
       receipts.set(key, receipt);
     }
     for (const { author, by, ids } of receipts.values()) {
-      this.fanout.enqueue([author], { message_delivered: { ids, cid: meta.id, from: by } }, { store: true, excludeSession: null, patch: statusPatch(this.store, ids) });
+      this.fanout.enqueue([author], { message_delivered: { ids, cid: meta.id, from: by } satisfies ServerPackets["message_delivered"] }, { store: true, excludeSession: null, patch: statusPatch(this.store, ids) });
     }
     return receipts.size > 0;
   }

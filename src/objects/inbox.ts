@@ -4,6 +4,7 @@
 // decides push, keeps last-activity subscriptions and the user's derived state (inbox-log.ts: the
 // event feed with its per-user `event_seq`, the conversation index `conversation_list` is served
 // from), which a delivery changes in memory and a window writes behind in one commit.
+import type { ServerPackets } from "../domain/packets";
 import { DurableObject } from "cloudflare:workers";
 import { liveDelivery, type Delivery, type DeliveryReceipt } from "../domain/delivery";
 import { getConfig } from "../config";
@@ -160,7 +161,7 @@ export class Inbox extends DurableObject<Env> {
 
   /** `last_activity` to every subscriber's live sessions (never logged). */
   private async broadcastActivity(owner: Owner, value: number): Promise<void> {
-    const packet = { last_activity: { [owner.userId]: value } };
+    const packet = { last_activity: { [owner.userId]: value } satisfies ServerPackets["last_activity"] };
     const subscribers = this.sql.exec<{ user_id: string }>("SELECT user_id FROM subscribers").toArray();
     await Promise.allSettled(
       subscribers.map(({ user_id }) =>

@@ -42,7 +42,7 @@ import { userSendOtp } from "./requests/user_send_otp";
 import { deviceDelete, deviceList, deviceRegister, requestKeys } from "./requests/devices";
 import { messageDecryptionFailed } from "./requests/message_decryption_failed";
 
-const handlers: readonly RequestHandler[] = [
+const handlers = [
   ping,
   connect,
   userCreate,
@@ -103,6 +103,9 @@ const handlers: readonly RequestHandler[] = [
   requestKeys,
   deviceDelete,
   messageDecryptionFailed,
-];
+] as const satisfies readonly RequestHandler[];
+
+/** Every request definition as a type (src/protocol/wire.ts derives the client's types from it). */
+export type RequestDefinition = (typeof handlers)[number];
 
 export const requestHandlers: ReadonlyMap<string, RequestHandler> = new Map(handlers.map((h) => [h.name, h]));

@@ -30,13 +30,24 @@ export interface RequestHandler {
 
 type ResponseDoc = RequestDoc & { reply: z.ZodType };
 
+/**
+ * A handler that keeps its name, schema and reply as types: src/protocol/wire.ts maps them into the
+ * wire types the client SDK uses, so a request's shape is written once, here.
+ */
+export interface TypedRequest<N extends string, S extends z.ZodType, R> extends RequestHandler {
+  readonly name: N;
+  readonly params: S;
+  /** Type only: what the reply carries (the `response` payload, or the whole frame of `ask`, or null). */
+  readonly "~reply"?: R;
+}
+
 /** A request that may be sent before signing in (ping, connect, user_create, user_login). */
-export function publicRequest<S extends z.ZodType>(
-  name: string,
+export function publicRequest<N extends string, S extends z.ZodType, R extends ResponsePayload>(
+  name: N,
   schema: S,
   doc: ResponseDoc,
-  handle: (ctx: RequestContext, params: z.output<S>) => Promise<ResponsePayload>,
-): RequestHandler {
+  handle: (ctx: RequestContext, params: z.output<S>) => Promise<R>,
+): TypedRequest<N, S, R> {
   return { name, requiresAuth: false, answer: "response", params: schema, doc, run: async (ctx, params) => ({ response: await handle(ctx, parseParams(schema, params)) }) };
 }
 
@@ -47,12 +58,12 @@ function withSession(name: string, ctx: RequestContext): AuthedContext {
 }
 
 /** A request that needs a signed-in socket; SAMA's guard answers 401 before validating. */
-export function authedRequest<S extends z.ZodType>(
-  name: string,
+export function authedRequest<N extends string, S extends z.ZodType, R extends ResponsePayload>(
+  name: N,
   schema: S,
   doc: ResponseDoc,
-  handle: (ctx: AuthedContext, params: z.output<S>) => Promise<ResponsePayload>,
-): RequestHandler {
+  handle: (ctx: AuthedContext, params: z.output<S>) => Promise<R>,
+): TypedRequest<N, S, R> {
   return {
     name,
     requiresAuth: true,
@@ -64,12 +75,12 @@ export function authedRequest<S extends z.ZodType>(
 }
 
 /** A signed-in request answered with its own frame (`ask`) or with nothing (`typing`). */
-export function authedSend<S extends z.ZodType>(
-  name: string,
+export function authedSend<N extends string, S extends z.ZodType, R extends Record<string, unknown> | null>(
+  name: N,
   schema: S,
   doc: RequestDoc,
-  handle: (ctx: AuthedContext, params: z.output<S>) => Promise<Record<string, unknown> | null>,
-): RequestHandler {
+  handle: (ctx: AuthedContext, params: z.output<S>) => Promise<R>,
+): TypedRequest<N, S, R> {
   return {
     name,
     requiresAuth: true,

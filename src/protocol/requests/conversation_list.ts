@@ -1,5 +1,6 @@
 import * as shapes from "../shapes";
 import { z } from "zod";
+import type { ListedConversation } from "../../domain/packets";
 import { withImageUrls } from "../../services/avatar-urls";
 import { inboxOf } from "../../objects/stubs";
 import { dateWindow } from "../fields";
@@ -25,5 +26,6 @@ export const conversationList = authedRequest("conversation_list", schema, conve
     lt: params.updated_at?.lt,
     ids: params.ids,
   });
-  return { conversations: await withImageUrls(ctx, ctx.session.organizationId, conversations as Array<{ image_object?: { file_id: string } }>) };
+  // The Inbox builds these views as plain records (inbox-log.ts, conversationList): ListedConversation is their shape.
+  return { conversations: await withImageUrls(ctx, ctx.session.organizationId, conversations as ListedConversation[]) };
 });

@@ -1,6 +1,7 @@
 import { Errors } from "../../domain/errors";
 import * as shapes from "../shapes";
 import { z } from "zod";
+import type { ListedMessage } from "../../domain/packets";
 import { actorOf, conversationFor, unwrap } from "../../services/conversations";
 import { cid, dateWindow } from "../fields";
 import { authedRequest } from "../request";
@@ -29,5 +30,6 @@ export const messageList = authedRequest("message_list", schema, messageListDoc,
       ids: params.ids,
     }),
   );
-  return { messages };
+  // The RPC stub's type cannot carry `unknown` (a message's `x`); Conversation.listMessages returns ListedMessage[].
+  return { messages: messages as ListedMessage[] };
 });
