@@ -78,6 +78,7 @@ export class Conversation extends DurableObject<Env> {
       if (this.writeDelivered()) this.kick();
     }, DELIVERED_WRITE_DELAY_MS);
     this.store = new ConversationStore(storage.sql, (seq) => this.receipts.has(seq));
+    this.imports = new ImportStage(storage.sql); // metered like every other write of this object
     this.fanout = new Fanout(
       storage.sql,
       {
@@ -340,7 +341,7 @@ export class Conversation extends DurableObject<Env> {
 
   // ---------------------------------------------------------------- history moved from SAMA (conversation-import.ts)
 
-  private readonly imports = new ImportStage(this.ctx.storage.sql);
+  private readonly imports: ImportStage;
 
   async importMessages(messages: ImportedMessage[], dryRun: boolean): Promise<StageOutcome> {
     return this.imports.stageMessages(this.store, messages, dryRun);
