@@ -31,6 +31,8 @@ const testSecrets = {
   PUSH_ALLOW_LOOPBACK: "true",
   // Three live channel sockets per object, so a handful of sockets already spans shards.
   LIVE_SOCKETS_PER_OBJECT: "3",
+  // Few Gateways, so sockets of different users share one in most tests.
+  GATEWAYS_PER_LOCATION: "3",
   // Password-reset emails go to this URL, which test/ws/password-reset.test.ts intercepts (nothing listens there).
   EMAIL_API_URL: "https://email.parley.test/v1/send",
   EMAIL_API_KEY: "test-email-key",

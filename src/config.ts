@@ -32,6 +32,12 @@ export interface Config {
   conversationMaxParticipants: number;
   /** Live channel sockets per object before a shard is opened (Cloudflare's cap is 32,768 hibernated sockets). */
   liveSocketsPerObject: number;
+  /** Gateway objects per location that a location's sockets are spread over (gateway.ts). */
+  gatewaysPerLocation: number;
+  /** Packets for at least this many recipients go straight to their sessions' Gateways, their Inboxes told behind (conversation-gateways.ts). */
+  gatewayFanoutMinRecipients: number;
+  /** How long a recipient's Inbox may wait to be told what its sessions got through their Gateways. */
+  inboxTellBehindMs: number;
   /** How long an Inbox keeps derived state (feed, conversation index) in memory before writing it in one commit. */
   inboxWriteWindowMs: number;
   /** Users one conversation_create or conversation_update may name (participants and admins together). */
@@ -115,6 +121,9 @@ export function getConfig(env: Env): Config {
     messagePreloadCount: num(env.MESSAGE_PRELOAD_COUNT, 30),
     conversationMaxParticipants: num(env.CONVERSATION_MAX_PARTICIPANTS, 50),
     liveSocketsPerObject: num(env.LIVE_SOCKETS_PER_OBJECT, 32000),
+    gatewaysPerLocation: num(env.GATEWAYS_PER_LOCATION, 8),
+    gatewayFanoutMinRecipients: num(env.GATEWAY_FANOUT_MIN_RECIPIENTS, 8),
+    inboxTellBehindMs: num(env.INBOX_TELL_BEHIND_MS, 1000),
     inboxWriteWindowMs: num(env.INBOX_WRITE_WINDOW_SECONDS, 10) * 1000,
     participantsPerRequestMax: num(env.PARTICIPANTS_PER_REQUEST_MAX, 100),
     pushSubscriptionsMax: num(env.PUSH_SUBSCRIPTIONS_MAX, 20),

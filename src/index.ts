@@ -4,7 +4,7 @@ import { buildApp } from "./http/app";
 export { HandlerOutbound } from "./handlers/outbound-entrypoint";
 export { Conversation } from "./objects/conversation";
 export { Inbox } from "./objects/inbox";
-export { Session } from "./objects/session";
+export { Gateway } from "./objects/gateway";
 
 const app = buildApp();
 

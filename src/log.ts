@@ -5,7 +5,7 @@
 // quote data (drizzle's "Failed query" error appends the query's parameters on its second line,
 // V8's JSON.parse error quotes the text it could not parse).
 
-export type LogKind = "Worker" | "Session" | "Conversation" | "Inbox" | "Push" | "Email" | "Handler" | "AI";
+export type LogKind = "Worker" | "Gateway" | "Session" | "Conversation" | "Inbox" | "Push" | "Email" | "Handler" | "AI";
 
 export interface LogWhere {
   kind: LogKind;

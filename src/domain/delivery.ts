@@ -58,6 +58,12 @@ export interface Delivery {
   after?: number;
   /** Resent after the Inbox lost it, once its sessions already had it: state only, nothing forwarded, no push. */
   replay?: boolean;
+  /**
+   * The sessions the Conversation sent the packet to straight through their Gateways: the Inbox
+   * forwards it only to its other sessions, and answers with all of them when they differ. Absent
+   * when the packet goes through the Inbox alone.
+   */
+  liveTo?: string[];
   cid: string;
   /** The packet, e.g. {"message":{…}}; null when only the index changes. */
   packet: Record<string, unknown> | null;
@@ -81,6 +87,8 @@ export interface DeliveryReceipt {
   durable: number;
   /** The Inbox lost deliveries before these (it has applied up to `gap`): nothing was applied; resend from there. */
   gap?: number;
+  /** The user's live sessions, when a delivery's `liveTo` named others (the Conversation's routes: conversation-gateways.ts). */
+  sessions?: string[];
 }
 
 /** A packet for live sessions only: never retried, never indexed (typing, last_activity, system messages to listed users). */

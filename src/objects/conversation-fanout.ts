@@ -16,6 +16,7 @@
 import type { Delivery, DeliveryReceipt } from "../domain/delivery";
 import { logError } from "../log";
 import { count } from "../operator-counters";
+import type { GatewayLive } from "./conversation-gateways";
 
 export interface FanoutRow {
   id: number;
@@ -38,6 +39,8 @@ export interface FanoutTarget {
 interface LaneItem {
   row: number;
   delivery: Delivery;
+  /** Its packet went to the recipient's sessions through their Gateways: the Inbox may be told later. */
+  behind?: boolean;
 }
 
 /** A delivery the Inbox answered for and has not written yet: only its row (read again if it must go again). */
@@ -86,15 +89,24 @@ export class Fanout {
   private finished: number[] = [];
   /** Test-only: deliver to the first recipient only, so a test can evict objects mid-way. */
   private holdAfter: string | null | undefined = undefined;
+  /** Rows up to this one are awaited (settle): their lanes go at once, told behind or not. */
+  private hurryUpTo = 0;
+  /** The next tick that starts the lanes holding only deliveries told behind. */
+  private behindTimer: ReturnType<typeof setTimeout> | null = null;
 
   /**
    * @param confirmAfterMs how long an answered delivery may stay unwritten before it is resent with
    *   `durable` (the Inbox's write window and a margin).
+   * @param live sends packets of rows with many recipients straight to their sessions' Gateways.
+   * @param tellBehindMs how long the Inbox of a recipient reached that way may wait for its delivery
+   *   (what arrives meanwhile goes in the same call).
    */
   constructor(
     private readonly sql: SqlStorage,
     private readonly target: FanoutTarget,
     private readonly confirmAfterMs: number,
+    private readonly live: GatewayLive,
+    private readonly tellBehindMs: number,
   ) {}
 
   enqueue(recipients: string[], packet: Record<string, unknown> | null, options: unknown): void {
@@ -141,11 +153,13 @@ export class Fanout {
       for (const row of rows) {
         const owed = new Set<string>();
         const sending = new Set<string>();
-        for (const [userId, delivery] of this.target.deliveries(row)) {
+        const deliveries = this.target.deliveries(row);
+        const behind = this.live.send(row.packet, deliveries);
+        for (const [userId, delivery] of deliveries) {
           owed.add(userId);
           const lane = this.lane(userId);
           if (!lane.failed) {
-            lane.queue.push({ row: row.id, delivery });
+            lane.queue.push({ row: row.id, delivery, ...(behind.has(userId) ? { behind: true } : {}) });
             sending.add(userId);
             touched.add(userId);
           }
@@ -163,9 +177,22 @@ export class Fanout {
     }
     for (const userId of touched) {
       const lane = this.lanes.get(userId);
-      if (lane && !lane.busy && !lane.failed && lane.queue.length > 0) this.start(userId, lane);
+      if (lane) this.wake(userId, lane);
     }
     this.release();
+  }
+
+  /** Starts an idle lane, unless all it holds may be told behind: then the next tick starts it. */
+  private wake(userId: string, lane: Lane): void {
+    if (lane.busy || lane.failed || lane.queue.length === 0) return;
+    if (lane.queue.some((item) => !item.behind || item.row <= this.hurryUpTo)) {
+      this.start(userId, lane);
+      return;
+    }
+    this.behindTimer ??= setTimeout(() => {
+      this.behindTimer = null;
+      for (const [waiting, next] of this.lanes) if (!next.busy && !next.failed && next.queue.length > 0) this.start(waiting, next);
+    }, this.tellBehindMs);
   }
 
   /** Resolves when every row committed so far has reached its recipients' Inboxes or was left to the alarm. */
@@ -173,7 +200,9 @@ export class Fanout {
     const upTo = this.sql.exec<{ m: number | null }>("SELECT max(id) AS m FROM fanout").one().m;
     if (upTo === null) return Promise.resolve();
     const handled = new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }));
+    this.hurryUpTo = Math.max(this.hurryUpTo, upTo);
     this.pump();
+    for (const [userId, lane] of this.lanes) this.wake(userId, lane);
     return handled;
   }
 
@@ -285,6 +314,7 @@ export class Fanout {
       .deliver(userId, deliveries, { durable })
       .then(
         (receipt) => {
+          if (receipt.sessions !== undefined) this.live.learn(userId, receipt.sessions);
           if (receipt.gap !== undefined) {
             // The Inbox lost a window and applied nothing of this call: what it had from this lane
             // goes again as state, then this call's deliveries as they were, in order.
@@ -322,7 +352,7 @@ export class Fanout {
           this.failedLanes++;
           count("fanoutRetriesPending");
         }
-        else if (lane.queue.length > 0) this.start(userId, lane);
+        else if (lane.queue.length > 0) this.wake(userId, lane);
         else if (lane.unconfirmed.length === 0) this.lanes.delete(userId);
         for (const waiting of this.waitingLanes) {
           if (this.busyLanes >= MAX_BUSY_LANES) break;

@@ -25,6 +25,7 @@ import { ConversationHandlerHost, type HandlerConfig } from "./conversation-hand
 import { ImportStage, type HistoryInput } from "./conversation-import";
 import type { HistoryOutcome, ImportedMessage, ImportedReaction, ImportedStatus, StageOutcome } from "../domain/sama-import";
 import { Fanout, type FanoutRow } from "./conversation-fanout";
+import { GatewayLive } from "./conversation-gateways";
 import * as membership from "./conversation-membership";
 import * as messages from "./conversation-messages";
 import type { ExportPage } from "./conversation-export";
@@ -33,7 +34,7 @@ import { toParticipant } from "./conversation-rows";
 import { ConversationStore } from "./conversation-store";
 import { summaryMessages } from "./conversation-summary";
 import { meteredStorage } from "./metrics";
-import { inboxOf } from "./stubs";
+import { gatewayStub, inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
 import { logError } from "../log";
@@ -70,7 +71,8 @@ export class Conversation extends DurableObject<Env> {
     super(ctx, env);
     const storage = meteredStorage(ctx.storage, "Conversation");
     this.setAlarm = storage.setAlarm;
-    this.live = new LiveSockets(ctx, env, getConfig(env).liveSocketsPerObject);
+    const config = getConfig(env);
+    this.live = new LiveSockets(ctx, env, config.liveSocketsPerObject);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // Called with props: a loopback binding that can be handed to the loader isolate (the bare stub cannot).
     this.handler = new ConversationHandlerHost(storage.sql, env, ctx.exports.HandlerOutbound({ props: {} }));
@@ -88,7 +90,9 @@ export class Conversation extends DurableObject<Env> {
         retryLater: (at) => this.ensureAlarm(at === undefined ? RETRY_DELAY_MS : Math.max(0, at - Date.now())),
       },
       // An Inbox writes within its window: what is still unwritten a little after that is resent.
-      getConfig(env).inboxWriteWindowMs + CONFIRM_MARGIN_MS,
+      config.inboxWriteWindowMs + CONFIRM_MARGIN_MS,
+      new GatewayLive((gateway) => gatewayStub(env, gateway), (userId, mids) => this.markDelivered(userId, mids), config.gatewayFanoutMinRecipients),
+      config.inboxTellBehindMs,
     );
     this.room = {
       store: this.store,

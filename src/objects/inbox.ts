@@ -17,16 +17,23 @@ import { pushDeps, pushToUser } from "../push";
 import { EXPIRED, SharedDeadline } from "./deadline";
 import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from "./inbox-log";
 import { meteredStorage } from "./metrics";
-import { fileAccess, inboxOf, sessionStub, type SessionStub } from "./stubs";
+import { fileAccess, gatewayStub, inboxOf, parseSessionAddress, type GatewayStub } from "./stubs";
 import { abortForTest } from "./test-abort";
 import { logError } from "../log";
 
 export type { ConversationListQuery, LogRow, SyncPage };
 
-/** A Session that has not answered within half to all of this is skipped for this delivery (the log still has the packet). */
+/** A Gateway that has not answered within half to all of this is skipped for this delivery (the log still has the packet). */
 const PUSH_TIMEOUT_MS = 5000;
 /** How often an online user's sessions are checked for sockets that vanished without a close event. */
 const LIVENESS_MS = 5 * 60 * 1000;
+
+/** A packet on its way to the user's sessions, except those it skips. */
+interface Forwarded {
+  frame: string;
+  skip: Array<string | null>;
+  mid: string | null;
+}
 
 export interface Owner {
   userId: string;
@@ -45,7 +52,7 @@ export class Inbox extends DurableObject<Env> {
   private ownerCache: Owner | null = null;
   /** The user's request budget over all their sockets; in memory (a new object starts full). */
   private requestBucket: Bucket | null = null;
-  private readonly sessionStubs = new Map<string, SessionStub>();
+  private readonly gatewayStubs = new Map<string, GatewayStub>();
   private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
   private presenceChain: Promise<void> = Promise.resolve();
 
@@ -89,7 +96,6 @@ export class Inbox extends DurableObject<Env> {
   /** A Session signed out or closed; the last one takes the user offline. */
   async detach(sessionId: string): Promise<void> {
     this.sessionCache = null;
-    this.sessionStubs.delete(sessionId);
     const removed = this.sql.exec("DELETE FROM sessions WHERE session_id = ?", sessionId).rowsWritten > 0;
     if (removed) await this.syncPresence();
   }
@@ -107,7 +113,8 @@ export class Inbox extends DurableObject<Env> {
     await Promise.all(
       rows.map(async ({ session_id }) => {
         // Only a definite "no" drops a session; an error is checked again at the next alarm.
-        const alive = owner === null ? false : await this.session(session_id).isSignedInAs(owner.userId).catch(() => this.forgetStub(session_id));
+        const { gateway, socket } = parseSessionAddress(session_id);
+        const alive = owner === null ? false : await this.gateway(gateway).isSignedInAs(socket, owner.userId).catch(() => this.forgetStub(gateway));
         if (alive === false) await this.detach(session_id);
       }),
     );
@@ -220,7 +227,12 @@ export class Inbox extends DurableObject<Env> {
         ? this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions")
         : this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions WHERE device_id = ?", deviceId)
     ).toArray();
-    const results = await Promise.allSettled(rows.map((row) => this.session(row.session_id).signOutIf(userId, deviceId)));
+    const results = await Promise.allSettled(
+      rows.map((row) => {
+        const { gateway, socket } = parseSessionAddress(row.session_id);
+        return this.gateway(gateway).signOutIf(socket, userId, deviceId);
+      }),
+    );
     // A session that did not answer stays registered, so a later revocation or the liveness alarm still reaches it.
     for (const [i, row] of rows.entries()) if (results[i]?.status === "fulfilled") await this.detach(row.session_id);
     return results.filter((r) => r.status === "fulfilled" && r.value).length;
@@ -237,7 +249,8 @@ export class Inbox extends DurableObject<Env> {
    */
   async deliver(userId: string, deliveries: Delivery[], options: { durable?: boolean } = {}): Promise<DeliveryReceipt> {
     const now = Date.now();
-    const frames: Array<{ frame: string; exclude: string | null; mid: string | null }> = [];
+    const frames: Forwarded[] = [];
+    let routed: Set<string> | null = null;
     const pushes: Array<{ payload: PushPayload; attachment: string | undefined }> = [];
     let stream: string | null = null;
     let gap: number | null = null;
@@ -255,36 +268,59 @@ export class Inbox extends DurableObject<Env> {
       } else if (d.store) {
         persist = true; // not from a stream: nothing would resend it
       }
+      if (d.liveTo !== undefined) routed = new Set([...d.liveTo, ...(d.excludeSession !== null ? [d.excludeSession] : [])]);
       if (d.patch) this.log.patch(d.cid, d.patch);
       if (d.mid !== null) this.log.rememberMessage(d.mid, d.cid);
       if (d.push && !d.replay) pushes.push({ payload: d.push, attachment: d.pushAttachment });
       if (d.packet === null) continue;
       const frame = d.store ? this.log.append(d.packet, now) : JSON.stringify(d.packet);
       // A replay was forwarded by the instance that lost it: only the state is rebuilt.
-      if (!d.replay) frames.push({ frame, exclude: d.excludeSession, mid: d.mid });
+      if (!d.replay) frames.push({ frame, skip: d.liveTo === undefined ? [d.excludeSession] : [d.excludeSession, ...d.liveTo], mid: d.mid });
     }
     // A number past the durable ceiling is written before any frame carrying it leaves.
     if (persist || this.log.mustFlush) this.flush();
     else this.flushSoon();
     this.pushIfAway(pushes);
-    const delivered = new Set<string>();
-    if (frames.length > 0) {
-      await Promise.all(
-        this.sessions().map(async ({ id: sessionId }) => {
-          const mine = frames.filter((f) => f.exclude !== sessionId);
-          if (mine.length === 0) return;
-          // A failed call is not proof the socket is gone (the liveness alarm decides that); "false" is.
-          const answer = await this.pushDeadline.race(this.session(sessionId).push(userId, mine.map((f) => f.frame))).catch((err: unknown) => {
-            logError("push to session failed", { kind: "Inbox", id: this.ctx.id.toString(), session: sessionId }, err);
-            return this.forgetStub(sessionId);
-          });
-          const reached = answer === EXPIRED ? null : answer;
-          if (reached === false) await this.detach(sessionId);
-          else if (reached) for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
-        }),
-      );
+    const delivered = frames.length > 0 ? await this.forward(userId, frames) : [];
+    // The Conversation sends packets of large groups to the sessions it knows: it learns of the others here.
+    const sessions = routed === null ? null : this.sessions().map((s) => s.id);
+    const report = sessions !== null && (sessions.length !== routed!.size || sessions.some((id) => !routed!.has(id)));
+    return { delivered, durable: stream === null ? 0 : this.log.durableSeq(stream), ...(gap !== null ? { gap } : {}), ...(report ? { sessions: sessions! } : {}) };
+  }
+
+  /**
+   * Sends the frames to the user's sessions: one call per Gateway holding them (a session that caused
+   * a packet, or that the Conversation sent it to already, gets no copy of it). Answers the messages
+   * that reached at least one session.
+   */
+  private async forward(userId: string, frames: Forwarded[]): Promise<string[]> {
+    // Sessions that get the same frames share a call to their Gateway.
+    const calls = new Map<string, { gateway: string; sessions: string[]; frames: typeof frames }>();
+    for (const { id } of this.sessions()) {
+      const mine = frames.filter((f) => !f.skip.includes(id));
+      if (mine.length === 0) continue;
+      const { gateway } = parseSessionAddress(id);
+      const key = mine.length === frames.length ? gateway : id;
+      const call = calls.get(key);
+      if (call) call.sessions.push(id);
+      else calls.set(key, { gateway, sessions: [id], frames: mine });
     }
-    return { delivered: [...delivered], durable: stream === null ? 0 : this.log.durableSeq(stream), ...(gap !== null ? { gap } : {}) };
+    const delivered = new Set<string>();
+    await Promise.all(
+      [...calls.values()].map(async ({ gateway, sessions, frames: mine }) => {
+        const targets = sessions.map((id) => ({ socket: parseSessionAddress(id).socket, userId }));
+        // A failed call is not proof the sockets are gone (the liveness alarm decides that); "missed" is.
+        const answer = await this.pushDeadline.race(this.gateway(gateway).push([{ targets, frames: mine.map((f) => f.frame) }])).catch((err: unknown) => {
+          logError("push to gateway failed", { kind: "Inbox", id: this.ctx.id.toString(), gateway }, err);
+          return this.forgetStub(gateway);
+        });
+        if (answer === EXPIRED || answer === null) return;
+        const missed = new Set(answer.map((t) => t.socket));
+        for (const id of sessions) if (missed.has(parseSessionAddress(id).socket)) await this.detach(id);
+        if (missed.size < sessions.length) for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
+      }),
+    );
+    return [...delivered];
   }
 
   /** The window's one commit, once `windowMs` after the first change since the last one. */
@@ -364,19 +400,19 @@ export class Inbox extends DurableObject<Env> {
 
   /**
    * After a failed call: a stub of an object that was reset (aborted) fails every later call, so the
-   * next call gets a new stub (and learns from the fresh object whether the socket is still there).
+   * next call gets a new stub (and learns from the fresh object whether the sockets are still there).
    */
-  private forgetStub(sessionId: string): null {
-    this.sessionStubs.delete(sessionId);
+  private forgetStub(gateway: string): null {
+    this.gatewayStubs.delete(gateway);
     return null;
   }
 
-  /** One stub per session: calls on the same stub arrive in order, so packets keep their event_seq order. */
-  private session(sessionId: string): SessionStub {
-    let stub = this.sessionStubs.get(sessionId);
+  /** One stub per Gateway: calls on the same stub arrive in order, so packets keep their event_seq order. */
+  private gateway(gatewayId: string): GatewayStub {
+    let stub = this.gatewayStubs.get(gatewayId);
     if (!stub) {
-      stub = sessionStub(this.env, sessionId);
-      this.sessionStubs.set(sessionId, stub);
+      stub = gatewayStub(this.env, gatewayId);
+      this.gatewayStubs.set(gatewayId, stub);
     }
     return stub;
   }

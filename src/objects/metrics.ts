@@ -3,7 +3,7 @@
 // read (the SQL cursor's counters), and calls between objects (counted at the stub, by the class
 // called). The counters live in this isolate: `wrangler dev` runs the Worker and every object in one,
 // so the benchmark reads whole-server totals from /admin/metrics; on Cloudflare each isolate counts its own.
-export const OBJECT_CLASSES = ["Conversation", "Inbox", "Session"] as const;
+export const OBJECT_CLASSES = ["Conversation", "Inbox", "Gateway"] as const;
 export type ObjectClass = (typeof OBJECT_CLASSES)[number];
 
 export interface Meter {

@@ -1,27 +1,32 @@
-// Session: one Durable Object per WebSocket connection. SAMA clients sign in *after* the socket
-// opens, so the socket cannot be routed to a per-user object at upgrade time. The Session owns the
-// hibernated socket and its state (identity and rate-limit bucket, in the socket attachment so both
-// survive hibernation and eviction), answers frames one at a time in arrival order, and leaves
-// every rule to src/protocol. While signed in it is registered with the user's Inbox, which can sign
-// it out (logout elsewhere, token theft, user deleted).
-import { DurableObject } from "cloudflare:workers";
-import { getConfig, type Config } from "../config";
+// Session: one signed-in (or not yet) WebSocket, held by a Gateway (gateway.ts) among many. SAMA
+// clients sign in after the socket opens; the session answers its frames strictly in arrival order,
+// keeps its identity and rate-limit bucket in the socket's attachment (both survive hibernation and
+// eviction), and leaves every rule to src/protocol. While signed in it is registered with the user's
+// Inbox, which can sign it out (logout elsewhere, token theft, user deleted).
+import type { Config } from "../config";
 import { getDb } from "../db/client";
 import { fullBucket, take, type Bucket, type BucketLimits } from "../domain/token-bucket";
 import type { RequestContext, SessionIdentity } from "../protocol/context";
 import { answerFrame, refusalFrame } from "../protocol/dispatch";
 import { Errors } from "../domain/errors";
-import type { ServiceDeps } from "../services/context";
 import { liveSessions } from "../services/live-sessions";
-import { inboxOf, type SessionCalls } from "./stubs";
-import { finishClose, isBenignSocketError } from "./sockets";
-import { abortForTest } from "./test-abort";
-import { logError } from "../log";
+import { inboxOf } from "./stubs";
+import { isBenignSocketError } from "./sockets";
 
-interface SessionState {
+/** What a session needs from the Gateway holding it. */
+export interface SessionHost {
+  env: Env;
+  config: Config;
+  /** The session's address, what the Inbox and deliveries name it by. */
+  address(tag: string): string;
+  report(what: string, err: unknown): void;
+}
+
+/** A socket's attachment. */
+interface SocketState {
   identity: SessionIdentity | null;
   bucket: Bucket;
-  /** Origin of the upgrade request, e.g. "https://chat.example.com" (absent in attachments written before it was kept). */
+  /** Origin of the upgrade request, e.g. "https://chat.example.com". */
   origin?: string;
 }
 
@@ -33,118 +38,106 @@ const decoder = new TextDecoder();
  */
 const USER_BUDGET_SLICE = 10;
 
-/** Close codes a peer may send that must not be echoed back (reserved for local use). */
-export class Session extends DurableObject<Env> implements SessionCalls {
-  private readonly config: Config;
+export class Session {
+  /** Where this session is reached: its Gateway and socket (the Inbox's session id). */
+  readonly id: string;
   private readonly limits: BucketLimits;
-  private state: SessionState | null = null;
+  /** The conversations of messages this socket sent or received lately (see RequestContext). */
   private readonly recentMessages = new Map<string, string>();
   /** Frames of this socket are answered strictly in arrival order. */
   private queue: Promise<void> = Promise.resolve();
   /** What is left of the slice of the signed-in user's request budget (memory only: after eviction a new slice is asked for). */
   private userBudget = { userId: "", left: 0 };
-  /** This object's socket, once known: one lookup per wake instead of one per call. */
-  private socket: WebSocket | undefined;
 
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.config = getConfig(env);
-    this.limits = { perSecond: this.config.rateLimitPerSecond, burst: this.config.rateLimitBurst };
-    // Plain-text keep-alive answered by the runtime without waking the object.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  private constructor(
+    private readonly host: SessionHost,
+    private readonly ws: WebSocket,
+    readonly tag: string,
+    private readonly state: SocketState,
+  ) {
+    this.id = host.address(tag);
+    this.limits = { perSecond: host.config.rateLimitPerSecond, burst: host.config.rateLimitBurst };
   }
 
-  override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("Expected a WebSocket upgrade", { status: 426 });
-    }
-    const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server);
-    this.socket = server;
-    this.state = { identity: null, bucket: fullBucket(this.limits, Date.now()), origin: new URL(request.url).origin };
-    server.serializeAttachment(this.state);
-    return new Response(null, { status: 101, webSocket: client });
+  /** A new socket: signed out, with a full bucket. */
+  static open(host: SessionHost, ws: WebSocket, tag: string, origin: string): Session {
+    const limits = { perSecond: host.config.rateLimitPerSecond, burst: host.config.rateLimitBurst };
+    const state: SocketState = { identity: null, bucket: fullBucket(limits, Date.now()), origin };
+    ws.serializeAttachment(state);
+    return new Session(host, ws, tag, state);
   }
 
-  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+  /** A socket the Gateway held before it hibernated or was evicted. */
+  static restore(host: SessionHost, ws: WebSocket, tag: string): Session {
+    const saved = ws.deserializeAttachment() as SocketState | null;
+    const limits = { perSecond: host.config.rateLimitPerSecond, burst: host.config.rateLimitBurst };
+    return new Session(host, ws, tag, saved ?? { identity: null, bucket: fullBucket(limits, Date.now()) });
+  }
+
+  receive(message: string | ArrayBuffer): Promise<void> {
     const text = typeof message === "string" ? message : decoder.decode(message);
-    if (text.length === 0) return; // SAMA ignores empty frames
-    this.socket = ws;
-    const state = this.load(ws);
+    if (text.length === 0) return Promise.resolve(); // SAMA ignores empty frames
     const now = Date.now();
-    const { allowed, bucket } = take(state.bucket, this.limits, now);
-    state.bucket = bucket;
+    const { allowed, bucket } = take(this.state.bucket, this.limits, now);
+    this.state.bucket = bucket;
     // Saved only once it runs low: an eviction must not refill a flooding client's bucket, and an
     // ordinary client's frames skip the attachment write.
-    if (bucket.tokens < this.limits.burst / 2) ws.serializeAttachment(state);
+    if (bucket.tokens < this.limits.burst / 2) this.ws.serializeAttachment(this.state);
     if (!allowed) {
-      this.send(ws, refusalFrame(text, Errors.TOO_MANY_REQUESTS));
-      return;
+      this.send(refusalFrame(text, Errors.TOO_MANY_REQUESTS));
+      return Promise.resolve();
     }
-    if (exceedsBytes(text, this.config.maxFrameBytes)) {
-      this.send(ws, refusalFrame(text, Errors.FRAME_TOO_LARGE));
-      return;
+    if (exceedsBytes(text, this.host.config.maxFrameBytes)) {
+      this.send(refusalFrame(text, Errors.FRAME_TOO_LARGE));
+      return Promise.resolve();
     }
-    const turn = this.queue.then(() => this.answer(ws, text));
+    const turn = this.queue.then(() => this.answer(text));
     this.queue = turn.catch(() => undefined);
     return turn;
   }
 
-  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    finishClose(ws, code, reason);
-    await this.onGone(ws);
-  }
-
-  override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    if (!isBenignSocketError(error)) logError("session socket error", { kind: "Session", id: this.ctx.id.toString() }, error);
-    await this.onGone(ws);
-  }
-
-  /** RPC from the Inbox: signs the socket out if it is still signed in as that user (and device). */
-  async signOutIf(userId: string, deviceId: string | null): Promise<boolean> {
-    const ws = this.openSocket();
-    if (!ws) return false;
-    const state = this.load(ws);
-    const identity = state.identity;
+  /** Signs the socket out if it is signed in as `userId` (on `deviceId`, or any device when null). */
+  signOutIf(userId: string, deviceId: string | null): boolean {
+    const identity = this.state.identity;
     if (!identity || identity.userId !== userId || (deviceId !== null && identity.deviceId !== deviceId)) return false;
-    this.setIdentity(ws, null);
+    this.setIdentity(null);
     return true;
   }
 
-  /** RPC from the Inbox's liveness check. */
-  async isSignedInAs(userId: string): Promise<boolean> {
-    const ws = this.openSocket();
-    return ws !== undefined && this.load(ws).identity?.userId === userId;
+  isSignedInAs(userId: string): boolean {
+    return this.state.identity?.userId === userId;
   }
 
-  /** RPC from the Inbox: packets for the signed-in user. False when the socket is gone or is someone else's now. */
-  async push(userId: string, frames: string[]): Promise<boolean> {
-    const ws = this.openSocket();
-    if (!ws || this.load(ws).identity?.userId !== userId) return false;
-    for (const frame of frames) this.send(ws, frame);
-    return true;
+  send(frame: string): void {
+    try {
+      this.ws.send(frame);
+    } catch (err) {
+      // The peer went away while we were answering; its close event cleans up.
+      if (!isBenignSocketError(err)) this.host.report("send failed", err);
+    }
   }
 
-  /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */
-  async testAbort(): Promise<void> {
-    abortForTest(this.ctx, this.env);
+  /** The socket closed: the user's Inbox forgets it (the last one takes the user offline). */
+  async close(): Promise<void> {
+    const identity = this.setIdentity(null);
+    if (identity) await this.detach(identity);
   }
 
-  private async answer(ws: WebSocket, text: string): Promise<void> {
-    if (!(await this.takeUserBudget(ws))) {
-      this.send(ws, refusalFrame(text, Errors.TOO_MANY_REQUESTS));
+  private async answer(text: string): Promise<void> {
+    if (!(await this.takeUserBudget())) {
+      this.send(refusalFrame(text, Errors.TOO_MANY_REQUESTS));
       return;
     }
-    const frame = await answerFrame(this.requestContext(ws), text);
-    if (frame !== null) this.send(ws, frame);
+    const frame = await answerFrame(this.requestContext(), text);
+    if (frame !== null) this.send(frame);
   }
 
   /** One request from the signed-in user's budget shared by all their sockets (signed-out sockets have only their own bucket). */
-  private async takeUserBudget(ws: WebSocket): Promise<boolean> {
-    const identity = this.load(ws).identity;
+  private async takeUserBudget(): Promise<boolean> {
+    const identity = this.state.identity;
     if (!identity) return true;
     if (this.userBudget.userId !== identity.userId || this.userBudget.left === 0) {
-      const granted = await inboxOf(this.env, identity.organizationId, identity.userId).grantRequests(USER_BUDGET_SLICE);
+      const granted = await inboxOf(this.host.env, identity.organizationId, identity.userId).grantRequests(USER_BUDGET_SLICE);
       this.userBudget = { userId: identity.userId, left: granted };
       if (granted === 0) return false;
     }
@@ -152,78 +145,43 @@ export class Session extends DurableObject<Env> implements SessionCalls {
     return true;
   }
 
-  private deps(): ServiceDeps {
-    return { db: getDb(this.env), config: this.config, sessions: liveSessions(this.env), now: Date.now() };
-  }
-
-  private requestContext(ws: WebSocket): RequestContext {
+  private requestContext(): RequestContext {
+    const { env, config } = this.host;
     return {
-      ...this.deps(),
-      env: this.env,
-      sessionId: this.sessionId(),
-      origin: this.load(ws).origin ?? null,
-      session: this.load(ws).identity,
+      db: getDb(env),
+      config,
+      sessions: liveSessions(env),
+      now: Date.now(),
+      env,
+      sessionId: this.id,
+      origin: this.state.origin ?? null,
+      session: this.state.identity,
       recentMessages: this.recentMessages,
       signIn: async (identity) => {
         // Registered with the Inbox first: a socket is never signed in where revocation cannot reach it.
         const owner = { userId: identity.userId, organizationId: identity.organizationId };
-        const granted = await inboxOf(this.env, identity.organizationId, identity.userId).attach(owner, this.sessionId(), identity.deviceId, USER_BUDGET_SLICE);
+        const granted = await inboxOf(env, identity.organizationId, identity.userId).attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
         this.userBudget = { userId: identity.userId, left: granted };
-        const previous = this.setIdentity(ws, identity);
+        const previous = this.setIdentity(identity);
         if (previous && previous.userId !== identity.userId) await this.detach(previous);
       },
       signOut: async () => {
-        const previous = this.setIdentity(ws, null);
+        const previous = this.setIdentity(null);
         if (previous) await this.detach(previous);
       },
     };
   }
 
   /** Replaces the socket's identity in its attachment; returns the one it had. */
-  private setIdentity(ws: WebSocket, identity: SessionIdentity | null): SessionIdentity | null {
-    const state = this.load(ws);
-    const previous = state.identity;
-    state.identity = identity;
-    ws.serializeAttachment(state);
+  private setIdentity(identity: SessionIdentity | null): SessionIdentity | null {
+    const previous = this.state.identity;
+    this.state.identity = identity;
+    this.ws.serializeAttachment(this.state);
     return previous;
   }
 
   private detach(identity: SessionIdentity): Promise<void> {
-    return inboxOf(this.env, identity.organizationId, identity.userId).detach(this.sessionId());
-  }
-
-  private sessionId(): string {
-    return this.ctx.id.toString();
-  }
-
-  /** The state of this object's socket, restored from its attachment after hibernation or eviction. */
-  private load(ws: WebSocket): SessionState {
-    if (!this.state) {
-      const saved = ws.deserializeAttachment() as SessionState | null;
-      this.state = saved ?? { identity: null, bucket: fullBucket(this.limits, Date.now()) };
-    }
-    return this.state;
-  }
-
-  private send(ws: WebSocket, frame: string): void {
-    try {
-      ws.send(frame);
-    } catch (err) {
-      // The peer went away while we were answering; its close event cleans up.
-      if (!isBenignSocketError(err)) logError("session send failed", { kind: "Session", id: this.ctx.id.toString() }, err);
-    }
-  }
-
-  /** The socket, unless it has closed (after hibernation the runtime hands it back once). */
-  private openSocket(): WebSocket | undefined {
-    this.socket ??= this.ctx.getWebSockets()[0];
-    return this.socket;
-  }
-
-  private async onGone(ws: WebSocket): Promise<void> {
-    if (this.socket === ws) this.socket = undefined;
-    const identity = this.setIdentity(ws, null);
-    if (identity) await this.detach(identity);
+    return inboxOf(this.host.env, identity.organizationId, identity.userId).detach(this.id);
   }
 }
 

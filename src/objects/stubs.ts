@@ -26,26 +26,53 @@ export function fileAccess(env: Env, db: Db): FileAccessDeps {
   return { db, outboxFiles: (cid, from, objectIds) => conversationStub(env, cid).unflushedAttachments(from, objectIds) };
 }
 
+/** One socket of a Gateway, for the user it must still be signed in as. */
+export interface SocketTarget {
+  socket: string;
+  userId: string;
+}
+
 /**
- * What is called on a Session object (session.ts implements it). Named here rather than imported:
- * the Session is the transport, above the state engines, so the Inbox holds its stub by these calls.
+ * What is called on a Gateway object (gateway.ts implements it). Named here rather than imported:
+ * the Gateway is the transport, above the state engines, so the Inbox and the Conversation hold its
+ * stub by these calls. Its sockets are named by their tag.
  */
-export interface SessionCalls extends Rpc.DurableObjectBranded {
+export interface GatewayCalls extends Rpc.DurableObjectBranded {
   fetch(request: Request): Promise<Response>;
-  /** Closes the socket if it is signed in as `userId` (on `deviceId`, or any device when null). */
-  signOutIf(userId: string, deviceId: string | null): Promise<boolean>;
-  isSignedInAs(userId: string): Promise<boolean>;
-  /** Sends packets to the socket if it is still signed in as `userId`. */
-  push(userId: string, frames: string[]): Promise<boolean>;
+  /** Signs the socket out if it is signed in as `userId` (on `deviceId`, or any device when null). */
+  signOutIf(socket: string, userId: string, deviceId: string | null): Promise<boolean>;
+  isSignedInAs(socket: string, userId: string): Promise<boolean>;
+  /** Sends each batch's frames to its targets still signed in as their user; answers the targets that were not. */
+  push(batches: SocketBatch[]): Promise<SocketTarget[]>;
 }
 
-export type SessionStub = DurableObjectStub<SessionCalls>;
-
-export function sessionStub(env: Env, sessionId: string): SessionStub {
-  return meteredStub(env.SESSION.get(env.SESSION.idFromString(sessionId)), "Session");
+/** Frames for some sockets of one Gateway, in order. */
+export interface SocketBatch {
+  targets: SocketTarget[];
+  frames: string[];
 }
 
-/** A Session for a new socket (the upgrade). */
-export function newSessionStub(env: Env): SessionStub {
-  return meteredStub(env.SESSION.get(env.SESSION.newUniqueId()), "Session");
+export type GatewayStub = DurableObjectStub<GatewayCalls>;
+
+/** A session's id, everywhere outside its Gateway: "<gateway id>.<socket tag>". */
+export function sessionAddress(gatewayId: string, tag: string): string {
+  return `${gatewayId}.${tag}`;
+}
+
+export function parseSessionAddress(sessionId: string): { gateway: string; socket: string } {
+  const cut = sessionId.indexOf(".");
+  return { gateway: sessionId.slice(0, cut), socket: sessionId.slice(cut + 1) };
+}
+
+export function gatewayStub(env: Env, gatewayId: string): GatewayStub {
+  return meteredStub(env.GATEWAY.get(env.GATEWAY.idFromString(gatewayId)), "Gateway");
+}
+
+/**
+ * The Gateway a new socket goes to: one of `perLocation` near the client (the Worker's location), at
+ * random, so a location's sockets spread evenly and a conversation's members share few Gateways.
+ */
+export function placeSocket(env: Env, location: string, perLocation: number): GatewayStub {
+  const name = `${location}:${Math.floor(Math.random() * perLocation)}`;
+  return meteredStub(env.GATEWAY.get(env.GATEWAY.idFromName(name)), "Gateway");
 }

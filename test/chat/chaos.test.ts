@@ -1,5 +1,5 @@
 // The chaos run: four members send into one group at a steady rate (a fifth, the owner, only reads)
-// while Conversation, Inbox and Session objects are *aborted* at random moments: the runtime's abort
+// while Conversation, Inbox and Gateway objects are *aborted* at random moments: the runtime's abort
 // (ctx.abort, behind the test-only testAbort hook), not a graceful eviction. An aborted object's
 // in-flight calls fail, its sockets close (1006), whatever it held only in memory is gone, and the
 // next call builds a fresh instance from storage. Clients do what a SAMA client does: when a socket
@@ -9,18 +9,18 @@
 // Afterwards every acknowledged message is exactly once, in the conversation's order (seq), in every
 // member's message_list, sync feed and op_log_list, the conversation_list of every member shows it
 // with the right unread count and last message, and nothing else was stored. The run prints one line:
-//   chaos: <E> aborts (conversation <c>, inbox <i>, session <s>), <R> reconnects, <S> resends, <L> lost, <D> duplicated
+//   chaos: <E> aborts (conversation <c>, inbox <i>, gateway <g>), <R> reconnects, <S> resends, <L> lost, <D> duplicated
 // with L and D asserted 0 and the others above floors: each kind is aborted at least ABORTS_PER_KIND
 // times while the senders are sending, at a random point of a burst (when a random number of its
 // asks has come back), so an Inbox dies with deliveries applied in memory and not yet written, and a
 // Conversation with deliveries not yet confirmed, whatever the length of the Inbox's write-behind
 // window (the load lasts longer than one). The last rounds abort Inboxes only, so what they cut can be
 // finished only by the Conversation's own retry. Every abort must really abort (the hook's call fails
-// with the abort's reason, or the test fails), every aborted Session must close its client's socket,
+// with the abort's reason, or the test fails), every aborted Gateway must close the sockets it held,
 // and the clients must really have reconnected and resent.
 //
 // What this proves: an acknowledged message survives the sudden death of its writer, of any reader's
-// Inbox and of any socket's Session at any moment of its delivery, with no loss and no duplicate in
+// Inbox and of any socket's Gateway (with every other socket it held) at any moment of its delivery, with no loss and no duplicate in
 // any of the five views; resends after a lost ask store nothing twice.
 // What it does not: machine or network failures (one workerd process), nor storage loss, nor a
 // particular interleaving (the moments are random; the floors make each kind happen many times).
@@ -35,13 +35,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TestSocket, isRecord, type Frame } from "../helpers/socket";
+import { TestSocket, gatewayOfSession, isRecord, type Frame } from "../helpers/socket";
 import { device, listMessages, opLogMessages, sleep, syncAll, syncedMessages, tab, users, type Device } from "./messages-fixtures";
 
 const SENDERS = 4;
 /** Steady sends for at least this long: longer than an Inbox's write-behind window of a few seconds. */
 const LOAD_MS = 8000;
-/** Every SEND_EVERY_MS each sender sends BURST messages at once: its Session answers them one by one, so sends are often in flight. */
+/** Every SEND_EVERY_MS each sender sends BURST messages at once: its session answers them one by one, so sends are often in flight. */
 const SEND_EVERY_MS = 200;
 const BURST = 4;
 /** Aborts of each kind while the senders are sending; the load goes on until every kind has them. */
@@ -52,7 +52,7 @@ const LAST_INBOX_ROUNDS = 5;
 const RESEND_AFTER_MS = 1500;
 const ABORT_REASON = "chaos: aborted by the test";
 
-type Kind = "conversation" | "inbox" | "session";
+type Kind = "conversation" | "inbox" | "gateway";
 
 interface Stats {
   reconnects: number;
@@ -64,7 +64,7 @@ interface Stats {
 /** A SAMA-like client: keeps its unacknowledged messages, reconnects when its socket dies, resends. */
 class ChaosClient {
   socket: TestSocket | null = null;
-  /** The Session object behind the current socket. */
+  /** The session behind the current socket (its Gateway and tag). */
   session: string | undefined;
   readonly acked = new Map<string, string>(); // client id → server_mid
   /** Client id → when it was last pushed. */
@@ -88,7 +88,7 @@ class ChaosClient {
         if (answer.success !== true) throw new Error(JSON.stringify(answer));
         this.session = await sessionOf(this.dev);
       } catch {
-        socket.close(); // the Session or the Inbox died during connect: a new socket
+        socket.close(); // the Gateway or the Inbox died during connect: a new socket
         await sleep(20);
         continue;
       }
@@ -160,7 +160,7 @@ function inboxOf(orgId: string, userId: string) {
   return env.INBOX.get(env.INBOX.idFromName(`${orgId}:${userId}`));
 }
 
-/** The Session behind the device's current socket (its newest registration with the user's Inbox). */
+/** The session behind the device's current socket (its newest registration with the user's Inbox). */
 async function sessionOf(d: Device): Promise<string | undefined> {
   return runInDurableObject(inboxOf(d.user.organizationId, d.user.id), (_instance, state) =>
     state.storage.sql
@@ -183,7 +183,7 @@ async function abort(stub: { testAbort(): Promise<void> }): Promise<void> {
 /** Each kind once per round, in a random order, so every kind keeps pace with the others. */
 function* kinds(): Generator<Kind> {
   for (;;) {
-    const round: Kind[] = ["conversation", "inbox", "session"];
+    const round: Kind[] = ["conversation", "inbox", "gateway"];
     for (let i = round.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [round[i], round[j]] = [round[j]!, round[i]!];
@@ -243,126 +243,130 @@ function lostAndDuplicated(acked: Set<string>, shown: string[]): { lost: number;
 }
 
 describe("chaos", () => {
-  it("loses and doubles nothing while objects are aborted at random under steady sends", async () => {
-    const started = Date.now(); // op_log_list reads from here
-    const members = await users(SENDERS + 1);
-    const devices = await Promise.all(members.map(device));
-    const owner = await tab(devices[0]!);
-    const created = await owner.request("conversation_create", { type: "g", name: "chaos", participants: members.slice(1).map((u) => u.id) });
-    const cid = String((created.conversation as Frame)._id);
-    owner.close();
+  // Small groups' packets go through each recipient's Inbox; a group of GATEWAY_FANOUT_MIN_RECIPIENTS
+  // (8) or more gets them straight from the Gateways, the Inboxes told behind: both paths under chaos.
+  for (const { path, readers } of [{ path: "through the Inboxes (a group of 5)", readers: 0 }, { path: "through the Gateways (a group of 8)", readers: 3 }]) {
+    it(`loses and doubles nothing while objects are aborted at random under steady sends, ${path}`, async () => {
+      const started = Date.now(); // op_log_list reads from here
+      const members = await users(SENDERS + 1 + readers);
+      const devices = await Promise.all(members.map(device));
+      const owner = await tab(devices[0]!);
+      const created = await owner.request("conversation_create", { type: "g", name: "chaos", participants: members.slice(1).map((u) => u.id) });
+      const cid = String((created.conversation as Frame)._id);
+      owner.close();
 
-    const stats: Stats = { reconnects: 0, resends: 0, onAsk: () => undefined };
-    // Every member holds a socket (the owner's only reads), so any member's Session may die.
-    const clients = devices.map((d) => new ChaosClient(d, cid, stats));
-    const senders = clients.slice(1);
-    await Promise.all(clients.map((c) => c.open()));
+      const stats: Stats = { reconnects: 0, resends: 0, onAsk: () => undefined };
+      // Every member holds a socket (the owner's and the readers' only read), so any member's Gateway may die.
+      const clients = devices.map((d) => new ChaosClient(d, cid, stats));
+      const senders = clients.slice(1, SENDERS + 1);
+      await Promise.all(clients.map((c) => c.open()));
 
-    const aborts: Record<Kind, number> = { conversation: 0, inbox: 0, session: 0 };
-    const failures: string[] = [];
-    const socketsClosing: Array<Promise<void>> = [];
+      const aborts: Record<Kind, number> = { conversation: 0, inbox: 0, gateway: 0 };
+      const failures: string[] = [];
+      const socketsClosing: Array<Promise<void>> = [];
 
-    /** Aborts one object of the kind; a Session must also close its client's socket. */
-    const abortOne = async (kind: Kind, client: ChaosClient): Promise<void> => {
-      if (kind === "conversation") {
-        await abort(env.CONVERSATION.get(env.CONVERSATION.idFromName(cid)));
-      } else if (kind === "inbox") {
-        await abort(inboxOf(client.dev.user.organizationId, client.dev.user.id));
-      } else {
-        const { socket, session } = client;
-        if (socket === null || session === undefined) return; // between a close and its reconnect: not counted
-        await abort(env.SESSION.get(env.SESSION.idFromString(session)));
-        socketsClosing.push(
-          Promise.race([socket.closed.then(() => true), sleep(5000).then(() => false)]).then((closed) => {
-            if (!closed) failures.push(`session ${session} was aborted and its socket stayed open`);
-          }),
-        );
-      }
-      aborts[kind]++;
-    };
-
-    // Steady load, LOAD_MS and until each kind of object was aborted often enough (however slow the
-    // machine): every SEND_EVERY_MS each sender sends a burst, and one object is aborted when a random
-    // number of that burst's asks has come back, so it dies with sends, deliveries and pushes on
-    // their way to it or through it.
-    const loadStarted = Date.now();
-    const nextKind = kinds();
-    let round = 0;
-    let lastRounds = LAST_INBOX_ROUNDS;
-    while (lastRounds > 0) {
-      if (Date.now() - loadStarted >= LOAD_MS && Object.values(aborts).every((n) => n >= ABORTS_PER_KIND)) lastRounds--;
-      const kind = lastRounds < LAST_INBOX_ROUNDS ? "inbox" : (nextKind.next().value as Kind);
-      let asks = Math.floor(Math.random() * SENDERS * BURST);
-      const due = new Promise<void>((resolve) => {
-        stats.onAsk = () => {
-          if (--asks <= 0) resolve();
-        };
-        if (asks === 0) resolve();
-      });
-      for (const [k, sender] of senders.entries()) for (let b = 0; b < BURST; b++) sender.send(`c${k}-${round}-${b}`);
-      await Promise.race([due, sleep(SEND_EVERY_MS)]);
-      stats.onAsk = () => undefined;
-      await abortOne(kind, pick(clients)!).catch((err: unknown) => void failures.push(`${kind}: ${String(err)}`));
-      round++;
-      await sleep(SEND_EVERY_MS);
-      for (const client of senders) client.resendSilent(Date.now());
-    }
-
-    // Every message ends up acknowledged: clients resend what died unanswered.
-    const ackDeadline = Date.now() + 30_000;
-    while (senders.some((c) => c.pending.size > 0) && Date.now() < ackDeadline) {
-      await sleep(100);
-      for (const client of senders) client.resendSilent(Date.now());
-    }
-    await Promise.all(socketsClosing);
-    for (const client of clients) client.stop();
-    expect(senders.map((c) => c.pending.size)).toEqual(senders.map(() => 0));
-
-    const ackedByClient = senders.map((c) => [...c.acked.values()]);
-    const acked = ackedByClient.flat();
-    expect(acked).toHaveLength(SENDERS * BURST * round);
-
-    // The conversation's order (seq, from the owner's message_list), then every member's views, until
-    // retries have delivered everything or the time is up.
-    const ackedSet = new Set(acked);
-    let lost = 0;
-    let duplicated = 0;
-    let mismatches: string[] = [];
-    const viewDeadline = Date.now() + 30_000;
-    for (;;) {
-      const reference = await viewOf(devices[0]!, cid, acked, started);
-      const order = reference.messageList;
-      lost = 0;
-      // A message stored twice shows as an ask naming another server_mid, or as a seq past the acknowledged count.
-      duplicated = senders.reduce((n, c) => n + c.conflicts, 0) + reference.beyond;
-      mismatches = [];
-      const views = await Promise.all(devices.map((d) => viewOf(d, cid, acked, started)));
-      for (const [m, view] of views.entries()) {
-        const own = new Set(ackedByClient[m - 1] ?? []);
-        const expected = { unread: acked.filter((id) => !own.has(id)).length, lastMessage: order[order.length - 1] };
-        for (const name of ["messageList", "sync", "opLog"] as const) {
-          const counted = lostAndDuplicated(ackedSet, view[name]);
-          lost += counted.lost;
-          duplicated += counted.duplicated;
-          if (JSON.stringify(view[name]) !== JSON.stringify(order)) mismatches.push(`member ${m} ${name}`);
+      /** Aborts one object of the kind; a Gateway must also close its client's socket (and any other it held). */
+      const abortOne = async (kind: Kind, client: ChaosClient): Promise<void> => {
+        if (kind === "conversation") {
+          await abort(env.CONVERSATION.get(env.CONVERSATION.idFromName(cid)));
+        } else if (kind === "inbox") {
+          await abort(inboxOf(client.dev.user.organizationId, client.dev.user.id));
+        } else {
+          const { socket, session } = client;
+          if (socket === null || session === undefined) return; // between a close and its reconnect: not counted
+          await abort(gatewayOfSession(session));
+          socketsClosing.push(
+            Promise.race([socket.closed.then(() => true), sleep(5000).then(() => false)]).then((closed) => {
+              if (!closed) failures.push(`the Gateway of session ${session} was aborted and its socket stayed open`);
+            }),
+          );
         }
-        for (const name of ["unread", "lastMessage"] as const) {
-          if (view[name] !== expected[name]) mismatches.push(`member ${m} ${name}: ${String(view[name])}, expected ${String(expected[name])}`);
-        }
-      }
-      if ((mismatches.length === 0 && lost === 0 && duplicated === 0) || Date.now() > viewDeadline) break;
-      await sleep(500);
-    }
+        aborts[kind]++;
+      };
 
-    const total = aborts.conversation + aborts.inbox + aborts.session;
-    console.log(
-      `chaos: ${total} aborts (conversation ${aborts.conversation}, inbox ${aborts.inbox}, session ${aborts.session}), ${stats.reconnects} reconnects, ${stats.resends} resends, ${lost} lost, ${duplicated} duplicated`,
-    );
-    expect(failures).toEqual([]);
-    expect({ lost, duplicated, mismatches }).toEqual({ lost: 0, duplicated: 0, mismatches: [] });
-    for (const kind of ["conversation", "inbox", "session"] as const) expect(aborts[kind]).toBeGreaterThanOrEqual(ABORTS_PER_KIND);
-    // Every aborted Session closed its client's socket, and that client came back.
-    expect(stats.reconnects).toBeGreaterThanOrEqual(aborts.session);
-    expect(stats.resends).toBeGreaterThanOrEqual(10);
-  }, 120_000);
+      // Steady load, LOAD_MS and until each kind of object was aborted often enough (however slow the
+      // machine): every SEND_EVERY_MS each sender sends a burst, and one object is aborted when a random
+      // number of that burst's asks has come back, so it dies with sends, deliveries and pushes on
+      // their way to it or through it.
+      const loadStarted = Date.now();
+      const nextKind = kinds();
+      let round = 0;
+      let lastRounds = LAST_INBOX_ROUNDS;
+      while (lastRounds > 0) {
+        if (Date.now() - loadStarted >= LOAD_MS && Object.values(aborts).every((n) => n >= ABORTS_PER_KIND)) lastRounds--;
+        const kind = lastRounds < LAST_INBOX_ROUNDS ? "inbox" : (nextKind.next().value as Kind);
+        let asks = Math.floor(Math.random() * SENDERS * BURST);
+        const due = new Promise<void>((resolve) => {
+          stats.onAsk = () => {
+            if (--asks <= 0) resolve();
+          };
+          if (asks === 0) resolve();
+        });
+        for (const [k, sender] of senders.entries()) for (let b = 0; b < BURST; b++) sender.send(`c${k}-${round}-${b}`);
+        await Promise.race([due, sleep(SEND_EVERY_MS)]);
+        stats.onAsk = () => undefined;
+        await abortOne(kind, pick(clients)!).catch((err: unknown) => void failures.push(`${kind}: ${String(err)}`));
+        round++;
+        await sleep(SEND_EVERY_MS);
+        for (const client of senders) client.resendSilent(Date.now());
+      }
+
+      // Every message ends up acknowledged: clients resend what died unanswered.
+      const ackDeadline = Date.now() + 30_000;
+      while (senders.some((c) => c.pending.size > 0) && Date.now() < ackDeadline) {
+        await sleep(100);
+        for (const client of senders) client.resendSilent(Date.now());
+      }
+      await Promise.all(socketsClosing);
+      for (const client of clients) client.stop();
+      expect(senders.map((c) => c.pending.size)).toEqual(senders.map(() => 0));
+
+      const ackedByClient = senders.map((c) => [...c.acked.values()]);
+      const acked = ackedByClient.flat();
+      expect(acked).toHaveLength(SENDERS * BURST * round);
+
+      // The conversation's order (seq, from the owner's message_list), then every member's views, until
+      // retries have delivered everything or the time is up.
+      const ackedSet = new Set(acked);
+      let lost = 0;
+      let duplicated = 0;
+      let mismatches: string[] = [];
+      const viewDeadline = Date.now() + 30_000;
+      for (;;) {
+        const reference = await viewOf(devices[0]!, cid, acked, started);
+        const order = reference.messageList;
+        lost = 0;
+        // A message stored twice shows as an ask naming another server_mid, or as a seq past the acknowledged count.
+        duplicated = senders.reduce((n, c) => n + c.conflicts, 0) + reference.beyond;
+        mismatches = [];
+        const views = await Promise.all(devices.map((d) => viewOf(d, cid, acked, started)));
+        for (const [m, view] of views.entries()) {
+          const own = new Set(ackedByClient[m - 1] ?? []);
+          const expected = { unread: acked.filter((id) => !own.has(id)).length, lastMessage: order[order.length - 1] };
+          for (const name of ["messageList", "sync", "opLog"] as const) {
+            const counted = lostAndDuplicated(ackedSet, view[name]);
+            lost += counted.lost;
+            duplicated += counted.duplicated;
+            if (JSON.stringify(view[name]) !== JSON.stringify(order)) mismatches.push(`member ${m} ${name}`);
+          }
+          for (const name of ["unread", "lastMessage"] as const) {
+            if (view[name] !== expected[name]) mismatches.push(`member ${m} ${name}: ${String(view[name])}, expected ${String(expected[name])}`);
+          }
+        }
+        if ((mismatches.length === 0 && lost === 0 && duplicated === 0) || Date.now() > viewDeadline) break;
+        await sleep(500);
+      }
+
+      const total = aborts.conversation + aborts.inbox + aborts.gateway;
+      console.log(
+        `chaos: ${total} aborts (conversation ${aborts.conversation}, inbox ${aborts.inbox}, gateway ${aborts.gateway}), ${stats.reconnects} reconnects, ${stats.resends} resends, ${lost} lost, ${duplicated} duplicated`,
+      );
+      expect(failures).toEqual([]);
+      expect({ lost, duplicated, mismatches }).toEqual({ lost: 0, duplicated: 0, mismatches: [] });
+      for (const kind of ["conversation", "inbox", "gateway"] as const) expect(aborts[kind]).toBeGreaterThanOrEqual(ABORTS_PER_KIND);
+      // Every aborted Gateway closed its client's socket, and that client came back.
+      expect(stats.reconnects).toBeGreaterThanOrEqual(aborts.gateway);
+      expect(stats.resends).toBeGreaterThanOrEqual(10);
+    }, 120_000);
+  }
 });

@@ -2,7 +2,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TestSocket, isRecord, type Frame } from "../helpers/socket";
+import { TestSocket, gatewayOfSession, isRecord, type Frame } from "../helpers/socket";
 import { connectedSocket, createOrganization, signUp } from "../helpers/users";
 
 /** How long a test waits before it says "no last_activity came"; each such test shows the same wait does see one that is sent. */
@@ -48,11 +48,12 @@ describe("last activity", () => {
   });
 
   for (const via of ["the next deliveries", "the liveness alarm"] as const) {
-    it(`takes a user offline whose Session object died (aborted: no close event) with ${via}`, async () => {
+    it(`takes a user offline whose Gateway object died (aborted: no close event) with ${via}`, async () => {
       const [watcher, target, sender] = [await signUp(), await signUp(), await signUp()];
       const { socket: w } = await connectedSocket(watcher);
       await w.request("user_last_activity_subscribe", { id: target.id });
-      const { socket: t } = await connectedSocket(target);
+      // Alone on its Gateway: aborting it kills the target's socket only.
+      const { socket: t } = await connectedSocket(target, undefined, `alone-${target.id}`);
       const { socket: s } = await connectedSocket(sender);
       const cid = await privateChat(s, target.id);
       const say = async (body: string) => {
@@ -65,9 +66,9 @@ describe("last activity", () => {
       await arrived;
       const inbox = () => env.INBOX.get(env.INBOX.idFromName(`${target.organizationId}:${target.id}`));
       const [session] = await runInDurableObject(inbox(), (_o, state) => state.storage.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray());
-      await env.SESSION.get(env.SESSION.idFromString(session!.session_id)).testAbort().catch(() => undefined);
+      await gatewayOfSession(session!.session_id).testAbort().catch(() => undefined);
       await t.closed;
-      // No close event reached the Inbox: the calls that follow find the Session gone.
+      // No close event reached the Inbox: the calls that follow find the socket gone.
       const offline = w.next((f) => isActivityOf(target.id)(f) && (f.last_activity as Record<string, number>)[target.id]! > 0, 10_000);
       for (let i = 0; i < 3; i++) {
         if (via === "the next deliveries") await say(`after ${i}`);

@@ -1,5 +1,6 @@
 // A SAMA client for tests: real WebSocket frames in and out through the Worker.
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import type { Gateway } from "../../src/objects/gateway";
 
 export const ORIGIN = "http://parley.test";
 
@@ -49,8 +50,11 @@ export class TestSocket {
     });
   }
 
-  static async open(path = "/"): Promise<TestSocket> {
-    const res = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { headers: { Upgrade: "websocket" } }));
+  /** A socket through the Worker; `gateway` puts it on a Gateway of its own name (the TEST_HOOKS placement). */
+  static async open(path = "/", gateway?: string): Promise<TestSocket> {
+    const headers: Record<string, string> = { Upgrade: "websocket" };
+    if (gateway !== undefined) headers["x-test-gateway"] = gateway;
+    const res = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { headers }));
     const ws = res.webSocket;
     if (res.status !== 101 || !ws) throw new Error(`upgrade failed: ${res.status}`);
     ws.accept();
@@ -105,4 +109,9 @@ export class TestSocket {
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The Gateway object holding a session, from the session's id ("<gateway id>.<socket tag>", as the Inbox keeps it). */
+export function gatewayOfSession(sessionId: string): DurableObjectStub<Gateway> {
+  return env.GATEWAY.get(env.GATEWAY.idFromString(sessionId.slice(0, sessionId.indexOf("."))));
 }

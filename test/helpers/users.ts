@@ -85,9 +85,9 @@ export async function loginHttp(user: TestUser, deviceId = unique("dev")): Promi
 }
 
 /** A socket signed in as `user` the modern way: HTTP /login, then `connect`. */
-export async function connectedSocket(user: TestUser, deviceId = unique("dev")): Promise<{ socket: TestSocket; login: Login }> {
+export async function connectedSocket(user: TestUser, deviceId = unique("dev"), gateway?: string): Promise<{ socket: TestSocket; login: Login }> {
   const login = await loginHttp(user, deviceId);
-  const socket = await TestSocket.open();
+  const socket = await TestSocket.open("/", gateway);
   const response = await socket.request("connect", { token: login.accessToken, device_id: deviceId });
   if (response.success !== true) throw new Error(`connect failed: ${JSON.stringify(response)}`);
   return { socket, login };

@@ -64,7 +64,8 @@ describe("error logs", () => {
     const [entry, ...others] = logged("request failed");
     expect(others).toEqual([]);
     expect(entry).toMatchObject({ level: "error", kind: "Session", request: "push_subscription_create", request_id: "req-42" });
-    expect(entry?.id).toMatch(/^[0-9a-f]{64}$/);
+    // The session: its Gateway object and its socket there.
+    expect(entry?.id).toMatch(/^[0-9a-f]{64}\.[0-9a-f-]{36}$/);
     expect(JSON.stringify(entry?.error)).toContain("storage unavailable");
   });
 

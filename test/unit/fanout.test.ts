@@ -8,6 +8,12 @@ import { env } from "cloudflare:workers";
 import { expect, it } from "vitest";
 import type { Delivery, DeliveryReceipt } from "../../src/domain/delivery";
 import { Fanout, type FanoutRow } from "../../src/objects/conversation-fanout";
+import { GatewayLive } from "../../src/objects/conversation-gateways";
+
+/** Every packet through the Inboxes: no row has enough recipients for the Gateways. */
+const inboxesOnly = new GatewayLive(() => {
+  throw new Error("no gateway here");
+}, () => undefined, Number.POSITIVE_INFINITY);
 
 /** Every recipient of the row gets a delivery carrying the row id as its seq. */
 function deliveriesOf(row: FanoutRow): Map<string, Delivery> {
@@ -38,7 +44,7 @@ it("a failed recipient waits for retry(), keeps its order, and the others are no
       },
       delivered: () => undefined,
       retryLater: () => undefined,
-    }, 60_000);
+    }, 60_000, inboxesOnly, 0);
     fanout.enqueue(["a", "b"], { one: 1 }, {});
     fanout.pump();
     await fanout.settle();
@@ -66,7 +72,7 @@ it("a row every recipient stored waits for the next write to be deleted, and is 
       },
       delivered: () => undefined,
       retryLater: () => undefined,
-    }, 60_000);
+    }, 60_000, inboxesOnly, 0);
     const rows = () => sql.exec<{ id: number }>("SELECT id FROM fanout ORDER BY id").toArray().map((r) => r.id);
     fanout.enqueue(["a"], { one: 1 }, {});
     fanout.pump();
@@ -126,7 +132,7 @@ it("an Inbox that lost its window answers with a gap: the lane resends it as sta
       deliver: async (_userId: string, deliveries: Delivery[], options: { durable: boolean }) => inbox.deliver(deliveries, options),
       delivered: () => undefined,
       retryLater: () => undefined,
-    }, 60_000);
+    }, 60_000, inboxesOnly, 0);
     fanout.enqueue(["a"], { one: 1 }, {});
     fanout.pump();
     await fanout.settle();
@@ -156,7 +162,7 @@ it("deliveries left unwritten past the window are resent with `durable`, and the
       deliver: async (_userId: string, deliveries: Delivery[], options: { durable: boolean }) => inbox.deliver(deliveries, options),
       delivered: () => undefined,
       retryLater: (at?: number) => void (at !== undefined && due.push(at)),
-    }, 5_000);
+    }, 5_000, inboxesOnly, 0);
     const start = Date.now();
     fanout.enqueue(["a"], { one: 1 }, {});
     fanout.enqueue(["a"], { two: 2 }, {});
@@ -186,14 +192,14 @@ it("row ids never go back, even when the table empties and a new instance starts
       delivered: () => undefined,
       retryLater: () => undefined,
     };
-    const first = new Fanout(sql, target, 60_000);
+    const first = new Fanout(sql, target, 60_000, inboxesOnly, 0);
     first.enqueue(["a"], { one: 1 }, {});
     first.enqueue(["a"], { two: 2 }, {});
     first.pump();
     await first.settle();
-    expect(await new Fanout(sql, target, 60_000).retry(Date.now())).toBe(false); // another instance empties the table
+    expect(await new Fanout(sql, target, 60_000, inboxesOnly, 0).retry(Date.now())).toBe(false); // another instance empties the table
     expect(sql.exec<{ n: number }>("SELECT count(*) AS n FROM fanout").one().n).toBe(0);
-    const third = new Fanout(sql, target, 60_000);
+    const third = new Fanout(sql, target, 60_000, inboxesOnly, 0);
     third.enqueue(["a"], { three: 3 }, {});
     third.pump();
     await third.settle();
@@ -210,7 +216,7 @@ it("more rows than the lanes read ahead, none written yet: every row still reach
       deliver: async (_userId: string, deliveries: Delivery[], options: { durable: boolean }) => inbox.deliver(deliveries, options),
       delivered: () => undefined,
       retryLater: () => undefined,
-    }, 5_000);
+    }, 5_000, inboxesOnly, 0);
     for (let i = 0; i < 1100; i++) fanout.enqueue(["a"], { i }, {});
     fanout.pump();
     await fanout.settle(); // would wait for a window's confirmations if unwritten rows held back the read-ahead

@@ -15,7 +15,7 @@ const sources = Object.fromEntries(
 // Top first. A file belongs to the first layer whose pattern matches it.
 const LAYERS: Array<[string, RegExp]> = [
   ["the Worker entry", /^src\/index\.ts$/],
-  ["transport", /^src\/http\/|^src\/objects\/session\.ts$/],
+  ["transport", /^src\/http\/|^src\/objects\/(gateway|session)\.ts$/],
   ["protocol", /^src\/protocol\//],
   ["services", /^src\/services\//],
   ["state engines", /^src\/objects\//],
@@ -25,7 +25,7 @@ const LAYERS: Array<[string, RegExp]> = [
 ];
 
 /** Durable Object classes: reached through their stubs, never imported by callers. */
-const OBJECT_CLASSES = ["src/objects/conversation.ts", "src/objects/inbox.ts", "src/objects/session.ts"];
+const OBJECT_CLASSES = ["src/objects/conversation.ts", "src/objects/inbox.ts", "src/objects/gateway.ts"];
 const STUBS = "src/objects/stubs.ts";
 
 function layerOf(file: string): number {
@@ -35,7 +35,7 @@ function layerOf(file: string): number {
 }
 
 // stubs.ts is the boundary: it names the state engines' classes as types (erased at runtime) to type
-// their stubs, through which those classes reach each other. (The Session, above, it names by its calls.)
+// their stubs, through which those classes reach each other. (The Gateway, above, it names by its calls.)
 const ENGINE_CLASSES = ["src/objects/conversation.ts", "src/objects/inbox.ts"];
 const imports: Import[] = importsOf(sources).filter((i) => !(i.from === STUBS && i.typeOnly && ENGINE_CLASSES.includes(i.to)));
 

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:workers";
 import { evictAllDurableObjects, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { Session } from "../../src/objects/session";
+import type { Gateway } from "../../src/objects/gateway";
 import { ORIGIN, TestSocket, isRecord, type Frame } from "../helpers/socket";
 import { connectedSocket, loginHttp, signUp } from "../helpers/users";
 
@@ -63,7 +63,7 @@ describe("transport errors", () => {
   it("treats a frame over the runtime's limit as the client's doing: no error logged, the session goes offline", async () => {
     const user = await signUp();
     const { socket: watcher } = await connectedSocket(await signUp());
-    const stub = env.SESSION.get(env.SESSION.newUniqueId());
+    const stub = env.GATEWAY.get(env.GATEWAY.newUniqueId());
     const upgrade = await stub.fetch(new Request(`${ORIGIN}/`, { headers: { Upgrade: "websocket" } }));
     const ws = upgrade.webSocket!;
     ws.accept();
@@ -75,7 +75,7 @@ describe("transport errors", () => {
 
     const logged = vi.spyOn(console, "error");
     const tooLarge = new Error("WebSocket protocol error; protocolError.statusCode = 1009; protocolError.description = Message is too large");
-    await runInDurableObject(stub, async (instance: Session, state) => instance.webSocketError(state.getWebSockets()[0]!, tooLarge));
+    await runInDurableObject(stub, async (instance: Gateway, state) => instance.webSocketError(state.getWebSockets()[0]!, tooLarge));
     expect(logged).not.toHaveBeenCalled();
     const activity = (await watcher.request("user_last_activity", { ids: [user.id] })).last_activity as Record<string, number>;
     expect(activity[user.id]).toBeGreaterThan(0);

@@ -1,0 +1,134 @@
+// The Conversation's live path for packets with many recipients: the packet goes straight to the
+// recipients' sessions, one call per Gateway holding any of them (a guild sends once per gateway, not
+// once per session), and their Inboxes are told behind it (conversation-fanout.ts). Where a user's
+// sessions are, the user's Inbox says: each answer names them when they differ from the sessions
+// the Conversation sent to. A user it knows nothing about yet gets the packet through the Inbox.
+//
+// Each Gateway has one call in flight; what arrives meanwhile waits and goes in the next call, so
+// under load one call carries many packets. A session a Gateway did not reach (closed, signed out)
+// or a call that failed is taken out of the sessions a delivery claims were reached, so the Inbox,
+// told behind, forwards the packet there itself, and the user's sessions are asked for again.
+import type { Delivery } from "../domain/delivery";
+import { logError } from "../log";
+import { parseSessionAddress, type GatewayStub, type SocketBatch, type SocketTarget } from "./stubs";
+
+interface Pending {
+  batch: SocketBatch;
+  mid: string | null;
+  /** Per user, the sessions this packet was sent to: what the user's delivery claims (`liveTo`). */
+  claims: Map<string, string[]>;
+}
+
+export class GatewayLive {
+  /** userId → its sessions, as its Inbox last reported them (absent: not known yet). */
+  private readonly routes = new Map<string, string[]>();
+  private readonly waiting = new Map<string, Pending[]>();
+  private readonly busy = new Set<string>();
+  private readonly stubs = new Map<string, GatewayStub>();
+
+  /**
+   * @param minRecipients packets for fewer recipients go through their Inboxes (and carry each
+   *   recipient's event_seq): below it, a call per Gateway saves nothing.
+   */
+  constructor(
+    private readonly stubOf: (gateway: string) => GatewayStub,
+    private readonly delivered: (userId: string, mids: string[]) => void,
+    readonly minRecipients: number,
+  ) {}
+
+  /** What a user's Inbox reported: its live sessions. */
+  learn(userId: string, sessions: string[]): void {
+    this.routes.set(userId, sessions);
+  }
+
+  /**
+   * Sends a row's packet to the known sessions of its recipients (the session that caused it gets
+   * none: it got the reply), and marks each such recipient's delivery with the sessions it went to
+   * (`liveTo`). Recipients whose sessions are not known get `liveTo: []`: their Inbox forwards the
+   * packet and reports the sessions. Answers the recipients reached here, whose Inbox may be told behind.
+   */
+  send(frame: string | null, deliveries: Map<string, Delivery>): Set<string> {
+    const behind = new Set<string>();
+    if (deliveries.size < this.minRecipients) return behind;
+    const first = deliveries.values().next().value;
+    const claims = new Map<string, string[]>();
+    const byGateway = new Map<string, SocketTarget[]>();
+    for (const [userId, delivery] of deliveries) {
+      const sessions = this.routes.get(userId);
+      if (sessions === undefined) {
+        delivery.liveTo = [];
+        continue;
+      }
+      behind.add(userId);
+      const mine = frame === null || delivery.replay ? [] : sessions.filter((id) => id !== delivery.excludeSession);
+      delivery.liveTo = mine;
+      if (mine.length === 0) continue;
+      claims.set(userId, mine);
+      for (const id of mine) {
+        const { gateway, socket } = parseSessionAddress(id);
+        const targets = byGateway.get(gateway);
+        if (targets) targets.push({ socket, userId });
+        else byGateway.set(gateway, [{ socket, userId }]);
+      }
+    }
+    if (frame === null) return behind;
+    for (const [gateway, targets] of byGateway) {
+      const queue = this.waiting.get(gateway);
+      const item = { batch: { targets, frames: [frame] }, mid: first?.mid ?? null, claims };
+      if (queue) queue.push(item);
+      else this.waiting.set(gateway, [item]);
+      this.start(gateway);
+    }
+    return behind;
+  }
+
+  private start(gateway: string): void {
+    const items = this.waiting.get(gateway);
+    if (this.busy.has(gateway) || !items) return;
+    this.waiting.delete(gateway);
+    this.busy.add(gateway);
+    this.stub(gateway)
+      .push(items.map((i) => i.batch))
+      .then(
+        (missed) => this.settled(gateway, items, missed),
+        (err: unknown) => {
+          logError("live packets to a gateway failed; the Inboxes forward them", { kind: "Conversation", id: null, gateway }, err);
+          this.stubs.delete(gateway); // a stub of an object that was reset fails every later call
+          this.settled(gateway, items, items.flatMap((i) => i.batch.targets));
+        },
+      )
+      .finally(() => {
+        this.busy.delete(gateway);
+        this.start(gateway);
+      });
+  }
+
+  /** After a Gateway's answer: what reached a session counts as delivered; what did not goes through the Inbox. */
+  private settled(gateway: string, items: Pending[], missed: SocketTarget[]): void {
+    const lost = new Set(missed.map((t) => `${gateway}.${t.socket}`));
+    const reached = new Map<string, string[]>();
+    for (const { batch, mid, claims } of items) {
+      const got = new Set<string>();
+      for (const { socket, userId } of batch.targets) {
+        const id = `${gateway}.${socket}`;
+        if (!lost.has(id)) got.add(userId);
+        else claims.get(userId)?.splice(claims.get(userId)!.indexOf(id), 1); // the Inbox forwards it there
+      }
+      if (mid !== null) for (const userId of got) reached.set(userId, [...(reached.get(userId) ?? []), mid]);
+    }
+    // The sessions a Gateway did not reach are known no longer: the next Inbox answer says where they are.
+    for (const id of lost) {
+      for (const [userId, sessions] of this.routes) if (sessions.includes(id)) this.routes.delete(userId);
+    }
+    for (const [userId, mids] of reached) this.delivered(userId, mids);
+  }
+
+  private stub(gateway: string): GatewayStub {
+    let stub = this.stubs.get(gateway);
+    if (!stub) {
+      stub = this.stubOf(gateway);
+      this.stubs.set(gateway, stub);
+    }
+    return stub;
+  }
+}

@@ -1,0 +1,113 @@
+// The live path of packets with many recipients (GATEWAY_FANOUT_MIN_RECIPIENTS, 8 here): the
+// Conversation sends each packet once per Gateway holding a recipient's session, and tells the
+// Inboxes behind. The first packets of a fresh Conversation go through the Inboxes (it knows no
+// session yet) and carry each recipient's event_seq; from then on packets come from the Gateways,
+// without it, exactly once per socket, and `sync`, `conversation_list` and `message_list` have them
+// all. A device that connects later is reached through its Inbox until the Conversation learns of it.
+import { describe, expect, it } from "vitest";
+import { http } from "../helpers/users";
+import { isRecord, type Frame, type TestSocket } from "../helpers/socket";
+import { conversationOf, createGroup, device, eventually, nextPacket, received, send, sleep, syncAll, syncedMessages, tab, users, type Device } from "./messages-fixtures";
+
+const GROUP = 10;
+/** INBOX_TELL_BEHIND_MS (1 s by default) and a margin: by then every Inbox has been told. */
+const TOLD_BEHIND_MS = 1500;
+
+async function gatewayCalls(): Promise<number> {
+  const res = await http("GET", "/admin/metrics", { headers: { "admin-api-key": "test-admin-key" } });
+  return (res.json as { objects: Record<string, { calls: number }> }).objects.Gateway!.calls;
+}
+
+const messagesNamed = (socket: TestSocket, body: string): Frame[] => received(socket, "message", (m) => m.body === body);
+
+async function group(): Promise<{ devices: Device[]; sockets: TestSocket[]; cid: string }> {
+  const members = await users(GROUP);
+  const devices = await Promise.all(members.map((m) => device(m)));
+  const sockets = await Promise.all(devices.map((d) => tab(d)));
+  const cid = await createGroup(sockets[0]!, members.slice(1).map((m) => m.id));
+  return { devices, sockets, cid };
+}
+
+describe("packets of a large group go once per Gateway", () => {
+  it("reaches every socket exactly once, from the Gateway after the first packet, and every view has it", { timeout: 30_000 }, async () => {
+    const { sockets, cid } = await group();
+    const [author, ...others] = sockets as [TestSocket, ...TestSocket[]];
+    // The group's creation went through the Inboxes, whose answers told the Conversation where the sessions are.
+    await send(author, cid, { body: "first" });
+    await Promise.all(others.map((s) => nextPacket(s, "message", (m) => m.body === "first")));
+    await sleep(TOLD_BEHIND_MS);
+
+    const before = await gatewayCalls();
+    const ask = await send(author, cid, { body: "second" });
+    const live = await Promise.all(others.map((s) => nextPacket(s, "message", (m) => m.body === "second")));
+    const calls = (await gatewayCalls()) - before;
+    // One call per Gateway holding a member (3 Gateways in tests), not one per member (9 through the
+    // Inboxes), and perhaps the author's Inbox forwarding the delivered receipt.
+    expect(calls).toBeLessThanOrEqual(3 + 1);
+
+    await sleep(TOLD_BEHIND_MS);
+    // Straight from the Gateways: the packet as logged (once the Inboxes were told), without the per-user event_seq.
+    const logged = syncedMessages(await syncAll(others[0]!), cid).find((m) => m.body === "second");
+    expect(logged?.event_seq).toEqual(expect.any(Number));
+    const { event_seq: _inTheLog, ...shape } = logged!;
+    for (const packet of live) expect(packet).toEqual(shape);
+    for (const s of others) {
+      expect(messagesNamed(s, "second")).toHaveLength(1); // the Inbox, told behind, did not forward it again
+      const synced = syncedMessages(await syncAll(s), cid).map((m) => m.body);
+      expect(synced).toEqual(["first", "second"]);
+      expect((await conversationOf(s, cid)).unread_messages_count).toBe(2);
+    }
+    expect(messagesNamed(author, "second")).toHaveLength(0); // the sending socket has the ask
+    // The author's status: delivered, reported by the Gateways' answers.
+    await eventually(async () => {
+      const listed = await author.request("message_list", { cid, ids: [ask.server_mid] });
+      expect((listed.messages as Frame[])[0]?.status).toBe("delivered");
+    });
+  });
+
+  it("reaches a device that connected later through its Inbox, once, until the Conversation learns of it", { timeout: 30_000 }, async () => {
+    const { devices, sockets, cid } = await group();
+    const author = sockets[0]!;
+    await send(author, cid, { body: "warm-up" });
+    await Promise.all(sockets.slice(1).map((s) => nextPacket(s, "message", (m) => m.body === "warm-up")));
+    await sleep(TOLD_BEHIND_MS);
+
+    const late = await tab(devices[1]!); // the member's second tab
+    const lateAuthorTab = await tab(devices[0]!); // and the author's: it gets a carbon
+    await send(author, cid, { body: "to the new tab" });
+    const viaInbox = await nextPacket(late, "message", (m) => m.body === "to the new tab");
+    expect(viaInbox.event_seq).toEqual(expect.any(Number)); // forwarded by its Inbox, from its log
+    const carbon = await nextPacket(lateAuthorTab, "message", (m) => m.body === "to the new tab");
+    expect(carbon.from).toBe(devices[0]!.user.id);
+    await nextPacket(sockets[1]!, "message", (m) => m.body === "to the new tab");
+    await sleep(TOLD_BEHIND_MS);
+
+    await send(author, cid, { body: "learned" });
+    const fromGateway = await nextPacket(late, "message", (m) => m.body === "learned");
+    expect(fromGateway.event_seq).toBeUndefined();
+    await sleep(TOLD_BEHIND_MS);
+    for (const s of [late, lateAuthorTab, ...sockets.slice(1)]) {
+      for (const body of ["to the new tab", "learned"]) expect(messagesNamed(s, body)).toHaveLength(1);
+    }
+  });
+
+  it("forwards through the Inbox to a socket whose Gateway did not reach it, and forgets the closed one", { timeout: 30_000 }, async () => {
+    const { devices, sockets, cid } = await group();
+    const author = sockets[0]!;
+    await send(author, cid, { body: "warm-up" });
+    await Promise.all(sockets.slice(1).map((s) => nextPacket(s, "message", (m) => m.body === "warm-up")));
+    await sleep(TOLD_BEHIND_MS);
+
+    // The member closes its tab and opens another: the Conversation still names the closed one.
+    sockets[2]!.close();
+    await sleep(100);
+    const again = await tab(devices[2]!);
+    await send(author, cid, { body: "after the reload" });
+    const got = await nextPacket(again, "message", (m) => m.body === "after the reload");
+    expect(isRecord(got)).toBe(true);
+    await sleep(TOLD_BEHIND_MS);
+    expect(messagesNamed(again, "after the reload")).toHaveLength(1);
+    await send(author, cid, { body: "next" });
+    expect((await nextPacket(again, "message", (m) => m.body === "next")).event_seq).toBeUndefined();
+  });
+});
