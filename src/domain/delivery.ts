@@ -58,6 +58,11 @@ export interface Delivery {
   after?: number;
   /** Resent after the Inbox lost it, once its sessions already had it: state only, nothing forwarded, no push. */
   replay?: boolean;
+  /**
+   * Not from a stream, and may be lost with the Inbox's window (a delivered receipt): logged and
+   * written behind like stream state, never forcing a write.
+   */
+  behind?: boolean;
   cid: string;
   /** The packet, e.g. {"message":{…}}; null when only the index changes. */
   packet: Record<string, unknown> | null;

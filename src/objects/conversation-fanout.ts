@@ -36,7 +36,8 @@ export interface FanoutTarget {
 }
 
 interface LaneItem {
-  row: number;
+  /** Null for a packet no row backs (sendBehind): not chained, not confirmed, not resent. */
+  row: number | null;
   delivery: Delivery;
 }
 
@@ -168,6 +169,18 @@ export class Fanout {
     this.release();
   }
 
+  /**
+   * A packet for one recipient that nothing committed backs (a delivered receipt): it leaves with the
+   * lane's next call, after what the lane already holds, and is lost if the lane fails or the Inbox
+   * lost its window.
+   */
+  sendBehind(userId: string, delivery: Delivery): void {
+    const lane = this.lane(userId);
+    if (lane.failed) return;
+    lane.queue.push({ row: null, delivery });
+    if (!lane.busy) this.start(userId, lane);
+  }
+
   /** Resolves when every row committed so far has reached its recipients' Inboxes or was left to the alarm. */
   settle(): Promise<void> {
     const upTo = this.sql.exec<{ m: number | null }>("SELECT max(id) AS m FROM fanout").one().m;
@@ -276,6 +289,7 @@ export class Fanout {
     this.busyLanes++;
     const deliveries = batch.map((item) => {
       const delivery: Delivery = { ...item.delivery };
+      if (item.row === null) return delivery;
       if (lane.lastSent > 0) delivery.after = lane.lastSent;
       else delete delivery.after;
       lane.lastSent = item.row;
@@ -289,7 +303,7 @@ export class Fanout {
             // The Inbox lost a window and applied nothing of this call: what it had from this lane
             // goes again as state, then this call's deliveries as they were, in order.
             this.confirmed(userId, lane, receipt.durable); // not `gap`: what it applied since may be in memory only
-            lane.queue.unshift(...batch);
+            lane.queue.unshift(...batch.filter((item) => item.row !== null)); // what no row backs may be lost
             this.requeueUnconfirmed(userId, lane, receipt.gap);
             return;
           }
@@ -297,6 +311,7 @@ export class Fanout {
           this.target.delivered(userId, receipt.delivered);
           const now = Date.now();
           for (const { row } of batch) {
+            if (row === null) continue;
             this.sent(row, userId);
             lane.unconfirmed.push({ row, answeredAt: now });
           }

@@ -46,12 +46,6 @@ import { logError } from "../log";
 const OUTBOX_DELAY_MS = 30_000;
 const RETRY_DELAY_MS = 2000;
 const CONFIRM_MARGIN_MS = 2000;
-/**
- * A delivered report waits at most this long for a commit to ride with: in a conversation that
- * talks (SAMA's test: a message every 1.25 s) the next send carries it; only a quiet conversation
- * pays a commit of its own, and its author's tick comes that much later.
- */
-const DELIVERED_WRITE_DELAY_MS = 3000;
 
 export class Conversation extends DurableObject<Env> {
   private readonly setAlarm: (at: number) => Promise<void>;
@@ -74,9 +68,7 @@ export class Conversation extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // Called with props: a loopback binding that can be handed to the loader isolate (the bare stub cannot).
     this.handler = new ConversationHandlerHost(storage.sql, env, ctx.exports.HandlerOutbound({ props: {} }));
-    this.receipts = new DeliveredReports(() => {
-      if (this.writeDelivered()) this.kick();
-    }, DELIVERED_WRITE_DELAY_MS);
+    this.receipts = new DeliveredReports();
     this.store = new ConversationStore(storage.sql, (seq) => this.receipts.has(seq));
     this.imports = new ImportStage(storage.sql); // metered like every other write of this object
     this.fanout = new Fanout(
@@ -125,7 +117,7 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.store.readMeta();
     if (!meta || meta.organizationId !== organizationId) return { lines: [], next: null };
     // The export has what message_list shows: delivered reports still waiting for a commit are written first.
-    if (collection === "message_statuses" && this.writeDelivered()) this.kick();
+    if (collection === "message_statuses") this.writeDelivered();
     return this.store.exportPage(meta, collection, after, limit);
   }
 
@@ -373,35 +365,34 @@ export class Conversation extends DurableObject<Env> {
   /**
    * Recipients' Inboxes report messages that reached a live device. Only the first report per
    * message counts (that is when the author's status turns "delivered"), so a group of 50 costs one
-   * status row per message, not 49; it is written behind (conversation-receipts.ts).
+   * status row per message, not 49. The author gets one receipt per reporter at once, in their lane
+   * with nothing committed; the status is written behind (conversation-receipts.ts).
    */
   private markDelivered(userId: string, mids: string[]): void {
-    if (mids.length === 0 || !this.store.readMeta()) return;
+    const meta = this.store.readMeta();
+    if (mids.length === 0 || !meta) return;
     const now = Date.now();
+    const byAuthor = new Map<string, string[]>();
     for (const mid of mids) {
       const first = this.store.firstDelivery(mid, userId);
-      if (first) this.receipts.add({ seq: first.seq, mid, author: first.author, by: userId, at: now });
+      if (!first) continue;
+      this.receipts.add({ seq: first.seq, mid, by: userId, at: now });
+      byAuthor.set(first.author, [...(byAuthor.get(first.author) ?? []), mid]);
     }
+    for (const [author, ids] of byAuthor) {
+      const packet = { message_delivered: { ids, cid: meta.id, from: userId } satisfies ServerPackets["message_delivered"] };
+      this.fanout.sendBehind(author, { seq: null, cid: meta.id, packet, store: true, excludeSession: null, patch: statusPatch(this.store, ids), mid: null, behind: true });
+    }
+    // The send armed the alarm already; this only matters for a report that comes after it ran.
+    if (byAuthor.size > 0) this.ensureAlarm(OUTBOX_DELAY_MS);
   }
 
-  /** Writes the pending delivered reports in the current turn, and tells each author (one receipt per author and reporter). */
-  private writeDelivered(): boolean {
-    const meta = this.store.readMeta();
-    const reports = this.receipts.take();
-    if (!meta || reports.length === 0) return false;
-    const receipts = new Map<string, { author: string; by: string; ids: string[] }>();
-    for (const r of reports) {
-      if (!this.store.writeDelivered(r.seq, r.by, r.at)) continue;
-      this.store.d1.message(r.seq); // the D1 copy carries the message's delivered status
-      const key = `${r.author}:${r.by}`;
-      const receipt = receipts.get(key) ?? { author: r.author, by: r.by, ids: [] };
-      receipt.ids.push(r.mid);
-      receipts.set(key, receipt);
+  /** Writes the pending delivered reports in the current turn (a commit made for something else). */
+  private writeDelivered(): void {
+    for (const r of this.receipts.take()) {
+      // The D1 copy carries the message's delivered status.
+      if (this.store.writeDelivered(r.seq, r.by, r.at)) this.store.d1.message(r.seq);
     }
-    for (const { author, by, ids } of receipts.values()) {
-      this.fanout.enqueue([author], { message_delivered: { ids, cid: meta.id, from: by } satisfies ServerPackets["message_delivered"] }, { store: true, excludeSession: null, patch: statusPatch(this.store, ids) });
-    }
-    return receipts.size > 0;
   }
 
   // ---------------------------------------------------------------- fan-out, outbox and alarm
@@ -424,6 +415,7 @@ export class Conversation extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
+    this.writeDelivered(); // the statuses that no send carried
     const nextExpiry = this.purgeExpired();
     // Deliveries first: a D1 outage must never hold up fan-out retries.
     await this.fanout.retry(Date.now());

@@ -252,7 +252,7 @@ export class Inbox extends DurableObject<Env> {
           break;
         }
         this.log.applied(d.cid, d.seq);
-      } else if (d.store) {
+      } else if (d.store && !d.behind) {
         persist = true; // not from a stream: nothing would resend it
       }
       if (d.patch) this.log.patch(d.cid, d.patch);
