@@ -393,7 +393,8 @@ export class Fanout {
     this.finished.push(rowId);
   }
 
-  private deleteFinished(): void {
+  /** Deletes the rows every recipient wrote (in the caller's commit). */
+  deleteFinished(): void {
     if (this.finished.length === 0) return;
     if (this.finished.includes(this.newestId())) {
       this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('fanout_floor', ?)", String(this.lastId));

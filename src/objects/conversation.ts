@@ -46,6 +46,13 @@ import { logError } from "../log";
 const OUTBOX_DELAY_MS = 30_000;
 const RETRY_DELAY_MS = 2000;
 const CONFIRM_MARGIN_MS = 2000;
+/**
+ * An answered delivery is resent with `durable` (which makes its Inbox write at once) when it is still
+ * unconfirmed this many Inbox windows (and the margin) later. An Inbox confirms with its next answer
+ * after its window's write, so under steady load (SAMA's test: a delivery every 5 s, 10 s windows)
+ * that can take up to two windows; at one window the resends forced a third of the Inboxes' commits.
+ */
+const CONFIRM_WINDOWS = 2;
 
 export class Conversation extends DurableObject<Env> {
   private readonly setAlarm: (at: number) => Promise<void>;
@@ -59,9 +66,12 @@ export class Conversation extends DurableObject<Env> {
   private alarmChain: Promise<void> = Promise.resolve();
   private readonly live: LiveSockets;
   private readonly handler: ConversationHandlerHost;
+  /** How long an answered delivery may stay unwritten by its Inbox before it is resent (CONFIRM_WINDOWS). */
+  private readonly confirmAfterMs: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.confirmAfterMs = CONFIRM_WINDOWS * getConfig(env).inboxWriteWindowMs + CONFIRM_MARGIN_MS;
     const storage = meteredStorage(ctx.storage, "Conversation");
     this.setAlarm = storage.setAlarm;
     this.live = new LiveSockets(ctx, env, getConfig(env).liveSocketsPerObject);
@@ -77,10 +87,10 @@ export class Conversation extends DurableObject<Env> {
         deliveries: (row, only) => this.deliveriesOf(row, only),
         deliver: (userId, deliveries, options) => inboxOf(this.env, this.store.storedMeta()!.organizationId, userId).deliver(userId, deliveries, options),
         delivered: (userId, mids) => this.markDelivered(userId, mids),
-        retryLater: (at) => this.ensureAlarm(at === undefined ? RETRY_DELAY_MS : Math.max(0, at - Date.now())),
+        // A confirmation check may wait for an alarm that comes anyway within its delay again.
+        retryLater: (at) => (at === undefined ? this.ensureAlarm(RETRY_DELAY_MS) : this.ensureAlarm(Math.max(0, at - Date.now()), this.confirmAfterMs)),
       },
-      // An Inbox writes within its window: what is still unwritten a little after that is resent.
-      getConfig(env).inboxWriteWindowMs + CONFIRM_MARGIN_MS,
+      this.confirmAfterMs,
     );
     this.room = {
       store: this.store,
@@ -241,7 +251,9 @@ export class Conversation extends DurableObject<Env> {
   /** Commits the message (and the handler's bot reply after it), remembers its ask for retries, and starts the fan-out. */
   private storeSend(actor: Actor, input: SendInput, modified: ResolvedContent | null, reply: { botId: string; content: ResolvedContent } | null): Ask {
     const now = Date.now();
-    this.writeDelivered(); // rides with this commit
+    // Ride with this commit: the delivered statuses and the D1 copy's progress.
+    this.writeDelivered();
+    this.store.d1.writeProgress();
     const message = this.store.insertMessage(actor.userId, input, now);
     const botMessage = reply === null ? null : this.store.insertMessage(reply.botId, { ...noExtras, body: reply.content.body ?? null, attachments: reply.content.attachments ?? null }, now);
     const ask: Ask = {
@@ -348,7 +360,10 @@ export class Conversation extends DurableObject<Env> {
     if (handler !== null && this.handler.active() === null) this.handler.configure(handler);
     const outcome = await this.imports.commit(this.room, input, Date.now());
     const meta = this.store.storedMeta();
-    if (meta && outcome.messages + outcome.statuses > 0) await this.store.d1.flush(this.env.DB, { cid: meta.id, organizationId: meta.organizationId });
+    if (meta && outcome.messages + outcome.statuses > 0) {
+      await this.store.d1.flush(this.env.DB, { cid: meta.id, organizationId: meta.organizationId });
+      this.store.d1.writeProgress();
+    }
     return outcome;
   }
 
@@ -415,7 +430,6 @@ export class Conversation extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
-    this.writeDelivered(); // the statuses that no send carried
     const nextExpiry = this.purgeExpired();
     // Deliveries first: a D1 outage must never hold up fan-out retries.
     await this.fanout.retry(Date.now());
@@ -435,8 +449,15 @@ export class Conversation extends DurableObject<Env> {
     const fanout = this.fanout.nextRetry(now, RETRY_DELAY_MS);
     // A confirmation check that is not urgent waits for the next copy: one alarm instead of two.
     const fanoutAt = fanout === null ? null : !fanout.urgent && copyAt !== null ? Math.max(fanout.at, copyAt) : fanout.at;
-    for (const at of [copyAt, fanoutAt]) if (at !== null) await this.scheduleAlarm(at - now);
-    if (nextExpiry !== null) await this.scheduleAlarm(nextExpiry - Date.now());
+    const next = [copyAt, fanoutAt, nextExpiry].filter((at) => at !== null).reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+    // One commit at most, in one stretch: the next alarm, with what waited for a commit (delivered
+    // statuses, the copy's progress, rows every recipient wrote). With nothing to come back for and no
+    // status to keep, the rest waits for the next send (an eviction meanwhile repeats work, loses nothing).
+    if (next === Number.POSITIVE_INFINITY && this.receipts.size === 0) return;
+    this.writeDelivered();
+    this.store.d1.writeProgress();
+    this.fanout.deleteFinished();
+    if (next !== Number.POSITIVE_INFINITY) this.ensureAlarm(next - now);
   }
 
   /**
@@ -467,10 +488,18 @@ export class Conversation extends DurableObject<Env> {
     this.ensureAlarm(OUTBOX_DELAY_MS);
   }
 
-  private ensureAlarm(delayMs: number): void {
-    this.alarmChain = this.alarmChain
-      .then(() => this.scheduleAlarm(delayMs))
-      .catch((err: unknown) => logError("scheduling the alarm failed", { kind: "Conversation", id: this.ctx.id.toString() }, err));
+  /**
+   * Makes sure the alarm comes within `delayMs` (or `slackMs` after that, when it is set for then
+   * already). Once the alarm's time is known, in the caller's turn: its write rides with the
+   * caller's commit (a send's), instead of a commit of its own a turn later.
+   */
+  private ensureAlarm(delayMs: number, slackMs = 0): void {
+    const failed = (err: unknown) => logError("scheduling the alarm failed", { kind: "Conversation", id: this.ctx.id.toString() }, err);
+    if (this.alarmAt !== undefined) {
+      this.scheduleAlarm(delayMs, slackMs).catch(failed);
+      return;
+    }
+    this.alarmChain = this.alarmChain.then(() => this.scheduleAlarm(delayMs, slackMs)).catch(failed);
   }
 
   /**
@@ -483,10 +512,10 @@ export class Conversation extends DurableObject<Env> {
     await this.fanout.settle();
   }
 
-  private async scheduleAlarm(delayMs: number): Promise<void> {
+  private async scheduleAlarm(delayMs: number, slackMs = 0): Promise<void> {
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     const at = Date.now() + delayMs;
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    if (this.alarmAt !== null && this.alarmAt <= at + slackMs) return;
     this.alarmAt = at;
     await this.setAlarm(at);
   }
