@@ -63,6 +63,16 @@ const SETTINGS = quick
       catchupMessages: 1_000,
     };
 SETTINGS.fullChannelSessions = FULL_CHANNEL_SESSIONS;
+// --sama-users 300: SAMA's test at that many users only (its costs phase, without stepping up to the ceiling).
+if (args.includes("--sama-users")) {
+  const users = Number(args[args.indexOf("--sama-users") + 1]);
+  if (!Number.isInteger(users) || users <= 0 || users % 4 !== 0) {
+    console.error("--sama-users takes a positive multiple of 4 (groups of 4)");
+    process.exit(2);
+  }
+  SETTINGS.samaSteps = [users];
+  SETTINGS.samaReport = [users];
+}
 // A stuck run must still end and free its servers.
 const WATCHDOG_MS = quick ? 600_000 : 90 * 60_000;
 

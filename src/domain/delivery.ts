@@ -64,6 +64,11 @@ export interface Delivery {
    * when the packet goes through the Inbox alone.
    */
   liveTo?: string[];
+  /**
+   * Not from a stream, and may be lost with the Inbox's window (a delivered receipt): logged and
+   * written behind like stream state, never forcing a write.
+   */
+  bestEffort?: boolean;
   cid: string;
   /** The packet, e.g. {"message":{…}}; null when only the index changes. */
   packet: Record<string, unknown> | null;

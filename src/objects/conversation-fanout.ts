@@ -37,10 +37,11 @@ export interface FanoutTarget {
 }
 
 interface LaneItem {
-  row: number;
+  /** Null for a packet no row backs (sendBehind): not chained, not confirmed, not resent. */
+  row: number | null;
   delivery: Delivery;
   /** Its packet went to the recipient's sessions through their Gateways: the Inbox may be told later. */
-  behind?: boolean;
+  toldBehind?: boolean;
 }
 
 /** A delivery the Inbox answered for and has not written yet: only its row (read again if it must go again). */
@@ -159,7 +160,7 @@ export class Fanout {
           owed.add(userId);
           const lane = this.lane(userId);
           if (!lane.failed) {
-            lane.queue.push({ row: row.id, delivery, ...(behind.has(userId) ? { behind: true } : {}) });
+            lane.queue.push({ row: row.id, delivery, ...(behind.has(userId) ? { toldBehind: true } : {}) });
             sending.add(userId);
             touched.add(userId);
           }
@@ -185,7 +186,7 @@ export class Fanout {
   /** Starts an idle lane, unless all it holds may be told behind: then the next tick starts it. */
   private wake(userId: string, lane: Lane): void {
     if (lane.busy || lane.failed || lane.queue.length === 0) return;
-    if (lane.queue.some((item) => !item.behind || item.row <= this.hurryUpTo)) {
+    if (lane.queue.some((item) => !item.toldBehind || (item.row !== null && item.row <= this.hurryUpTo))) {
       this.start(userId, lane);
       return;
     }
@@ -193,6 +194,18 @@ export class Fanout {
       this.behindTimer = null;
       for (const [waiting, next] of this.lanes) if (!next.busy && !next.failed && next.queue.length > 0) this.start(waiting, next);
     }, this.tellBehindMs);
+  }
+
+  /**
+   * A packet for one recipient that nothing committed backs (a delivered receipt): it leaves with the
+   * lane's next call, after what the lane already holds, and is lost if the lane fails or the Inbox
+   * lost its window.
+   */
+  sendBehind(userId: string, delivery: Delivery): void {
+    const lane = this.lane(userId);
+    if (lane.failed) return;
+    lane.queue.push({ row: null, delivery });
+    if (!lane.busy) this.start(userId, lane);
   }
 
   /** Resolves when every row committed so far has reached its recipients' Inboxes or was left to the alarm. */
@@ -305,6 +318,7 @@ export class Fanout {
     this.busyLanes++;
     const deliveries = batch.map((item) => {
       const delivery: Delivery = { ...item.delivery };
+      if (item.row === null) return delivery;
       if (lane.lastSent > 0) delivery.after = lane.lastSent;
       else delete delivery.after;
       lane.lastSent = item.row;
@@ -319,7 +333,7 @@ export class Fanout {
             // The Inbox lost a window and applied nothing of this call: what it had from this lane
             // goes again as state, then this call's deliveries as they were, in order.
             this.confirmed(userId, lane, receipt.durable); // not `gap`: what it applied since may be in memory only
-            lane.queue.unshift(...batch);
+            lane.queue.unshift(...batch.filter((item) => item.row !== null)); // what no row backs may be lost
             this.requeueUnconfirmed(userId, lane, receipt.gap);
             return;
           }
@@ -327,6 +341,7 @@ export class Fanout {
           this.target.delivered(userId, receipt.delivered);
           const now = Date.now();
           for (const { row } of batch) {
+            if (row === null) continue;
             this.sent(row, userId);
             lane.unconfirmed.push({ row, answeredAt: now });
           }
@@ -408,7 +423,8 @@ export class Fanout {
     this.finished.push(rowId);
   }
 
-  private deleteFinished(): void {
+  /** Deletes the rows every recipient wrote (in the caller's commit). */
+  deleteFinished(): void {
     if (this.finished.length === 0) return;
     if (this.finished.includes(this.newestId())) {
       this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('fanout_floor', ?)", String(this.lastId));

@@ -134,6 +134,9 @@ function statementFor(db: D1Database, sql: SqlStorage, scope: OutboxScope, row: 
 export class D1Copy {
   /** Messages read for copying (memory; the durable cursor moves once D1 has them). */
   private readUpTo: number | undefined = undefined;
+  /** Messages and outbox rows D1 has, not yet recorded here: recorded with the next commit (writeProgress). */
+  private copiedUpTo: number | null = null;
+  private copiedRowsUpTo = 0;
   /** Copied messages with a `message_ref` row waiting (memory: after an eviction a change adds a row again). */
   private readonly queued = new Set<number>();
 
@@ -152,7 +155,7 @@ export class D1Copy {
 
   /** Files among `objectIds` that messages by `from` carry and D1 does not have yet (their grants are not there either). */
   uncopiedAttachments(from: string, objectIds: string[]): string[] {
-    const copied = Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'copied_seq'").toArray()[0]?.v ?? 0);
+    const copied = this.copiedUpTo ?? Number(this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = 'copied_seq'").toArray()[0]?.v ?? 0);
     return this.sql
       .exec<{ id: string }>(
         `SELECT DISTINCT json_extract(a.value, '$.file_id') AS id FROM messages m, json_each(m.attachments) a
@@ -168,10 +171,22 @@ export class D1Copy {
   /** Something waits for D1. */
   pending(): boolean {
     const newest = this.sql.exec<{ s: number | null }>("SELECT max(seq) AS s FROM messages").one().s ?? 0;
-    return newest > this.cursor() || this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n > 0;
+    return newest > this.cursor() || this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE id > ?", this.copiedRowsUpTo).one().n > 0;
   }
 
-  /** Copies new messages past the cursor, then queued changes, oldest first, removing what was copied. */
+  /**
+   * Records what D1 has (the cursor, and the outbox rows it took), in the caller's commit: a flush
+   * does not pay a commit of its own for it. Until then an evicted object copies those again, which
+   * D1's upserts and deletes, replayed in order, absorb.
+   */
+  writeProgress(): void {
+    if (this.copiedUpTo !== null) this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('copied_seq', ?)", String(this.copiedUpTo));
+    if (this.copiedRowsUpTo > 0) this.sql.exec("DELETE FROM outbox WHERE id <= ?", this.copiedRowsUpTo);
+    this.copiedUpTo = null;
+    this.copiedRowsUpTo = 0;
+  }
+
+  /** Copies new messages past the cursor, then queued changes, oldest first; what was copied is recorded by writeProgress. */
   async flush(db: D1Database, scope: OutboxScope): Promise<void> {
     for (;;) {
       const rows = this.sql.exec<MessageRow>("SELECT * FROM messages WHERE seq > ? ORDER BY seq LIMIT ?", this.cursor(), BATCH).toArray();
@@ -186,16 +201,16 @@ export class D1Copy {
         this.readUpTo = durable; // D1 has none of them: the next flush reads them again
         throw err;
       }
-      this.sql.exec("INSERT OR REPLACE INTO meta (k, v) VALUES ('copied_seq', ?)", String(upTo));
+      this.copiedUpTo = upTo;
       if (rows.length < BATCH) break;
     }
     for (;;) {
-      const rows = this.sql.exec<OutboxRow>("SELECT * FROM outbox ORDER BY id LIMIT ?", BATCH).toArray();
+      const rows = this.sql.exec<OutboxRow>("SELECT * FROM outbox WHERE id > ? ORDER BY id LIMIT ?", this.copiedRowsUpTo, BATCH).toArray();
       if (rows.length === 0) return;
       const statements = rows.flatMap((row) => statementFor(db, this.sql, scope, row));
       for (const row of rows) if (row.kind === "message_ref") this.queued.delete((JSON.parse(row.payload) as { seq: number }).seq);
       if (statements.length > 0) await db.batch(statements);
-      this.sql.exec("DELETE FROM outbox WHERE id <= ?", rows.at(-1)!.id);
+      this.copiedRowsUpTo = rows.at(-1)!.id;
       if (rows.length < BATCH) return;
     }
   }

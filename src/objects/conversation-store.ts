@@ -429,7 +429,9 @@ export class ConversationStore {
       : this.sql.exec<{ seq: number; from_id: string; delivered_at: number | null }>("SELECT seq, from_id, delivered_at FROM messages WHERE id = ?", mid).toArray()[0];
     if (!row || row.from_id === userId) return null;
     if (known) known.delivered = true;
-    else if (row.delivered_at !== null || this.sql.exec("SELECT 1 FROM statuses WHERE seq = ? AND status = 'delivered'", row.seq).toArray().length > 0) return null;
+    if (row.delivered_at !== null) return null;
+    // A read (or an older object's delivered row) already outranks it: the author is not told "delivered" after "read".
+    if (this.sql.exec("SELECT 1 FROM statuses WHERE seq = ?", row.seq).toArray().length > 0) return null;
     return { seq: row.seq, author: row.from_id };
   }
 

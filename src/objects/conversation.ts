@@ -48,11 +48,12 @@ const OUTBOX_DELAY_MS = 30_000;
 const RETRY_DELAY_MS = 2000;
 const CONFIRM_MARGIN_MS = 2000;
 /**
- * A delivered report waits at most this long for a commit to ride with: in a conversation that
- * talks (SAMA's test: a message every 1.25 s) the next send carries it; only a quiet conversation
- * pays a commit of its own, and its author's tick comes that much later.
+ * An answered delivery is resent with `durable` (which makes its Inbox write at once) when it is still
+ * unconfirmed this many Inbox windows (and the margin) later. An Inbox confirms with its next answer
+ * after its window's write, so under steady load (SAMA's test: a delivery every 5 s, 10 s windows)
+ * that can take up to two windows; at one window the resends forced a third of the Inboxes' commits.
  */
-const DELIVERED_WRITE_DELAY_MS = 3000;
+const CONFIRM_WINDOWS = 2;
 
 export class Conversation extends DurableObject<Env> {
   private readonly setAlarm: (at: number) => Promise<void>;
@@ -66,9 +67,12 @@ export class Conversation extends DurableObject<Env> {
   private alarmChain: Promise<void> = Promise.resolve();
   private readonly live: LiveSockets;
   private readonly handler: ConversationHandlerHost;
+  /** How long an answered delivery may stay unwritten by its Inbox before it is resent (CONFIRM_WINDOWS). */
+  private readonly confirmAfterMs: number;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.confirmAfterMs = CONFIRM_WINDOWS * getConfig(env).inboxWriteWindowMs + CONFIRM_MARGIN_MS;
     const storage = meteredStorage(ctx.storage, "Conversation");
     this.setAlarm = storage.setAlarm;
     const config = getConfig(env);
@@ -76,9 +80,7 @@ export class Conversation extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // Called with props: a loopback binding that can be handed to the loader isolate (the bare stub cannot).
     this.handler = new ConversationHandlerHost(storage.sql, env, ctx.exports.HandlerOutbound({ props: {} }));
-    this.receipts = new DeliveredReports(() => {
-      if (this.writeDelivered()) this.kick();
-    }, DELIVERED_WRITE_DELAY_MS);
+    this.receipts = new DeliveredReports();
     this.store = new ConversationStore(storage.sql, (seq) => this.receipts.has(seq));
     this.imports = new ImportStage(storage.sql); // metered like every other write of this object
     this.fanout = new Fanout(
@@ -87,10 +89,10 @@ export class Conversation extends DurableObject<Env> {
         deliveries: (row, only) => this.deliveriesOf(row, only),
         deliver: (userId, deliveries, options) => inboxOf(this.env, this.store.storedMeta()!.organizationId, userId).deliver(userId, deliveries, options),
         delivered: (userId, mids) => this.markDelivered(userId, mids),
-        retryLater: (at) => this.ensureAlarm(at === undefined ? RETRY_DELAY_MS : Math.max(0, at - Date.now())),
+        // A confirmation check may wait for an alarm that comes anyway within its delay again.
+        retryLater: (at) => (at === undefined ? this.ensureAlarm(RETRY_DELAY_MS) : this.ensureAlarm(Math.max(0, at - Date.now()), this.confirmAfterMs)),
       },
-      // An Inbox writes within its window: what is still unwritten a little after that is resent.
-      config.inboxWriteWindowMs + CONFIRM_MARGIN_MS,
+      this.confirmAfterMs,
       new GatewayLive((gateway) => gatewayStub(env, gateway), (userId, mids) => this.markDelivered(userId, mids), config.gatewayFanoutMinRecipients),
       config.inboxTellBehindMs,
     );
@@ -129,7 +131,7 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.store.readMeta();
     if (!meta || meta.organizationId !== organizationId) return { lines: [], next: null };
     // The export has what message_list shows: delivered reports still waiting for a commit are written first.
-    if (collection === "message_statuses" && this.writeDelivered()) this.kick();
+    if (collection === "message_statuses") this.writeDelivered();
     return this.store.exportPage(meta, collection, after, limit);
   }
 
@@ -253,7 +255,9 @@ export class Conversation extends DurableObject<Env> {
   /** Commits the message (and the handler's bot reply after it), remembers its ask for retries, and starts the fan-out. */
   private storeSend(actor: Actor, input: SendInput, modified: ResolvedContent | null, reply: { botId: string; content: ResolvedContent } | null): Ask {
     const now = Date.now();
-    this.writeDelivered(); // rides with this commit
+    // Ride with this commit: the delivered statuses and the D1 copy's progress.
+    this.writeDelivered();
+    this.store.d1.writeProgress();
     const message = this.store.insertMessage(actor.userId, input, now);
     const botMessage = reply === null ? null : this.store.insertMessage(reply.botId, { ...noExtras, body: reply.content.body ?? null, attachments: reply.content.attachments ?? null }, now);
     const ask: Ask = {
@@ -360,7 +364,10 @@ export class Conversation extends DurableObject<Env> {
     if (handler !== null && this.handler.active() === null) this.handler.configure(handler);
     const outcome = await this.imports.commit(this.room, input, Date.now());
     const meta = this.store.storedMeta();
-    if (meta && outcome.messages + outcome.statuses > 0) await this.store.d1.flush(this.env.DB, { cid: meta.id, organizationId: meta.organizationId });
+    if (meta && outcome.messages + outcome.statuses > 0) {
+      await this.store.d1.flush(this.env.DB, { cid: meta.id, organizationId: meta.organizationId });
+      this.store.d1.writeProgress();
+    }
     return outcome;
   }
 
@@ -377,35 +384,34 @@ export class Conversation extends DurableObject<Env> {
   /**
    * Recipients' Inboxes report messages that reached a live device. Only the first report per
    * message counts (that is when the author's status turns "delivered"), so a group of 50 costs one
-   * status row per message, not 49; it is written behind (conversation-receipts.ts).
+   * status row per message, not 49. The author gets one receipt per reporter at once, in their lane
+   * with nothing committed; the status is written behind (conversation-receipts.ts).
    */
   private markDelivered(userId: string, mids: string[]): void {
-    if (mids.length === 0 || !this.store.readMeta()) return;
+    const meta = this.store.readMeta();
+    if (mids.length === 0 || !meta) return;
     const now = Date.now();
+    const byAuthor = new Map<string, string[]>();
     for (const mid of mids) {
       const first = this.store.firstDelivery(mid, userId);
-      if (first) this.receipts.add({ seq: first.seq, mid, author: first.author, by: userId, at: now });
+      if (!first) continue;
+      this.receipts.add({ seq: first.seq, mid, by: userId, at: now });
+      byAuthor.set(first.author, [...(byAuthor.get(first.author) ?? []), mid]);
     }
+    for (const [author, ids] of byAuthor) {
+      const packet = { message_delivered: { ids, cid: meta.id, from: userId } satisfies ServerPackets["message_delivered"] };
+      this.fanout.sendBehind(author, { seq: null, cid: meta.id, packet, store: true, excludeSession: null, patch: statusPatch(this.store, ids), mid: null, bestEffort: true });
+    }
+    // The send armed the alarm already; this only matters for a report that comes after it ran.
+    if (byAuthor.size > 0) this.ensureAlarm(OUTBOX_DELAY_MS);
   }
 
-  /** Writes the pending delivered reports in the current turn, and tells each author (one receipt per author and reporter). */
-  private writeDelivered(): boolean {
-    const meta = this.store.readMeta();
-    const reports = this.receipts.take();
-    if (!meta || reports.length === 0) return false;
-    const receipts = new Map<string, { author: string; by: string; ids: string[] }>();
-    for (const r of reports) {
-      if (!this.store.writeDelivered(r.seq, r.by, r.at)) continue;
-      this.store.d1.message(r.seq); // the D1 copy carries the message's delivered status
-      const key = `${r.author}:${r.by}`;
-      const receipt = receipts.get(key) ?? { author: r.author, by: r.by, ids: [] };
-      receipt.ids.push(r.mid);
-      receipts.set(key, receipt);
+  /** Writes the pending delivered reports in the current turn (a commit made for something else). */
+  private writeDelivered(): void {
+    for (const r of this.receipts.take()) {
+      // The D1 copy carries the message's delivered status.
+      if (this.store.writeDelivered(r.seq, r.by, r.at)) this.store.d1.message(r.seq);
     }
-    for (const { author, by, ids } of receipts.values()) {
-      this.fanout.enqueue([author], { message_delivered: { ids, cid: meta.id, from: by } satisfies ServerPackets["message_delivered"] }, { store: true, excludeSession: null, patch: statusPatch(this.store, ids) });
-    }
-    return receipts.size > 0;
   }
 
   // ---------------------------------------------------------------- fan-out, outbox and alarm
@@ -447,8 +453,15 @@ export class Conversation extends DurableObject<Env> {
     const fanout = this.fanout.nextRetry(now, RETRY_DELAY_MS);
     // A confirmation check that is not urgent waits for the next copy: one alarm instead of two.
     const fanoutAt = fanout === null ? null : !fanout.urgent && copyAt !== null ? Math.max(fanout.at, copyAt) : fanout.at;
-    for (const at of [copyAt, fanoutAt]) if (at !== null) await this.scheduleAlarm(at - now);
-    if (nextExpiry !== null) await this.scheduleAlarm(nextExpiry - Date.now());
+    const next = [copyAt, fanoutAt, nextExpiry].filter((at) => at !== null).reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+    // One commit at most, in one stretch: the next alarm, with what waited for a commit (delivered
+    // statuses, the copy's progress, rows every recipient wrote). With nothing to come back for and no
+    // status to keep, the rest waits for the next send (an eviction meanwhile repeats work, loses nothing).
+    if (next === Number.POSITIVE_INFINITY && this.receipts.size === 0) return;
+    this.writeDelivered();
+    this.store.d1.writeProgress();
+    this.fanout.deleteFinished();
+    if (next !== Number.POSITIVE_INFINITY) this.ensureAlarm(next - now);
   }
 
   /**
@@ -479,10 +492,18 @@ export class Conversation extends DurableObject<Env> {
     this.ensureAlarm(OUTBOX_DELAY_MS);
   }
 
-  private ensureAlarm(delayMs: number): void {
-    this.alarmChain = this.alarmChain
-      .then(() => this.scheduleAlarm(delayMs))
-      .catch((err: unknown) => logError("scheduling the alarm failed", { kind: "Conversation", id: this.ctx.id.toString() }, err));
+  /**
+   * Makes sure the alarm comes within `delayMs` (or `slackMs` after that, when it is set for then
+   * already). Once the alarm's time is known, in the caller's turn: its write rides with the
+   * caller's commit (a send's), instead of a commit of its own a turn later.
+   */
+  private ensureAlarm(delayMs: number, slackMs = 0): void {
+    const failed = (err: unknown) => logError("scheduling the alarm failed", { kind: "Conversation", id: this.ctx.id.toString() }, err);
+    if (this.alarmAt !== undefined) {
+      this.scheduleAlarm(delayMs, slackMs).catch(failed);
+      return;
+    }
+    this.alarmChain = this.alarmChain.then(() => this.scheduleAlarm(delayMs, slackMs)).catch(failed);
   }
 
   /**
@@ -495,10 +516,10 @@ export class Conversation extends DurableObject<Env> {
     await this.fanout.settle();
   }
 
-  private async scheduleAlarm(delayMs: number): Promise<void> {
+  private async scheduleAlarm(delayMs: number, slackMs = 0): Promise<void> {
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     const at = Date.now() + delayMs;
-    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    if (this.alarmAt !== null && this.alarmAt <= at + slackMs) return;
     this.alarmAt = at;
     await this.setAlarm(at);
   }

@@ -265,7 +265,7 @@ export class Inbox extends DurableObject<Env> {
           break;
         }
         this.log.applied(d.cid, d.seq);
-      } else if (d.store) {
+      } else if (d.store && !d.bestEffort) {
         persist = true; // not from a stream: nothing would resend it
       }
       if (d.liveTo !== undefined) routed = new Set([...d.liveTo, ...(d.excludeSession !== null ? [d.excludeSession] : [])]);

@@ -1,25 +1,9 @@
 // What one message costs in what Durable Objects bill, counted by the runtime (objects/metrics.ts)
 // and read through GET /admin/metrics, for SAMA's shape (a group of 4, every member online).
 import { describe, expect, it } from "vitest";
-import { http, type TestUser } from "../helpers/users";
+import type { TestUser } from "../helpers/users";
 import { createGroup, device, nextPacket, send, sleep, tab, users } from "../chat/messages-fixtures";
-
-type Meters = Record<"Conversation" | "Inbox" | "Session", { commits: number; rowsWritten: number; rowsRead: number; calls: number }>;
-
-async function meters(): Promise<Meters> {
-  const res = await http("GET", "/admin/metrics", { headers: { "admin-api-key": "test-admin-key" } });
-  expect(res.status).toBe(200);
-  return (res.json as { objects: Meters }).objects;
-}
-
-function perMessage(before: Meters, after: Meters, messages: number) {
-  const classes = Object.keys(after) as Array<keyof Meters>;
-  const sum = (field: "commits" | "rowsWritten" | "rowsRead" | "calls") => classes.reduce((n, c) => n + after[c][field] - before[c][field], 0) / messages;
-  const byClass = Object.fromEntries(
-    classes.map((c) => [c, Object.fromEntries((["commits", "rowsWritten", "rowsRead", "calls"] as const).map((f) => [f, (after[c][f] - before[c][f]) / messages]))]),
-  );
-  return { commits: sum("commits"), rowsWritten: sum("rowsWritten"), rowsRead: sum("rowsRead"), calls: sum("calls"), byClass };
-}
+import { meters, perMessage } from "./meters";
 
 /**
  * `messages` messages from the members in turn: one at a time (each awaited at the next member), or
