@@ -20,6 +20,8 @@ const testSecrets = {
   // Inboxes write their derived state behind within a second (production: 10 s): a graceful eviction
   // (evictDurableObject) waits for that timer, and tests evict often.
   INBOX_WRITE_WINDOW_SECONDS: "1",
+  // Scaled as the window is (production: 1 s against 10 s), so what is told behind lands in the same windows.
+  INBOX_TELL_BEHIND_MS: "100",
   // Lets the chaos test hold a Conversation's fan-out half-way, then evict objects.
   TEST_HOOKS: "1",
   // Pushes sign their attachment links on this origin (the tests' own).

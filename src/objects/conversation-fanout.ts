@@ -198,14 +198,14 @@ export class Fanout {
 
   /**
    * A packet for one recipient that nothing committed backs (a delivered receipt): it leaves with the
-   * lane's next call, after what the lane already holds, and is lost if the lane fails or the Inbox
-   * lost its window.
+   * lane's next call, after what the lane already holds, within the tell-behind delay (a busy
+   * author's receipts share a call), and is lost if the lane fails or the Inbox lost its window.
    */
   sendBehind(userId: string, delivery: Delivery): void {
     const lane = this.lane(userId);
     if (lane.failed) return;
-    lane.queue.push({ row: null, delivery });
-    if (!lane.busy) this.start(userId, lane);
+    lane.queue.push({ row: null, delivery, toldBehind: true });
+    this.wake(userId, lane);
   }
 
   /** Resolves when every row committed so far has reached its recipients' Inboxes or was left to the alarm. */

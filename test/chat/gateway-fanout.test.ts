@@ -10,8 +10,8 @@ import { isRecord, type Frame, type TestSocket } from "../helpers/socket";
 import { conversationOf, createGroup, device, eventually, nextPacket, received, send, sleep, syncAll, syncedMessages, tab, users, type Device } from "./messages-fixtures";
 
 const GROUP = 10;
-/** INBOX_TELL_BEHIND_MS (1 s by default) and a margin: by then every Inbox has been told. */
-const TOLD_BEHIND_MS = 1500;
+/** INBOX_TELL_BEHIND_MS (100 ms in tests) and a margin: by then every Inbox has been told. */
+const TOLD_BEHIND_MS = 600;
 
 async function gatewayCalls(): Promise<number> {
   const res = await http("GET", "/admin/metrics", { headers: { "admin-api-key": "test-admin-key" } });
