@@ -60,6 +60,8 @@ interface Lane {
   lastSent: number;
   /** The next call asks the Inbox to write before answering. */
   confirm: boolean;
+  /** The queue holds something that must not wait for the tell-behind tick. */
+  urgent: boolean;
 }
 
 /** Rows read into lanes and not yet answered for by every recipient; later rows wait in the table. */
@@ -77,6 +79,8 @@ export class Fanout {
   private readUpTo = 0;
   /** Rows may exist past readUpTo (set by enqueue and at start, after an eviction). */
   private unread = true;
+  /** Rows committed since everything was read, still in memory: read from here, not the table. */
+  private fresh: FanoutRow[] = [];
   /** Rows read and not yet written by every recipient → the recipients still owed. */
   private readonly open = new Map<number, Set<string>>();
   /** Rows read and not yet answered by every recipient (what settle() waits for) → those recipients. */
@@ -90,8 +94,6 @@ export class Fanout {
   private finished: number[] = [];
   /** Test-only: deliver to the first recipient only, so a test can evict objects mid-way. */
   private holdAfter: string | null | undefined = undefined;
-  /** Rows up to this one are awaited (settle): their lanes go at once, told behind or not. */
-  private hurryUpTo = 0;
   /** The next tick that starts the lanes holding only deliveries told behind. */
   private behindTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -112,14 +114,10 @@ export class Fanout {
 
   enqueue(recipients: string[], packet: Record<string, unknown> | null, options: unknown): void {
     if (recipients.length === 0) return;
-    this.unread = true;
-    this.sql.exec(
-      "INSERT INTO fanout (id, packet, recipients, options) VALUES (?, ?, ?, ?)",
-      this.nextId(),
-      packet === null ? null : JSON.stringify(packet),
-      JSON.stringify(recipients),
-      JSON.stringify(options),
-    );
+    const row: FanoutRow = { id: this.nextId(), packet: packet === null ? null : JSON.stringify(packet), recipients: JSON.stringify(recipients), options: JSON.stringify(options) };
+    this.sql.exec("INSERT INTO fanout (id, packet, recipients, options) VALUES (?, ?, ?, ?)", row.id, row.packet, row.recipients, row.options);
+    // Read back from the table only behind a backlog; otherwise it is the next row to read.
+    if (!this.unread) this.fresh.push(row);
     this.deleteFinished(); // after the insert: the newest row stays, so the ids' high-water mark needs no row of its own
   }
 
@@ -149,8 +147,10 @@ export class Fanout {
     const touched = new Set<string>();
     // Bounded by what is still to send, not by what waits to be written: a row may wait a whole
     // window for that, and holding back newer rows until then would stall every lane.
-    while (this.unread && this.unsent.size < MAX_UNSENT_ROWS) {
-      const rows = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id > ? ORDER BY id LIMIT ?", this.readUpTo, READ_BATCH).toArray();
+    while ((this.unread || this.fresh.length > 0) && this.unsent.size < MAX_UNSENT_ROWS) {
+      const rows = this.unread
+        ? this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id > ? ORDER BY id LIMIT ?", this.readUpTo, READ_BATCH).toArray()
+        : this.fresh.splice(0, READ_BATCH);
       for (const row of rows) {
         const owed = new Set<string>();
         const sending = new Set<string>();
@@ -160,7 +160,11 @@ export class Fanout {
           owed.add(userId);
           const lane = this.lane(userId);
           if (!lane.failed) {
-            lane.queue.push({ row: row.id, delivery, ...(behind.has(userId) ? { toldBehind: true } : {}) });
+            if (behind.has(userId)) lane.queue.push({ row: row.id, delivery, toldBehind: true });
+            else {
+              lane.queue.push({ row: row.id, delivery });
+              lane.urgent = true;
+            }
             sending.add(userId);
             touched.add(userId);
           }
@@ -174,7 +178,12 @@ export class Fanout {
           if (sending.size > 0) this.unsent.set(row.id, sending);
         }
       }
-      if (rows.length < READ_BATCH) this.unread = false;
+      if (this.unread && rows.length < READ_BATCH) this.unread = false;
+    }
+    if (this.fresh.length > 0) {
+      // Held back by the cap: read from the table once lanes have room.
+      this.fresh = [];
+      this.unread = true;
     }
     for (const userId of touched) {
       const lane = this.lanes.get(userId);
@@ -186,7 +195,7 @@ export class Fanout {
   /** Starts an idle lane, unless all it holds may be told behind: then the next tick starts it. */
   private wake(userId: string, lane: Lane): void {
     if (lane.busy || lane.failed || lane.queue.length === 0) return;
-    if (lane.queue.some((item) => !item.toldBehind || (item.row !== null && item.row <= this.hurryUpTo))) {
+    if (lane.urgent) {
       this.start(userId, lane);
       return;
     }
@@ -213,9 +222,12 @@ export class Fanout {
     const upTo = this.sql.exec<{ m: number | null }>("SELECT max(id) AS m FROM fanout").one().m;
     if (upTo === null) return Promise.resolve();
     const handled = new Promise<void>((resolve) => this.waiters.push({ upTo, resolve }));
-    this.hurryUpTo = Math.max(this.hurryUpTo, upTo);
     this.pump();
-    for (const [userId, lane] of this.lanes) this.wake(userId, lane);
+    // What this request awaits goes at once, told behind or not.
+    for (const [userId, lane] of this.lanes) {
+      if (lane.queue.some((item) => item.row !== null && item.row <= upTo)) lane.urgent = true;
+      this.wake(userId, lane);
+    }
     return handled;
   }
 
@@ -296,7 +308,7 @@ export class Fanout {
   private lane(userId: string): Lane {
     let lane = this.lanes.get(userId);
     if (!lane) {
-      lane = { queue: [], busy: false, failed: false, unconfirmed: [], lastSent: 0, confirm: false };
+      lane = { queue: [], busy: false, failed: false, unconfirmed: [], lastSent: 0, confirm: false, urgent: false };
       this.lanes.set(userId, lane);
     }
     return lane;
@@ -312,6 +324,8 @@ export class Fanout {
       this.holdAfter = userId;
     }
     const batch = lane.queue.splice(0, MAX_PER_CALL);
+    // Rarely anything is left (a recipient far behind): then only what is left decides.
+    lane.urgent = lane.queue.length > 0 && lane.queue.some((item) => !item.toldBehind);
     const durable = lane.confirm;
     lane.confirm = false;
     lane.busy = true;
@@ -334,6 +348,7 @@ export class Fanout {
             // goes again as state, then this call's deliveries as they were, in order.
             this.confirmed(userId, lane, receipt.durable); // not `gap`: what it applied since may be in memory only
             lane.queue.unshift(...batch.filter((item) => item.row !== null)); // what no row backs may be lost
+            lane.urgent = true; // the Inbox waits for what it lost
             this.requeueUnconfirmed(userId, lane, receipt.gap);
             return;
           }
@@ -435,7 +450,7 @@ export class Fanout {
 
   /** Wakes settle() calls whose rows have reached every recipient, or are owed only to failed lanes (left to the alarm). */
   private release(): void {
-    let frontier = this.unread ? this.readUpTo + 1 : Number.POSITIVE_INFINITY;
+    let frontier = this.unread || this.fresh.length > 0 ? this.readUpTo + 1 : Number.POSITIVE_INFINITY;
     // Rows are in id order: the oldest row still waiting for someone is the frontier.
     for (const rowId of this.unsent.keys()) {
       frontier = Math.min(frontier, rowId);

@@ -12,6 +12,9 @@ import type { Delivery } from "../domain/delivery";
 import { logError } from "../log";
 import { parseSessionAddress, type GatewayStub, type SocketBatch, type SocketTarget } from "./stubs";
 
+/** Delivered messages remembered, so a message's other Gateways' answers cost nothing (a busy group's last few seconds). */
+const COUNTED_KEPT = 2000;
+
 interface Pending {
   batch: SocketBatch;
   mid: string | null;
@@ -25,6 +28,8 @@ export class GatewayLive {
   private readonly waiting = new Map<string, Pending[]>();
   private readonly busy = new Set<string>();
   private readonly stubs = new Map<string, GatewayStub>();
+  /** Messages a Gateway's answer already made delivered (oldest first, bounded): later answers skip them. */
+  private readonly counted = new Set<string>();
 
   /**
    * @param minRecipients packets for fewer recipients go through their Inboxes (and carry each
@@ -32,7 +37,8 @@ export class GatewayLive {
    */
   constructor(
     private readonly stubOf: (gateway: string) => GatewayStub,
-    private readonly delivered: (userId: string, mids: string[]) => void,
+    /** A message reached these users' sessions; true once it counted as delivered (not for its author). */
+    private readonly delivered: (mid: string, users: string[]) => boolean,
     readonly minRecipients: number,
   ) {}
 
@@ -106,21 +112,28 @@ export class GatewayLive {
   /** After a Gateway's answer: what reached a session counts as delivered; what did not goes through the Inbox. */
   private settled(gateway: string, items: Pending[], missed: SocketTarget[]): void {
     const lost = new Set(missed.map((t) => `${gateway}.${t.socket}`));
-    const reached = new Map<string, string[]>();
     for (const { batch, mid, claims } of items) {
       const got = new Set<string>();
       for (const { socket, userId } of batch.targets) {
         const id = `${gateway}.${socket}`;
         if (!lost.has(id)) got.add(userId);
-        else claims.get(userId)?.splice(claims.get(userId)!.indexOf(id), 1); // the Inbox forwards it there
+        else {
+          const claimed = claims.get(userId);
+          claimed?.splice(claimed.indexOf(id), 1); // the Inbox forwards it there
+        }
       }
-      if (mid !== null) for (const userId of got) reached.set(userId, [...(reached.get(userId) ?? []), mid]);
+      // Only the first report of a message counts: the Gateways' other answers need not be heard.
+      if (mid !== null && got.size > 0 && !this.counted.has(mid) && this.delivered(mid, [...got])) this.count(mid);
     }
     // The sessions a Gateway did not reach are known no longer: the next Inbox answer says where they are.
     for (const id of lost) {
       for (const [userId, sessions] of this.routes) if (sessions.includes(id)) this.routes.delete(userId);
     }
-    for (const [userId, mids] of reached) this.delivered(userId, mids);
+  }
+
+  private count(mid: string): void {
+    this.counted.add(mid);
+    if (this.counted.size > COUNTED_KEPT) this.counted.delete(this.counted.values().next().value!);
   }
 
   private stub(gateway: string): GatewayStub {

@@ -93,7 +93,7 @@ export class Conversation extends DurableObject<Env> {
         retryLater: (at) => (at === undefined ? this.ensureAlarm(RETRY_DELAY_MS) : this.ensureAlarm(Math.max(0, at - Date.now()), this.confirmAfterMs)),
       },
       this.confirmAfterMs,
-      new GatewayLive((gateway) => gatewayStub(env, gateway), (userId, mids) => this.markDelivered(userId, mids), config.gatewayFanoutMinRecipients),
+      new GatewayLive((gateway) => gatewayStub(env, gateway), (mid, users) => users.some((userId) => this.markDelivered(userId, [mid])), config.gatewayFanoutMinRecipients),
       config.inboxTellBehindMs,
     );
     this.room = {
@@ -387,9 +387,9 @@ export class Conversation extends DurableObject<Env> {
    * status row per message, not 49. The author gets one receipt per reporter at once, in their lane
    * with nothing committed; the status is written behind (conversation-receipts.ts).
    */
-  private markDelivered(userId: string, mids: string[]): void {
+  private markDelivered(userId: string, mids: string[]): boolean {
     const meta = this.store.readMeta();
-    if (mids.length === 0 || !meta) return;
+    if (mids.length === 0 || !meta) return false;
     const now = Date.now();
     const byAuthor = new Map<string, string[]>();
     for (const mid of mids) {
@@ -404,6 +404,7 @@ export class Conversation extends DurableObject<Env> {
     }
     // The send armed the alarm already; this only matters for a report that comes after it ran.
     if (byAuthor.size > 0) this.ensureAlarm(OUTBOX_DELAY_MS);
+    return byAuthor.size > 0;
   }
 
   /** Writes the pending delivered reports in the current turn (a commit made for something else). */

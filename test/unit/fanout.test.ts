@@ -13,7 +13,7 @@ import { GatewayLive } from "../../src/objects/conversation-gateways";
 /** Every packet through the Inboxes: no row has enough recipients for the Gateways. */
 const inboxesOnly = new GatewayLive(() => {
   throw new Error("no gateway here");
-}, () => undefined, Number.POSITIVE_INFINITY);
+}, () => false, Number.POSITIVE_INFINITY);
 
 /** Every recipient of the row gets a delivery carrying the row id as its seq. */
 function deliveriesOf(row: FanoutRow): Map<string, Delivery> {
