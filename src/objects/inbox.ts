@@ -251,7 +251,7 @@ export class Inbox extends DurableObject<Env> {
     const now = Date.now();
     const frames: Forwarded[] = [];
     let routed: Set<string> | null = null;
-    const pushes: Array<{ payload: PushPayload; attachment: string | undefined }> = [];
+    const pushes: Array<{ payload: PushPayload; attachment: string | undefined; message: boolean }> = [];
     let stream: string | null = null;
     let gap: number | null = null;
     let persist = options.durable === true;
@@ -271,7 +271,7 @@ export class Inbox extends DurableObject<Env> {
       if (d.liveTo !== undefined) routed = new Set([...d.liveTo, ...(d.excludeSession !== null ? [d.excludeSession] : [])]);
       if (d.patch) this.log.patch(d.cid, d.patch);
       if (d.mid !== null) this.log.rememberMessage(d.mid, d.cid);
-      if (d.push && !d.replay) pushes.push({ payload: d.push, attachment: d.pushAttachment });
+      if (d.push && !d.replay) pushes.push({ payload: d.push, attachment: d.pushAttachment, message: d.mid !== null });
       if (d.packet === null) continue;
       const frame = d.store ? this.log.append(d.packet, now) : JSON.stringify(d.packet);
       // A replay was forwarded by the instance that lost it: only the state is rebuilt.
@@ -339,8 +339,12 @@ export class Inbox extends DurableObject<Env> {
    * A user with no live session, or with a backgrounded one (activity_status), also gets a push for
    * what this call brought (SAMA §3.7). Sending never holds up the delivery: it runs in the background.
    */
-  private pushIfAway(payloads: Array<{ payload: PushPayload; attachment: string | undefined }>): void {
-    if (payloads.length === 0) return;
+  private pushIfAway(all: Array<{ payload: PushPayload; attachment: string | undefined; message: boolean }>): void {
+    if (all.length === 0) return;
+    // A call carrying a backlog of messages (a busy group's, coalesced; a resend after a failure)
+    // pushes once per conversation, its newest: a phone buzzes once, not once per message of it.
+    // Conversation events (created, added, removed) are pushed each.
+    const payloads = [...new Map(all.map((p, i) => [p.message ? `message ${p.payload.cid ?? ""}` : i, p])).values()];
     const sessions = this.sessions();
     const away = sessions.length === 0 || sessions.some((s) => s.inactive);
     const owner = away ? this.owner() : null;

@@ -1,6 +1,7 @@
 // Messages reach recipients without an active device as Web Push (SAMA §3.7): offline users and
 // users whose only sockets are in the background get one; an active device means no push; the
 // author never gets one for their own message.
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { pushVarsOf } from "../../src/push/config";
@@ -108,6 +109,32 @@ describe("push for messages", () => {
     await quiet();
     expect(seen.filter((r) => r.url === mine.endpoint)).toHaveLength(1);
     expect(JSON.parse((await decryptAes128gcm(mine, seen.find((r) => r.url === mine.endpoint)!.body)).plaintext)).toMatchObject({ body: "to alice", cid });
+  });
+
+  it("pushes a backlog that reaches the Inbox in one call once, with its newest message", async () => {
+    const alice = await signUp({ firstName: "Alice", lastName: "A" });
+    const bob = await signUp();
+    const { socket: b } = await connectedSocket(bob);
+    const sub = await subscribe(b, `bob-${bob.id}`);
+    b.close();
+    const { a, cid } = await chat(alice, bob);
+    const conversation = env.CONVERSATION.get(env.CONVERSATION.idFromName(cid));
+    const seen = spyOnPushService();
+    const pushed = () => seen.filter((r) => r.url === sub.endpoint);
+    await send(a, cid, "b0", "one at a time");
+    await vi.waitFor(() => expect(pushed()).toHaveLength(1), { timeout: 5000 });
+    // The fan-out held at its first recipient (Alice, the owner): Bob's packets wait in the table…
+    await conversation.testHoldFanout(true);
+    for (let i = 1; i <= 5; i++) await send(a, cid, `b${i}`, `backlog ${i}`);
+    await quiet();
+    expect(pushed()).toHaveLength(1);
+    // …and a fresh instance's alarm hands them to Bob's Inbox in one call.
+    await evictDurableObject(conversation);
+    await runDurableObjectAlarm(conversation);
+    await vi.waitFor(() => expect(pushed()).toHaveLength(2), { timeout: 5000 });
+    await quiet();
+    expect(pushed()).toHaveLength(2);
+    expect(JSON.parse((await decryptAes128gcm(sub, pushed()[1]!.body)).plaintext)).toMatchObject({ body: "backlog 5", cid });
   });
 
   it("pushes conversation events to offline members: created, added, removed", async () => {
