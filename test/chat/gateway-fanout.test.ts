@@ -28,6 +28,15 @@ async function group(): Promise<{ devices: Device[]; sockets: TestSocket[]; cid:
   return { devices, sockets, cid };
 }
 
+/** A group whose Conversation has learnt where its members' sessions are (a message went round and the Inboxes were told). */
+async function warmGroup(): Promise<{ devices: Device[]; sockets: TestSocket[]; cid: string }> {
+  const warm = await group();
+  await send(warm.sockets[0]!, warm.cid, { body: "warm-up" });
+  await Promise.all(warm.sockets.slice(1).map((s) => nextPacket(s, "message", (m) => m.body === "warm-up")));
+  await sleep(TOLD_BEHIND_MS);
+  return warm;
+}
+
 describe("packets of a large group go once per Gateway", () => {
   it("reaches every socket exactly once, from the Gateway after the first packet, and every view has it", { timeout: 30_000 }, async () => {
     const { sockets, cid } = await group();
@@ -66,11 +75,8 @@ describe("packets of a large group go once per Gateway", () => {
   });
 
   it("reaches a device that connected later through its Inbox, once, until the Conversation learns of it", { timeout: 30_000 }, async () => {
-    const { devices, sockets, cid } = await group();
+    const { devices, sockets, cid } = await warmGroup();
     const author = sockets[0]!;
-    await send(author, cid, { body: "warm-up" });
-    await Promise.all(sockets.slice(1).map((s) => nextPacket(s, "message", (m) => m.body === "warm-up")));
-    await sleep(TOLD_BEHIND_MS);
 
     const late = await tab(devices[1]!); // the member's second tab
     const lateAuthorTab = await tab(devices[0]!); // and the author's: it gets a carbon
@@ -92,11 +98,8 @@ describe("packets of a large group go once per Gateway", () => {
   });
 
   it("forwards through the Inbox to a socket whose Gateway did not reach it, and forgets the closed one", { timeout: 30_000 }, async () => {
-    const { devices, sockets, cid } = await group();
+    const { devices, sockets, cid } = await warmGroup();
     const author = sockets[0]!;
-    await send(author, cid, { body: "warm-up" });
-    await Promise.all(sockets.slice(1).map((s) => nextPacket(s, "message", (m) => m.body === "warm-up")));
-    await sleep(TOLD_BEHIND_MS);
 
     // The member closes its tab and opens another: the Conversation still names the closed one.
     sockets[2]!.close();

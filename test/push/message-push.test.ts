@@ -49,14 +49,19 @@ async function send(a: TestSocket, cid: string, id: string, body: string): Promi
   await ask;
 }
 
+/** Alice's private chat with Bob, who subscribed to pushes and went offline. */
+async function chatWithOfflineSubscriber() {
+  const alice = await signUp({ firstName: "Alice", lastName: "A" });
+  const bob = await signUp();
+  const { socket: b } = await connectedSocket(bob);
+  const sub = await subscribe(b, `bob-${bob.id}`);
+  b.close();
+  return { ...(await chat(alice, bob)), sub };
+}
+
 describe("push for messages", () => {
   it("pushes to an offline recipient: SAMA's payload, encrypted for the subscription, VAPID-signed", async () => {
-    const alice = await signUp({ firstName: "Alice", lastName: "A" });
-    const bob = await signUp();
-    const { socket: b } = await connectedSocket(bob);
-    const sub = await subscribe(b, `bob-${bob.id}`);
-    b.close();
-    const { a, cid } = await chat(alice, bob);
+    const { a, cid, sub } = await chatWithOfflineSubscriber();
     const seen = spyOnPushService();
     await send(a, cid, "p1", "are you there?");
     await vi.waitFor(() => expect(seen.filter((r) => r.url === sub.endpoint)).toHaveLength(1), { timeout: 5000 });
@@ -112,12 +117,7 @@ describe("push for messages", () => {
   });
 
   it("pushes a backlog that reaches the Inbox in one call once, with its newest message", async () => {
-    const alice = await signUp({ firstName: "Alice", lastName: "A" });
-    const bob = await signUp();
-    const { socket: b } = await connectedSocket(bob);
-    const sub = await subscribe(b, `bob-${bob.id}`);
-    b.close();
-    const { a, cid } = await chat(alice, bob);
+    const { a, cid, sub } = await chatWithOfflineSubscriber();
     const conversation = env.CONVERSATION.get(env.CONVERSATION.idFromName(cid));
     const seen = spyOnPushService();
     const pushed = () => seen.filter((r) => r.url === sub.endpoint);
