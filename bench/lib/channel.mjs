@@ -154,7 +154,7 @@ export async function runChannel({ baselines, parley, pool, settings, runTag, lo
 export function channelRows(results, settings) {
   const rows = [];
   const quick = settings.quick ? `quick mode: ${settings.channelLive} live sockets and ${settings.channelSessions} sessions (the full run: 4,000 and ${settings.fullChannelSessions})` : null;
-  const sessionsWhy = `${settings.channelSessions} ordinary sessions: each is a Session object and an Inbox object (about 3 open files each) plus its socket, so 4,000 would pass the runtime's 20,000 open files`;
+  const sessionsWhy = `${settings.channelSessions} ordinary sessions: each is an Inbox object (about 3 open files) plus its socket; sized when each also had a Session object (4,000 would then pass the runtime's 20,000 open files)`;
   const variants = [
     ["live", "bareLive", `channel fan-out: ${settings.channelLive} live sockets (/live) of ${settings.channelLiveUsers} users`, null],
     ["sessions", "bareSessions", `channel fan-out: ${settings.channelSessions} ordinary sessions (connect + subscribe)`, sessionsWhy],
