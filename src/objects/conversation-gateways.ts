@@ -119,7 +119,8 @@ export class GatewayLive {
         if (!lost.has(id)) got.add(userId);
         else {
           const claimed = claims.get(userId);
-          claimed?.splice(claimed.indexOf(id), 1); // the Inbox forwards it there
+          const at = claimed?.indexOf(id) ?? -1;
+          if (at >= 0) claimed!.splice(at, 1); // the Inbox forwards it there
         }
       }
       // Only the first report of a message counts: the Gateways' other answers need not be heard.

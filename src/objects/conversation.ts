@@ -394,7 +394,8 @@ export class Conversation extends DurableObject<Env> {
     const byAuthor = new Map<string, string[]>();
     for (const mid of mids) {
       const first = this.store.firstDelivery(mid, userId);
-      if (!first) continue;
+      // A report already waiting for its write: the other recipients' reports tell the author nothing new.
+      if (!first || this.receipts.has(first.seq)) continue;
       this.receipts.add({ seq: first.seq, mid, by: userId, at: now });
       byAuthor.set(first.author, [...(byAuthor.get(first.author) ?? []), mid]);
     }

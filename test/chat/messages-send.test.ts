@@ -1,9 +1,9 @@
 // Messages over real sockets through the Worker: send, ask and carbons, validation, idempotency,
 // total order, message_list, message_read, message_edit, message_delete.
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Frame } from "../helpers/socket";
+import type { Frame, TestSocket } from "../helpers/socket";
 import { createOrganization, signUp } from "../helpers/users";
 import {
   OBJECT_ID,
@@ -93,6 +93,25 @@ describe("message", () => {
     expect(messageAt).toBeGreaterThanOrEqual(0);
     expect(messageAt).toBeLessThan(at("message_delivered", isReceipt));
     expect(received(otherDevice, "message", (m) => m._id === seen.server_mid)).toHaveLength(1);
+  });
+
+  it("tells the author delivered once per message, however many recipients report it (the message not in the object's memory)", async () => {
+    const members = await users(4);
+    const sockets = await Promise.all(members.map(async (m) => tab(await device(m!))));
+    const [author, ...others] = sockets as [TestSocket, ...TestSocket[]];
+    const cid = await createGroup(author, members.slice(1).map((m) => m!.id));
+    await send(author, cid, { body: "warm-up" });
+    // The fan-out held at its first recipient, then the object evicted: a fresh instance delivers the
+    // message to the others from its table, with nothing of it in memory.
+    await conversationStub(cid).testHoldFanout(true);
+    const ask = await send(author, cid, { body: "reported by three" });
+    await evictDurableObject(conversationStub(cid));
+    await runDurableObjectAlarm(conversationStub(cid));
+    await Promise.all(others.map((s) => nextPacket(s, "message", (m) => m._id === ask.server_mid)));
+    const isReceipt = (p: Frame) => Array.isArray(p.ids) && (p.ids as string[]).includes(ask.server_mid);
+    await nextPacket(author, "message_delivered", isReceipt);
+    await sleep(1000);
+    expect(received(author, "message_delivered", isReceipt)).toHaveLength(1);
   });
 
   it("refuses bad sends with SAMA's top-level errors and stores nothing", async () => {
