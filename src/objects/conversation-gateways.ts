@@ -10,7 +10,7 @@
 // told behind, forwards the packet there itself, and the user's sessions are asked for again.
 import type { Delivery } from "../domain/delivery";
 import { logError } from "../log";
-import { parseSessionAddress, type GatewayStub, type SocketBatch, type SocketTarget } from "./stubs";
+import { parseSessionAddress, sessionAddress, type GatewayStub, type SocketBatch, type SocketTarget } from "./stubs";
 
 /** Delivered messages remembered, so a message's other Gateways' answers cost nothing (a busy group's last few seconds). */
 const COUNTED_KEPT = 2000;
@@ -66,7 +66,7 @@ export class GatewayLive {
         continue;
       }
       behind.add(userId);
-      const mine = frame === null || delivery.replay ? [] : sessions.filter((id) => id !== delivery.excludeSession);
+      const mine = frame === null ? [] : sessions.filter((id) => id !== delivery.excludeSession);
       delivery.liveTo = mine;
       if (mine.length === 0) continue;
       claims.set(userId, mine);
@@ -111,11 +111,11 @@ export class GatewayLive {
 
   /** After a Gateway's answer: what reached a session counts as delivered; what did not goes through the Inbox. */
   private settled(gateway: string, items: Pending[], missed: SocketTarget[]): void {
-    const lost = new Set(missed.map((t) => `${gateway}.${t.socket}`));
+    const lost = new Set(missed.map((t) => sessionAddress(gateway, t.socket)));
     for (const { batch, mid, claims } of items) {
       const got = new Set<string>();
       for (const { socket, userId } of batch.targets) {
-        const id = `${gateway}.${socket}`;
+        const id = sessionAddress(gateway, socket);
         if (!lost.has(id)) got.add(userId);
         else {
           const claimed = claims.get(userId);

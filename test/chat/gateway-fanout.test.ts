@@ -97,7 +97,7 @@ describe("packets of a large group go once per Gateway", () => {
     }
   });
 
-  it("forwards through the Inbox to a socket whose Gateway did not reach it, and forgets the closed one", { timeout: 30_000 }, async () => {
+  it("reaches a reloaded tab once, through its Inbox first, then from its Gateway once the Conversation learned of it", { timeout: 30_000 }, async () => {
     const { devices, sockets, cid } = await warmGroup();
     const author = sockets[0]!;
 
