@@ -155,6 +155,7 @@ async function drive(fleet, server, { seconds, drainMs }) {
     statuses: tally.statuses,
     complete,
     ...latencySummary(tally.latencies),
+    slow: slowSeconds(tally, start),
     server_cpu_pct: round((serverCpu / wall) * 100, 0),
     server_peak_cpu_pct: round(peak, 0),
     client_cpu_pct: round(((client.user + client.system) / 1e6 / wall) * 100, 0),
@@ -167,6 +168,23 @@ async function drive(fleet, server, { seconds, drainMs }) {
   };
 }
 
+/**
+ * Deliveries over the p99 limit, by the second (from the window's start) their message was sent in,
+ * worst seconds first: a stall shows as one or two seconds holding most of them, a saturated thread
+ * as many seconds with a few each.
+ */
+function slowSeconds(tally, start) {
+  const bySecond = new Map();
+  tally.latencies.forEach((ms, i) => {
+    if (ms < P99_LIMIT_MS) return;
+    const second = Math.floor((tally.sentAt[i] - start) / 1000);
+    bySecond.set(second, (bySecond.get(second) ?? 0) + 1);
+  });
+  const total = [...bySecond.values()].reduce((a, b) => a + b, 0);
+  const worst = [...bySecond].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([second, n]) => `+${second} s: ${n}`);
+  return { total, worst };
+}
+
 const passes = (step) => step.complete && step.rejected === 0 && step.duplicates === 0 && step.p99 !== null && step.p99 < P99_LIMIT_MS;
 
 function describe(name, step) {
@@ -175,6 +193,7 @@ function describe(name, step) {
   return (
     `  ${name.padEnd(11)} ${String(step.users).padStart(5)} users (${step.offered_msg_per_s} msg/s): delivered ${step.delivered}/${step.expected}${refused}, ` +
     `p50 ${step.p50} ms, p99 ${step.p99} ms, server CPU ${step.server_cpu_pct}% (peak ${step.server_peak_cpu_pct}%) of one core, ` +
+    `over ${P99_LIMIT_MS} ms: ${step.slow.total}${step.slow.total ? ` (${step.slow.worst.join(", ")})` : ""}, ` +
     `workerd open files ${step.workerd_fds}/${step.fd_limit ?? "?"}, RSS ${step.rss_mb} MB${step.pass ? " → pass" : " → FAIL"}`
   );
 }

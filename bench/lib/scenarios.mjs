@@ -22,6 +22,8 @@ export class Tally {
     this.statuses = {};
     this.perMessage = new Map();
     this.latencies = [];
+    /** When each latency's message was sent (epoch ms), in the same order: where slow deliveries bunch. */
+    this.sentAt = [];
     this.onChange = null;
   }
 
@@ -34,6 +36,7 @@ export class Tally {
     } else {
       this.delivered++;
       this.latencies.push(at - payload.t);
+      this.sentAt.push(payload.t);
     }
     this.onChange?.();
   }

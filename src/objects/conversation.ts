@@ -44,6 +44,8 @@ import { logError } from "../log";
 // and D1 is one writer for the whole system: fewer, larger batches). Each flush is also an alarm
 // and a commit here: at 2 s a conversation of SAMA's load test paid one of each per message, and
 // at 10 s the alarms (their D1 batch most) still took a quarter of Parley's CPU in that test.
+// Each object takes its own delay within ±25% of it: conversations started together (a deploy, a load
+// test's rooms) would otherwise copy together every 30 s, one burst of D1 batches and commits.
 const OUTBOX_DELAY_MS = 30_000;
 const RETRY_DELAY_MS = 2000;
 const CONFIRM_MARGIN_MS = 2000;
@@ -56,6 +58,7 @@ const CONFIRM_MARGIN_MS = 2000;
 const CONFIRM_WINDOWS = 2;
 
 export class Conversation extends DurableObject<Env> {
+  private readonly copyDelayMs = OUTBOX_DELAY_MS * (0.75 + Math.random() / 2);
   private readonly setAlarm: (at: number) => Promise<void>;
   private readonly store: ConversationStore;
   private readonly fanout: Fanout;
@@ -375,7 +378,7 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.store.readMeta();
     if (!meta) return { imported: [], existing: [], skipped: reactions.map((r) => ({ id: r.id, reason: "the conversation's history was not imported" })) };
     const outcome = this.imports.importReactions(this.store, meta.id, reactions, dryRun);
-    if (outcome.imported.length > 0 && !dryRun) this.ensureAlarm(OUTBOX_DELAY_MS);
+    if (outcome.imported.length > 0 && !dryRun) this.ensureAlarm(this.copyDelayMs);
     return outcome;
   }
 
@@ -404,7 +407,7 @@ export class Conversation extends DurableObject<Env> {
       this.fanout.sendBehind(author, { seq: null, cid: meta.id, packet, store: true, excludeSession: null, patch: statusPatch(this.store, ids), mid: null, bestEffort: true });
     }
     // The send armed the alarm already; this only matters for a report that comes after it ran.
-    if (byAuthor.size > 0) this.ensureAlarm(OUTBOX_DELAY_MS);
+    if (byAuthor.size > 0) this.ensureAlarm(this.copyDelayMs);
     return byAuthor.size > 0;
   }
 
@@ -451,7 +454,7 @@ export class Conversation extends DurableObject<Env> {
     // A failed copy is retried soon; what was stored during a good one waits for the next copy's
     // delay (coming back every 2 s under steady load cost an alarm and its commits per message).
     const now = Date.now();
-    const copyAt = this.store.d1.pending() ? now + (copied ? OUTBOX_DELAY_MS : RETRY_DELAY_MS) : null;
+    const copyAt = this.store.d1.pending() ? now + (copied ? this.copyDelayMs : RETRY_DELAY_MS) : null;
     const fanout = this.fanout.nextRetry(now, RETRY_DELAY_MS);
     // A confirmation check that is not urgent waits for the next copy: one alarm instead of two.
     const fanoutAt = fanout === null ? null : !fanout.urgent && copyAt !== null ? Math.max(fanout.at, copyAt) : fanout.at;
@@ -491,7 +494,7 @@ export class Conversation extends DurableObject<Env> {
   /** After a commit: start delivering now, and make sure the alarm will retry and copy to D1. */
   private kick(): void {
     this.fanout.pump();
-    this.ensureAlarm(OUTBOX_DELAY_MS);
+    this.ensureAlarm(this.copyDelayMs);
   }
 
   /**
@@ -513,7 +516,7 @@ export class Conversation extends DurableObject<Env> {
    * result right away (conversation_list after a create, unread after message_read).
    */
   private async settle(): Promise<void> {
-    this.ensureAlarm(OUTBOX_DELAY_MS);
+    this.ensureAlarm(this.copyDelayMs);
     // Waits for this request's own rows only, not for a busy conversation's later traffic.
     await this.fanout.settle();
   }
