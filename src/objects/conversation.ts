@@ -69,6 +69,8 @@ export class Conversation extends DurableObject<Env> {
   /** Alarm scheduling runs one call at a time (getAlarm, then maybe setAlarm). */
   private alarmChain: Promise<void> = Promise.resolve();
   private readonly live: LiveSockets;
+  /** Packets of many recipients straight to their sessions' Gateways (messages through the fan-out, typing directly). */
+  private readonly gateways: GatewayLive;
   private readonly handler: ConversationHandlerHost;
   /** How long an answered delivery may stay unwritten by its Inbox before it is resent (CONFIRM_WINDOWS). */
   private readonly confirmAfterMs: number;
@@ -86,6 +88,7 @@ export class Conversation extends DurableObject<Env> {
     this.receipts = new DeliveredReports();
     this.store = new ConversationStore(storage.sql, (seq) => this.receipts.has(seq));
     this.imports = new ImportStage(storage.sql); // metered like every other write of this object
+    this.gateways = new GatewayLive((gateway) => gatewayStub(env, gateway), (mid, users) => users.some((userId) => this.markDelivered(userId, [mid])), config.gatewayFanoutMinRecipients);
     this.fanout = new Fanout(
       storage.sql,
       {
@@ -96,7 +99,7 @@ export class Conversation extends DurableObject<Env> {
         retryLater: (at) => (at === undefined ? this.ensureAlarm(RETRY_DELAY_MS) : this.ensureAlarm(Math.max(0, at - Date.now()), this.confirmAfterMs)),
       },
       this.confirmAfterMs,
-      new GatewayLive((gateway) => gatewayStub(env, gateway), (mid, users) => users.some((userId) => this.markDelivered(userId, [mid])), config.gatewayFanoutMinRecipients),
+      this.gateways,
       config.inboxTellBehindMs,
     );
     this.room = {
@@ -337,11 +340,17 @@ export class Conversation extends DurableObject<Env> {
     if (meta.type === "c" || role === undefined) return fail(Errors.FORBIDDEN);
     if (meta.type === "u" && this.store.isBlocked()) return fail(Errors.USER_BLOCKED);
     const packet = { typing: { cid: meta.id, c_type: meta.type, from: actor.userId, t: Math.round(Date.now() / 1000), ...(status !== null ? { status } : {}) } satisfies ServerPackets["typing"] };
-    // Not awaited: a slow Inbox must not hold up the sender's next frame.
+    const deliveries = new Map(this.store.participantIds().map((userId) => [userId, liveDelivery(meta.id, packet, { store: false, excludeSession: actor.sessionId })]));
+    // A large group's members whose sessions are known get it once per Gateway; the others through
+    // their Inboxes, whose answers say where their sessions are. Best effort, like the rest of typing:
+    // a session a Gateway misses does not get it again. Not awaited: a slow Inbox must not hold up
+    // the sender's next frame.
+    const reached = this.gateways.send(JSON.stringify(packet), deliveries);
     void Promise.allSettled(
-      this.store.participantIds().map((userId) =>
-        inboxOf(this.env, meta.organizationId, userId).deliver(userId, [liveDelivery(meta.id, packet, { store: false, excludeSession: actor.sessionId })]),
-      ),
+      [...deliveries].filter(([userId]) => !reached.has(userId)).map(async ([userId, delivery]) => {
+        const receipt = await inboxOf(this.env, meta.organizationId, userId).deliver(userId, [delivery]);
+        if (receipt.sessions !== undefined) this.gateways.learn(userId, receipt.sessions);
+      }),
     );
     return ok(true);
   }

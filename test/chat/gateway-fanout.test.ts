@@ -13,10 +13,11 @@ const GROUP = 10;
 /** INBOX_TELL_BEHIND_MS (100 ms in tests) and a margin: by then every Inbox has been told. */
 const TOLD_BEHIND_MS = 600;
 
-async function gatewayCalls(): Promise<number> {
+async function callsTo(kind: "Gateway" | "Inbox"): Promise<number> {
   const res = await http("GET", "/admin/metrics", { headers: { "admin-api-key": "test-admin-key" } });
-  return (res.json as { objects: Record<string, { calls: number }> }).objects.Gateway!.calls;
+  return (res.json as { objects: Record<string, { calls: number }> }).objects[kind]!.calls;
 }
+const gatewayCalls = () => callsTo("Gateway");
 
 const messagesNamed = (socket: TestSocket, body: string): Frame[] => received(socket, "message", (m) => m.body === body);
 
@@ -112,5 +113,22 @@ describe("packets of a large group go once per Gateway", () => {
     expect(messagesNamed(again, "after the reload")).toHaveLength(1);
     await send(author, cid, { body: "next" });
     expect((await nextPacket(again, "message", (m) => m.body === "next")).event_seq).toBeUndefined();
+  });
+});
+
+describe("typing in a large group", () => {
+  it("goes once per Gateway, not through each member's Inbox, and reaches every other socket once", { timeout: 30_000 }, async () => {
+    const { sockets, cid } = await warmGroup();
+    const [author, ...others] = sockets as [TestSocket, ...TestSocket[]];
+    const inboxBefore = await callsTo("Inbox");
+    const gatewayBefore = await gatewayCalls();
+    author.send({ typing: { cid, status: "start" } });
+    await Promise.all(others.map((s) => nextPacket(s, "typing", (p) => p.cid === cid)));
+    // Through the Inboxes it was one call per member (10) and as many to the Gateways.
+    expect((await callsTo("Inbox")) - inboxBefore).toBeLessThanOrEqual(1);
+    expect((await gatewayCalls()) - gatewayBefore).toBeLessThanOrEqual(3);
+    await sleep(TOLD_BEHIND_MS);
+    for (const s of others) expect(received(s, "typing", (p) => p.cid === cid)).toHaveLength(1);
+    expect(received(author, "typing")).toEqual([]);
   });
 });
