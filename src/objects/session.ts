@@ -20,6 +20,8 @@ export interface SessionHost {
   /** The session's address, what the Inbox and deliveries name it by. */
   address(tag: string): string;
   report(what: string, err: unknown): void;
+  /** Test-only (TEST_HOOKS=1, Gateway.testHoldSignIn): what a sign-in waits for once its Inbox registered it; resolved otherwise. */
+  signInHeld(): Promise<void>;
 }
 
 /** A socket's attachment. */
@@ -48,6 +50,14 @@ export class Session {
   private queue: Promise<void> = Promise.resolve();
   /** What is left of the slice of the signed-in user's request budget (memory only: after eviction a new slice is asked for). */
   private userBudget = { userId: "", left: 0 };
+  /**
+   * A sign-in in flight: its user, and the frames pushed for them meanwhile. The Inbox registers the
+   * socket before the socket takes the identity (so revocation reaches it first), and a packet can
+   * come in between: it counts as reached and waits here until the sign-in's answer is sent, then
+   * follows it (dropped if the sign-in failed). Answering "missed" instead made the Inbox drop the
+   * session it had just registered: the open socket got no live packet again until it reconnected.
+   */
+  private signingIn: { userId: string; held: string[] } | null = null;
 
   private constructor(
     private readonly host: SessionHost,
@@ -108,6 +118,14 @@ export class Session {
     return this.state.identity?.userId === userId;
   }
 
+  /** Packets for `userId`'s sockets: sent or held (see signingIn) when this is one; false when it is not. */
+  offer(userId: string, frames: string[]): boolean {
+    if (this.signingIn?.userId === userId) this.signingIn.held.push(...frames);
+    else if (this.isSignedInAs(userId)) for (const frame of frames) this.send(frame);
+    else return false;
+    return true;
+  }
+
   send(frame: string): void {
     try {
       this.ws.send(frame);
@@ -128,8 +146,20 @@ export class Session {
       this.send(refusalFrame(text, Errors.TOO_MANY_REQUESTS));
       return;
     }
-    const frame = await answerFrame(this.requestContext(), text);
-    if (frame !== null) this.send(frame);
+    try {
+      const frame = await answerFrame(this.requestContext(), text);
+      if (frame !== null) this.send(frame);
+    } finally {
+      this.endSignIn();
+    }
+  }
+
+  /** After a sign-in's answer: what was held for its user follows it, if the socket is theirs now (a failed or revoked sign-in's never were). */
+  private endSignIn(): void {
+    const pending = this.signingIn;
+    if (pending === null) return;
+    this.signingIn = null;
+    if (this.isSignedInAs(pending.userId)) for (const frame of pending.held) this.send(frame);
   }
 
   /** One request from the signed-in user's budget shared by all their sockets (signed-out sockets have only their own bucket). */
@@ -160,7 +190,9 @@ export class Session {
       signIn: async (identity) => {
         // Registered with the Inbox first: a socket is never signed in where revocation cannot reach it.
         const owner = { userId: identity.userId, organizationId: identity.organizationId };
+        this.signingIn = { userId: identity.userId, held: [] };
         const granted = await inboxOf(env, identity.organizationId, identity.userId).attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
+        await this.host.signInHeld();
         this.userBudget = { userId: identity.userId, left: granted };
         const previous = this.setIdentity(identity);
         if (previous && previous.userId !== identity.userId) await this.detach(previous);
