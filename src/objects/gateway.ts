@@ -19,11 +19,13 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   /** The sessions woken since this instance started, by socket tag (the rest wake from their attachment). */
   private readonly sessions = new Map<string, Session>();
   private readonly host: SessionHost;
+  /** Test-only (testHoldSignIn): the next sign-in here waits for this, which the next call about a socket answered resolves. */
+  private signInHold: PromiseWithResolvers<void> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = getConfig(env);
-    this.host = { env, config: this.config, address: (tag) => sessionAddress(ctx.id.toString(), tag), report: (what, err) => this.report(what, err) };
+    this.host = { env, config: this.config, address: (tag) => sessionAddress(ctx.id.toString(), tag), report: (what, err) => this.report(what, err), signInHeld: async () => this.signInHold?.promise };
     // Plain-text keep-alive answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -55,30 +57,48 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
 
   /** RPC from the Inbox: signs the socket out if it is still signed in as that user (and device). */
   async signOutIf(socket: string, userId: string, deviceId: string | null): Promise<boolean> {
-    const session = this.find(socket);
-    return session !== undefined && session.signOutIf(userId, deviceId);
+    const signedOut = this.find(socket)?.signOutIf(userId, deviceId) ?? false;
+    this.releaseSignInHold();
+    return signedOut;
   }
 
-  /** RPC from the Inbox's liveness check. */
+  /** RPC from the Inbox's liveness check: a socket signing in as the user counts (its Inbox registered it first). */
   async isSignedInAs(socket: string, userId: string): Promise<boolean> {
-    return this.find(socket)?.isSignedInAs(userId) ?? false;
+    const alive = this.find(socket)?.isOrBecoming(userId) ?? false;
+    this.releaseSignInHold();
+    return alive;
   }
 
   /**
    * Packets for sockets signed in as the user each target names: from an Inbox (its user's sockets
    * here) or a Conversation (its participants' sockets here, many packets at once under load).
-   * Answers the targets not reached: their socket closed, or is someone else's now.
+   * Answers the targets not reached: their socket closed, or is someone else's now (one signing in
+   * as the target's user is reached: its packets follow the sign-in's answer, see Session.signingIn).
    */
   async push(batches: SocketBatch[]): Promise<SocketTarget[]> {
     const missed: SocketTarget[] = [];
     for (const { targets, frames } of batches) {
       for (const target of targets) {
-        const session = this.find(target.socket);
-        if (!session?.isSignedInAs(target.userId)) missed.push(target);
-        else for (const frame of frames) session.send(frame);
+        if (!this.find(target.socket)?.offer(target.userId, frames)) missed.push(target);
       }
     }
+    this.releaseSignInHold();
     return missed;
+  }
+
+  /**
+   * Test-only (TEST_HOOKS=1): the next sign-in of a socket here waits, once its Inbox registered it,
+   * until this Gateway answered a call about a socket (push, isSignedInAs, signOutIf): that call lands
+   * in the middle of the sign-in (test/chat/sign-in-race.test.ts).
+   */
+  async testHoldSignIn(): Promise<void> {
+    if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
+    this.signInHold = Promise.withResolvers<void>();
+  }
+
+  private releaseSignInHold(): void {
+    this.signInHold?.resolve();
+    this.signInHold = null;
   }
 
   /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */

@@ -8,7 +8,7 @@ import { getDb } from "../db/client";
 import { fullBucket, take, type Bucket, type BucketLimits } from "../domain/token-bucket";
 import type { RequestContext, SessionIdentity } from "../protocol/context";
 import { answerFrame, refusalFrame } from "../protocol/dispatch";
-import { Errors } from "../domain/errors";
+import { Errors, SamaError } from "../domain/errors";
 import { liveSessions } from "../services/live-sessions";
 import { inboxOf } from "./stubs";
 import { isBenignSocketError } from "./sockets";
@@ -20,6 +20,8 @@ export interface SessionHost {
   /** The session's address, what the Inbox and deliveries name it by. */
   address(tag: string): string;
   report(what: string, err: unknown): void;
+  /** Test-only (TEST_HOOKS=1, Gateway.testHoldSignIn): what a sign-in waits for once its Inbox registered it; resolved otherwise. */
+  signInHeld(): Promise<void>;
 }
 
 /** A socket's attachment. */
@@ -28,6 +30,16 @@ interface SocketState {
   bucket: Bucket;
   /** Origin of the upgrade request, e.g. "https://chat.example.com". */
   origin?: string;
+}
+
+/** A sign-in under way (see Session.signingIn). */
+interface SignIn {
+  userId: string;
+  deviceId: string;
+  /** Frames pushed for the user meanwhile, in order. */
+  held: string[];
+  /** The Inbox revoked the device meanwhile. */
+  revoked: boolean;
 }
 
 const decoder = new TextDecoder();
@@ -48,6 +60,15 @@ export class Session {
   private queue: Promise<void> = Promise.resolve();
   /** What is left of the slice of the signed-in user's request budget (memory only: after eviction a new slice is asked for). */
   private userBudget = { userId: "", left: 0 };
+  /**
+   * A sign-in in flight: its user, and the frames pushed for them meanwhile. The Inbox registers the
+   * socket before the socket takes the identity (so revocation reaches it first), and a packet can
+   * come in between: it counts as reached and waits here until the sign-in's answer is sent, then
+   * follows it (dropped if the sign-in failed). Answering "missed" instead made the Inbox drop the
+   * session it had just registered: the open socket got no live packet again until it reconnected.
+   * The Inbox's other calls count it too: its liveness check as signed in, a revocation as stopping it.
+   */
+  private signingIn: SignIn | null = null;
 
   private constructor(
     private readonly host: SessionHost,
@@ -96,16 +117,33 @@ export class Session {
     return turn;
   }
 
-  /** Signs the socket out if it is signed in as `userId` (on `deviceId`, or any device when null). */
+  /** Signs the socket out if it is signed in, or signing in, as `userId` (on `deviceId`, or any device when null). */
   signOutIf(userId: string, deviceId: string | null): boolean {
+    // A sign-in on the revoked device, registered already, is refused when its registration returns.
+    const pending = this.signingIn;
+    const stopped = pending !== null && matches(pending, userId, deviceId);
+    if (stopped) pending.revoked = true;
     const identity = this.state.identity;
-    if (!identity || identity.userId !== userId || (deviceId !== null && identity.deviceId !== deviceId)) return false;
+    if (!identity || !matches(identity, userId, deviceId)) return stopped;
     this.setIdentity(null);
     return true;
   }
 
   isSignedInAs(userId: string): boolean {
     return this.state.identity?.userId === userId;
+  }
+
+  /** Signed in as `userId`, or signing in as them (the Inbox's liveness check: a session it just registered is alive). */
+  isOrBecoming(userId: string): boolean {
+    return this.signingIn?.userId === userId || this.isSignedInAs(userId);
+  }
+
+  /** Packets for `userId`'s sockets: sent or held (see signingIn) when this is one; false when it is not. */
+  offer(userId: string, frames: string[]): boolean {
+    if (this.signingIn?.userId === userId) this.signingIn.held.push(...frames);
+    else if (this.isSignedInAs(userId)) for (const frame of frames) this.send(frame);
+    else return false;
+    return true;
   }
 
   send(frame: string): void {
@@ -128,8 +166,20 @@ export class Session {
       this.send(refusalFrame(text, Errors.TOO_MANY_REQUESTS));
       return;
     }
-    const frame = await answerFrame(this.requestContext(), text);
-    if (frame !== null) this.send(frame);
+    try {
+      const frame = await answerFrame(this.requestContext(), text);
+      if (frame !== null) this.send(frame);
+    } finally {
+      this.endSignIn();
+    }
+  }
+
+  /** After a sign-in's answer: what was held for its user follows it, if the socket is theirs now (a failed or revoked sign-in's never were). */
+  private endSignIn(): void {
+    const pending = this.signingIn;
+    if (pending === null) return;
+    this.signingIn = null;
+    if (this.isSignedInAs(pending.userId)) for (const frame of pending.held) this.send(frame);
   }
 
   /** One request from the signed-in user's budget shared by all their sockets (signed-out sockets have only their own bucket). */
@@ -160,7 +210,11 @@ export class Session {
       signIn: async (identity) => {
         // Registered with the Inbox first: a socket is never signed in where revocation cannot reach it.
         const owner = { userId: identity.userId, organizationId: identity.organizationId };
+        const pending: SignIn = { userId: identity.userId, deviceId: identity.deviceId, held: [], revoked: false };
+        this.signingIn = pending;
         const granted = await inboxOf(env, identity.organizationId, identity.userId).attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
+        await this.host.signInHeld();
+        if (pending.revoked) throw new SamaError(Errors.TOKEN_EXPIRED); // the Inbox has let it go already
         this.userBudget = { userId: identity.userId, left: granted };
         const previous = this.setIdentity(identity);
         if (previous && previous.userId !== identity.userId) await this.detach(previous);
@@ -183,6 +237,10 @@ export class Session {
   private detach(identity: SessionIdentity): Promise<void> {
     return inboxOf(this.host.env, identity.organizationId, identity.userId).detach(this.id);
   }
+}
+
+function matches(who: { userId: string; deviceId: string }, userId: string, deviceId: string | null): boolean {
+  return who.userId === userId && (deviceId === null || who.deviceId === deviceId);
 }
 
 function exceedsBytes(text: string, limit: number): boolean {

@@ -115,3 +115,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 export function gatewayOfSession(sessionId: string): DurableObjectStub<Gateway> {
   return env.GATEWAY.get(env.GATEWAY.idFromString(sessionId.slice(0, sessionId.indexOf("."))));
 }
+
+/** The Gateway `TestSocket.open(path, gateway)` puts its socket on (placeSocket's one Gateway of the location `gateway`). */
+export function namedGateway(gateway: string): DurableObjectStub<Gateway> {
+  return env.GATEWAY.get(env.GATEWAY.idFromName(`${gateway}:0`));
+}

@@ -1,0 +1,88 @@
+// A socket signing in is registered with its user's Inbox before the socket knows who it is (the
+// Inbox must be able to revoke it first). A call from the Inbox that reaches the socket's Gateway in
+// between must see it as that user's: a packet is held and sent right after the sign-in's answer, the
+// liveness check finds it alive, a revocation stops the sign-in. Each used to take the socket for
+// someone else's, and the Inbox dropped the session it had just registered: the open socket got no
+// live packet again until it reconnected (and a revoked device's socket stayed signed in). The
+// Gateway's test hook holds the sign-in until such a call has reached it.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { TestSocket, isRecord, namedGateway, type Frame } from "../helpers/socket";
+import { http, unique, type Login, type TestUser } from "../helpers/users";
+import { createConversation, device, eventually, nextPacket, received, send, tab, users } from "./messages-fixtures";
+
+const inboxOf = (user: TestUser) => env.INBOX.get(env.INBOX.idFromName(`${user.organizationId}:${user.id}`));
+
+async function inboxSessions(user: TestUser): Promise<string[]> {
+  return runInDurableObject(inboxOf(user), (_o, state) => state.storage.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray().map((r) => r.session_id));
+}
+
+/** A's socket and a private chat of A and B whose creation has reached B's Inbox (nothing of it is still on its way). */
+async function pair(): Promise<{ a: TestUser; b: TestUser; author: TestSocket; cid: string }> {
+  const [a, b] = (await users(2)) as [TestUser, TestUser];
+  const author = await tab(await device(a));
+  const cid = await createConversation(author, "u", [b.id]);
+  await eventually(async () => expect((await inboxOf(b).sync(null)).events).toHaveLength(1));
+  return { a, b, author, cid };
+}
+
+/** B's socket, alone on its Gateway, with its `connect` sent and held once B's Inbox registered it. */
+async function signingIn(b: TestUser): Promise<{ socket: TestSocket; login: Login; connected: Promise<Frame> }> {
+  const login = (await device(b)).login;
+  const gateway = unique("sign-in-race");
+  const socket = await TestSocket.open("/", gateway);
+  await namedGateway(gateway).testHoldSignIn();
+  const connected = socket.request("connect", { token: login.accessToken, device_id: login.deviceId }, "connect");
+  await eventually(async () => expect(await inboxSessions(b)).toHaveLength(1));
+  return { socket, login, connected };
+}
+
+/** Sends `body` from the author and gives it `waitMs` to arrive on `socket`. */
+async function say(author: TestSocket, cid: string, socket: TestSocket, body: string, waitMs = 5000): Promise<void> {
+  await send(author, cid, { body });
+  await nextPacket(socket, "message", (m) => m.body === body, waitMs).catch(() => undefined);
+}
+
+describe("a call from the Inbox that reaches a socket while it signs in as the Inbox's user", () => {
+  it("a packet comes right after the sign-in's answer, and the socket stays reached live", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const { socket, connected } = await signingIn(b);
+    await send(author, cid, { body: "during" });
+    expect((await connected).success).toBe(true);
+    await nextPacket(socket, "message", (m) => m.body === "during").catch(() => undefined);
+    await say(author, cid, socket, "after");
+
+    expect(received(socket, "message").map((m) => m.body)).toEqual(["during", "after"]);
+    expect(await inboxSessions(b)).toHaveLength(1);
+    // The client hears that it is signed in before it hears of anything its user was sent.
+    const answerAt = socket.frames.findIndex((f) => isRecord(f.response) && f.response.id === "connect");
+    const packetAt = socket.frames.findIndex((f) => isRecord(f.message));
+    expect(answerAt).toBeLessThan(packetAt);
+  });
+
+  it("the liveness check finds it alive, and it stays reached live", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const { socket, connected } = await signingIn(b);
+    // The first sign-in arms the check (right after registering the session): run it now.
+    await eventually(async () => expect(await runDurableObjectAlarm(inboxOf(b))).toBe(true));
+    expect((await connected).success).toBe(true);
+    await say(author, cid, socket, "after");
+
+    expect(received(socket, "message").map((m) => m.body)).toEqual(["after"]);
+    expect(await inboxSessions(b)).toHaveLength(1);
+  });
+
+  it("revoking its device refuses the sign-in: the socket is not left signed in", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const { socket, login, connected } = await signingIn(b);
+    const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
+    expect(logout.status).toBe(200);
+    expect(await connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
+    expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
+    await say(author, cid, socket, "after", 500); // the other tests see theirs well within this
+
+    expect(received(socket, "message")).toEqual([]);
+    expect(await inboxSessions(b)).toEqual([]);
+  });
+});
