@@ -72,6 +72,8 @@ interface Lane {
   timer: ReturnType<typeof setTimeout> | null;
   /** The live call the lane's oldest item waits for, once the lane is due (it starts when that settles). */
   blockedOn: LiveCall | null;
+  /** A failed lane's items whose packet went live, by row: the resend keeps what they claim (`liveTo`). */
+  dropped?: Map<number, LaneItem>;
 }
 
 /** Rows read into lanes and not yet answered for by every recipient; later rows wait in the table. */
@@ -250,6 +252,7 @@ export class Fanout {
    */
   async retry(now: number): Promise<boolean> {
     const failed = [...this.lanes].filter(([, lane]) => lane.failed && !lane.busy).map(([userId]) => userId);
+    const dropped = new Map(failed.map((userId) => [userId, this.lanes.get(userId)!.dropped]));
     for (const userId of failed) this.lanes.delete(userId);
     this.failedLanes -= failed.length;
     count("fanoutRetriesPending", -failed.length);
@@ -266,13 +269,19 @@ export class Fanout {
     for (const [rowId, owed] of this.open) for (const userId of owed) if (again.has(userId)) want(rowId, userId);
     for (const [userId, lane] of overdue) for (const { row } of lane.unconfirmed) want(row, userId);
     const resent = new Map<string, LaneItem[]>();
+    const item = (userId: string, rowId: number, delivery: Delivery): LaneItem => {
+      if (!again.has(userId)) return { row: rowId, delivery: { ...delivery, replay: true } };
+      // The sessions its Gateways reached before the lane failed stay claimed: the Inbox does not forward there again.
+      const kept = dropped.get(userId)?.get(rowId);
+      return kept === undefined ? { row: rowId, delivery } : { ...kept, delivery: { ...delivery, liveTo: kept.delivery.liveTo! } };
+    };
     for (const rowId of [...wanted.keys()].sort((a, b) => a - b)) {
       const row = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id = ?", rowId).toArray()[0];
       if (!row) continue;
       const deliveries = this.target.deliveries(row);
       for (const userId of wanted.get(rowId)!) {
         const delivery = deliveries.get(userId);
-        if (delivery) resent.set(userId, [...(resent.get(userId) ?? []), { row: rowId, delivery: again.has(userId) ? delivery : { ...delivery, replay: true } }]);
+        if (delivery) resent.set(userId, [...(resent.get(userId) ?? []), item(userId, rowId, delivery)]);
       }
     }
     for (const userId of failed) this.lane(userId).queue.push(...(resent.get(userId) ?? []));
@@ -388,6 +397,9 @@ export class Fanout {
           logError("fan-out to inbox failed; the alarm retries", { kind: "Conversation", id: null, recipient: userId }, err);
           // Later packets for this recipient wait too, so its order holds; the table keeps what it owes.
           lane.failed = true;
+          for (const item of [...batch, ...lane.queue]) {
+            if (item.row !== null && (item.delivery.liveTo?.length ?? 0) > 0) (lane.dropped ??= new Map()).set(item.row, item);
+          }
           lane.queue = [];
           lane.unconfirmed = [];
           this.persistOwed(userId);

@@ -153,3 +153,27 @@ describe("a live packet whose Gateway has not answered when the Inboxes are told
     for (const s of [member, ...others]) expect(messagesNamed(s, "never answered")).toHaveLength(1);
   });
 });
+
+describe("a lane whose Inbox call failed after the live send", () => {
+  it("resends through the Inbox to the sessions the Gateways did not reach, not again to those they did", { timeout: 30_000 }, async () => {
+    const { devices, sockets, cid } = await warmGroup();
+    const [author, member, ...others] = sockets as [TestSocket, TestSocket, ...TestSocket[]];
+    // The member's second tab, on a Gateway whose next push is held: the Conversation does not know
+    // it yet, so the member's Inbox forwards there, and its call hangs on that push.
+    const own = unique("held");
+    const late = await tab(devices[1]!, own);
+    const held = env.GATEWAY.get(env.GATEWAY.idFromName(`${own}:0`));
+    await held.testHoldPush();
+    await sleep(1000); // the Inbox's window (1 s here) has written the warm-up: the next one starts with the packet
+    await send(author, cid, { body: "lane failed" });
+    await nextPacket(member, "message", (m) => m.body === "lane failed"); // live, from its Gateway
+    await sleep(300); // the Inbox was told (within 100 ms) and is forwarding to the held tab, its window not written
+    const { organizationId, id } = devices[1]!.user;
+    await env.INBOX.get(env.INBOX.idFromName(`${organizationId}:${id}`)).testAbort().catch(() => undefined); // the lane's call fails
+    await held.testReleasePush(true);
+    // The Conversation's alarm (2 s) resends the row to the new Inbox instance, which forwards it to the tab.
+    expect((await nextPacket(late, "message", (m) => m.body === "lane failed", 8000)).event_seq).toEqual(expect.any(Number));
+    await sleep(TOLD_BEHIND_MS);
+    for (const s of [member, late, ...others]) expect(messagesNamed(s, "lane failed")).toHaveLength(1);
+  });
+});
