@@ -13,7 +13,7 @@
 import type { Delivery } from "../domain/delivery";
 import { logError } from "../log";
 import { EXPIRED, SharedDeadline } from "./deadline";
-import { parseSessionAddress, sessionAddress, type GatewayStub, type SocketBatch, type SocketTarget } from "./stubs";
+import { StubCache, parseSessionAddress, sessionAddress, type GatewayStub, type SocketBatch, type SocketTarget } from "./stubs";
 
 /** Delivered messages remembered, so a message's other Gateways' answers cost nothing (a busy group's last few seconds). */
 const COUNTED_KEPT = 2000;
@@ -77,7 +77,7 @@ export class GatewayLive {
   private readonly routes = new Map<string, string[]>();
   private readonly waiting = new Map<string, Pending[]>();
   private readonly busy = new Set<string>();
-  private readonly stubs = new Map<string, GatewayStub>();
+  private readonly stubs: StubCache<GatewayStub>;
   /** Messages a Gateway's answer already made delivered (oldest first, bounded): later answers skip them. */
   private readonly counted = new Set<string>();
   private readonly deadline = new SharedDeadline(LIVE_TIMEOUT_MS);
@@ -87,11 +87,13 @@ export class GatewayLive {
    *   recipient's event_seq): below it, a call per Gateway saves nothing.
    */
   constructor(
-    private readonly stubOf: (gateway: string) => GatewayStub,
+    stubOf: (gateway: string) => GatewayStub,
     /** A message reached these users' sessions; true once it counted as delivered (not for its author). */
     private readonly delivered: (mid: string, users: string[]) => boolean,
     readonly minRecipients: number,
-  ) {}
+  ) {
+    this.stubs = new StubCache(stubOf);
+  }
 
   /** What a user's Inbox reported: its live sessions. */
   learn(userId: string, sessions: string[]): void {
@@ -148,7 +150,7 @@ export class GatewayLive {
     this.waiting.delete(gateway);
     this.busy.add(gateway);
     this.deadline
-      .race(this.stub(gateway).push(items.map((i) => i.batch)))
+      .race(this.stubs.get(gateway).push(items.map((i) => i.batch)))
       .then(
         (missed) => {
           if (missed !== EXPIRED) return this.settled(gateway, items, missed);
@@ -157,7 +159,7 @@ export class GatewayLive {
         },
         (err: unknown) => {
           logError("live packets to a gateway failed; the Inboxes forward them", { kind: "Conversation", id: null, gateway }, err);
-          this.stubs.delete(gateway); // a stub of an object that was reset fails every later call
+          this.stubs.forget(gateway);
           this.settled(gateway, items, items.flatMap((i) => i.batch.targets));
         },
       )
@@ -201,14 +203,5 @@ export class GatewayLive {
   private count(mid: string): void {
     this.counted.add(mid);
     if (this.counted.size > COUNTED_KEPT) this.counted.delete(this.counted.values().next().value!);
-  }
-
-  private stub(gateway: string): GatewayStub {
-    let stub = this.stubs.get(gateway);
-    if (!stub) {
-      stub = this.stubOf(gateway);
-      this.stubs.set(gateway, stub);
-    }
-    return stub;
   }
 }
