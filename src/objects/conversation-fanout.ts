@@ -16,7 +16,7 @@
 import type { Delivery, DeliveryReceipt } from "../domain/delivery";
 import { logError } from "../log";
 import { count } from "../operator-counters";
-import type { GatewayLive } from "./conversation-gateways";
+import type { GatewayLive, LiveCall } from "./conversation-gateways";
 
 export interface FanoutRow {
   id: number;
@@ -42,6 +42,12 @@ interface LaneItem {
   delivery: Delivery;
   /** Its packet went to the recipient's sessions through their Gateways: the Inbox may be told later. */
   toldBehind?: boolean;
+  /**
+   * The Gateways' calls that carry it to sessions its delivery claims (`liveTo`): it is not sent
+   * before they settle, nor anything after it in the lane (an Inbox told too early would skip a
+   * session a Gateway then fails to reach).
+   */
+  live?: LiveCall;
 }
 
 /** A delivery the Inbox answered for and has not written yet: only its row (read again if it must go again). */
@@ -64,6 +70,10 @@ interface Lane {
   urgent: boolean;
   /** Starts the lane once what it holds has waited long enough (wake). */
   timer: ReturnType<typeof setTimeout> | null;
+  /** The live call the lane's oldest item waits for, once the lane is due (it starts when that settles). */
+  blockedOn: LiveCall | null;
+  /** A failed lane's items whose packet went live, by row: the resend keeps what they claim (`liveTo`). */
+  dropped?: Map<number, LaneItem>;
 }
 
 /** Rows read into lanes and not yet answered for by every recipient; later rows wait in the table. */
@@ -155,12 +165,12 @@ export class Fanout {
         const owed = new Set<string>();
         const sending = new Set<string>();
         const deliveries = this.target.deliveries(row);
-        const behind = this.live.send(row.packet, deliveries);
+        const { behind, call } = this.live.send(row.packet, deliveries);
         for (const [userId, delivery] of deliveries) {
           owed.add(userId);
           const lane = this.lane(userId);
           if (!lane.failed) {
-            if (behind.has(userId)) lane.queue.push({ row: row.id, delivery, toldBehind: true });
+            if (behind.has(userId)) lane.queue.push({ row: row.id, delivery, toldBehind: true, ...(call !== null && (delivery.liveTo?.length ?? 0) > 0 ? { live: call } : {}) });
             else {
               lane.queue.push({ row: row.id, delivery });
               lane.urgent = true;
@@ -242,6 +252,7 @@ export class Fanout {
    */
   async retry(now: number): Promise<boolean> {
     const failed = [...this.lanes].filter(([, lane]) => lane.failed && !lane.busy).map(([userId]) => userId);
+    const dropped = new Map(failed.map((userId) => [userId, this.lanes.get(userId)!.dropped]));
     for (const userId of failed) this.lanes.delete(userId);
     this.failedLanes -= failed.length;
     count("fanoutRetriesPending", -failed.length);
@@ -258,13 +269,19 @@ export class Fanout {
     for (const [rowId, owed] of this.open) for (const userId of owed) if (again.has(userId)) want(rowId, userId);
     for (const [userId, lane] of overdue) for (const { row } of lane.unconfirmed) want(row, userId);
     const resent = new Map<string, LaneItem[]>();
+    const item = (userId: string, rowId: number, delivery: Delivery): LaneItem => {
+      if (!again.has(userId)) return { row: rowId, delivery: { ...delivery, replay: true } };
+      // The sessions its Gateways reached before the lane failed stay claimed: the Inbox does not forward there again.
+      const kept = dropped.get(userId)?.get(rowId);
+      return kept === undefined ? { row: rowId, delivery } : { ...kept, delivery: { ...delivery, liveTo: kept.delivery.liveTo! } };
+    };
     for (const rowId of [...wanted.keys()].sort((a, b) => a - b)) {
       const row = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id = ?", rowId).toArray()[0];
       if (!row) continue;
       const deliveries = this.target.deliveries(row);
       for (const userId of wanted.get(rowId)!) {
         const delivery = deliveries.get(userId);
-        if (delivery) resent.set(userId, [...(resent.get(userId) ?? []), { row: rowId, delivery: again.has(userId) ? delivery : { ...delivery, replay: true } }]);
+        if (delivery) resent.set(userId, [...(resent.get(userId) ?? []), item(userId, rowId, delivery)]);
       }
     }
     for (const userId of failed) this.lane(userId).queue.push(...(resent.get(userId) ?? []));
@@ -312,13 +329,18 @@ export class Fanout {
   private lane(userId: string): Lane {
     let lane = this.lanes.get(userId);
     if (!lane) {
-      lane = { queue: [], busy: false, failed: false, unconfirmed: [], lastSent: 0, confirm: false, urgent: false, timer: null };
+      lane = { queue: [], busy: false, failed: false, unconfirmed: [], lastSent: 0, confirm: false, urgent: false, timer: null, blockedOn: null };
       this.lanes.set(userId, lane);
     }
     return lane;
   }
 
   private start(userId: string, lane: Lane): void {
+    const ready = this.ready(lane.queue);
+    if (ready === 0) {
+      this.waitForLive(userId, lane);
+      return;
+    }
     if (this.busyLanes >= MAX_BUSY_LANES) {
       this.waitingLanes.add(userId);
       return;
@@ -329,9 +351,10 @@ export class Fanout {
     }
     if (lane.timer !== null) clearTimeout(lane.timer);
     lane.timer = null;
-    const batch = lane.queue.splice(0, MAX_PER_CALL);
-    // Rarely anything is left (a recipient far behind): then only what is left decides.
-    lane.urgent = lane.queue.length > 0 && lane.queue.some((item) => !item.toldBehind);
+    const batch = lane.queue.splice(0, ready);
+    // Rarely anything is left: a recipient far behind (then only what is left decides), or packets
+    // whose live call has not settled (due already: they go once it has).
+    lane.urgent = lane.queue.length > 0 && (ready < MAX_PER_CALL || lane.queue.some((item) => !item.toldBehind));
     const durable = lane.confirm;
     lane.confirm = false;
     lane.busy = true;
@@ -374,6 +397,9 @@ export class Fanout {
           logError("fan-out to inbox failed; the alarm retries", { kind: "Conversation", id: null, recipient: userId }, err);
           // Later packets for this recipient wait too, so its order holds; the table keeps what it owes.
           lane.failed = true;
+          for (const item of [...batch, ...lane.queue]) {
+            if (item.row !== null && (item.delivery.liveTo?.length ?? 0) > 0) (lane.dropped ??= new Map()).set(item.row, item);
+          }
           lane.queue = [];
           lane.unconfirmed = [];
           this.persistOwed(userId);
@@ -398,6 +424,26 @@ export class Fanout {
         }
         this.pump();
       });
+  }
+
+  /** How many of the queue's first items may go in one call: up to the first whose live call has not settled. */
+  private ready(queue: LaneItem[]): number {
+    const upTo = Math.min(queue.length, MAX_PER_CALL);
+    for (let i = 0; i < upTo; i++) if (queue[i]!.live?.settled === false) return i;
+    return upTo;
+  }
+
+  /** A due lane whose oldest item waits for its live call: it starts as soon as that settles. */
+  private waitForLive(userId: string, lane: Lane): void {
+    const call = lane.queue[0]?.live;
+    if (call === undefined) return; // nothing queued
+    lane.urgent = true;
+    if (lane.blockedOn === call) return;
+    lane.blockedOn = call;
+    call.whenSettled(() => {
+      lane.blockedOn = null;
+      if (this.lanes.get(userId) === lane) this.wake(userId, lane);
+    });
   }
 
   /** The Inbox has written everything up to `durable`: those rows are done for this recipient. */

@@ -6,20 +6,70 @@
 //
 // Each Gateway has one call in flight; what arrives meanwhile waits and goes in the next call, so
 // under load one call carries many packets. A session a Gateway did not reach (closed, signed out)
-// or a call that failed is taken out of the sessions a delivery claims were reached, so the Inbox,
-// told behind, forwards the packet there itself, and the user's sessions are asked for again.
+// or a call that failed or did not answer in time is taken out of the sessions a delivery claims
+// were reached, so the Inbox, told behind, forwards the packet there itself, and the user's sessions
+// are asked for again. The Inbox is told only once the packet's calls have settled (LiveCall): told
+// earlier, it would skip a session the Gateway then fails to reach.
 import type { Delivery } from "../domain/delivery";
 import { logError } from "../log";
-import { parseSessionAddress, sessionAddress, type GatewayStub, type SocketBatch, type SocketTarget } from "./stubs";
+import { EXPIRED, SharedDeadline } from "./deadline";
+import { StubCache, parseSessionAddress, sessionAddress, type GatewayStub, type SocketBatch, type SocketTarget } from "./stubs";
 
 /** Delivered messages remembered, so a message's other Gateways' answers cost nothing (a busy group's last few seconds). */
 const COUNTED_KEPT = 2000;
+/**
+ * A Gateway that has not answered within half to all of this counts as failed for what it was sent
+ * (the Inboxes forward it; should it answer later, a socket may get the packet twice), so the
+ * recipients' lanes, which wait for the answer, are not held for long.
+ */
+const LIVE_TIMEOUT_MS = 5000;
+
+/**
+ * A packet's live calls, one per Gateway it went to. Settled once each Gateway answered, failed or
+ * ran out of time: its deliveries' `liveTo` then names only sessions a Gateway reached.
+ */
+export class LiveCall {
+  private pending = 0;
+  private waiters: Array<() => void> = [];
+
+  get settled(): boolean {
+    return this.pending === 0;
+  }
+
+  /** Runs `then` once settled (at once if it is). */
+  whenSettled(then: () => void): void {
+    if (this.pending === 0) then();
+    else this.waiters.push(then);
+  }
+
+  add(): void {
+    this.pending++;
+  }
+
+  /** One Gateway's call settled: true when it was the last (then `wake` runs the waiters). */
+  answered(): boolean {
+    return --this.pending === 0;
+  }
+
+  wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const then of waiters) then();
+  }
+}
+
+/** What `send` did with a row: the recipients whose Inbox may be told behind, and the live call to wait for (null: none made). */
+export interface LiveSent {
+  behind: Set<string>;
+  call: LiveCall | null;
+}
 
 interface Pending {
   batch: SocketBatch;
   mid: string | null;
   /** Per user, the sessions this packet was sent to: what the user's delivery claims (`liveTo`). */
   claims: Map<string, string[]>;
+  call: LiveCall;
 }
 
 export class GatewayLive {
@@ -27,20 +77,23 @@ export class GatewayLive {
   private readonly routes = new Map<string, string[]>();
   private readonly waiting = new Map<string, Pending[]>();
   private readonly busy = new Set<string>();
-  private readonly stubs = new Map<string, GatewayStub>();
+  private readonly stubs: StubCache<GatewayStub>;
   /** Messages a Gateway's answer already made delivered (oldest first, bounded): later answers skip them. */
   private readonly counted = new Set<string>();
+  private readonly deadline = new SharedDeadline(LIVE_TIMEOUT_MS);
 
   /**
    * @param minRecipients packets for fewer recipients go through their Inboxes (and carry each
    *   recipient's event_seq): below it, a call per Gateway saves nothing.
    */
   constructor(
-    private readonly stubOf: (gateway: string) => GatewayStub,
+    stubOf: (gateway: string) => GatewayStub,
     /** A message reached these users' sessions; true once it counted as delivered (not for its author). */
     private readonly delivered: (mid: string, users: string[]) => boolean,
     readonly minRecipients: number,
-  ) {}
+  ) {
+    this.stubs = new StubCache(stubOf);
+  }
 
   /** What a user's Inbox reported: its live sessions. */
   learn(userId: string, sessions: string[]): void {
@@ -51,11 +104,12 @@ export class GatewayLive {
    * Sends a row's packet to the known sessions of its recipients (the session that caused it gets
    * none: it got the reply), and marks each such recipient's delivery with the sessions it went to
    * (`liveTo`). Recipients whose sessions are not known get `liveTo: []`: their Inbox forwards the
-   * packet and reports the sessions. Answers the recipients reached here, whose Inbox may be told behind.
+   * packet and reports the sessions. Answers the recipients reached here, whose Inbox may be told
+   * behind once the call has settled (a delivery's `liveTo` is final then).
    */
-  send(frame: string | null, deliveries: Map<string, Delivery>): Set<string> {
+  send(frame: string | null, deliveries: Map<string, Delivery>): LiveSent {
     const behind = new Set<string>();
-    if (deliveries.size < this.minRecipients) return behind;
+    if (deliveries.size < this.minRecipients) return { behind, call: null };
     const first = deliveries.values().next().value;
     const claims = new Map<string, string[]>();
     const byGateway = new Map<string, SocketTarget[]>();
@@ -77,15 +131,17 @@ export class GatewayLive {
         else byGateway.set(gateway, [{ socket, userId }]);
       }
     }
-    if (frame === null) return behind;
+    if (frame === null || byGateway.size === 0) return { behind, call: null };
+    const call = new LiveCall();
     for (const [gateway, targets] of byGateway) {
       const queue = this.waiting.get(gateway);
-      const item = { batch: { targets, frames: [frame] }, mid: first?.mid ?? null, claims };
+      const item = { batch: { targets, frames: [frame] }, mid: first?.mid ?? null, claims, call };
+      call.add();
       if (queue) queue.push(item);
       else this.waiting.set(gateway, [item]);
       this.start(gateway);
     }
-    return behind;
+    return { behind, call };
   }
 
   private start(gateway: string): void {
@@ -93,13 +149,17 @@ export class GatewayLive {
     if (this.busy.has(gateway) || !items) return;
     this.waiting.delete(gateway);
     this.busy.add(gateway);
-    this.stub(gateway)
-      .push(items.map((i) => i.batch))
+    this.deadline
+      .race(this.stubs.get(gateway).push(items.map((i) => i.batch)))
       .then(
-        (missed) => this.settled(gateway, items, missed),
+        (missed) => {
+          if (missed !== EXPIRED) return this.settled(gateway, items, missed);
+          logError("live packets to a gateway had no answer in time; the Inboxes forward them", { kind: "Conversation", id: null, gateway });
+          this.settled(gateway, items, items.flatMap((i) => i.batch.targets));
+        },
         (err: unknown) => {
           logError("live packets to a gateway failed; the Inboxes forward them", { kind: "Conversation", id: null, gateway }, err);
-          this.stubs.delete(gateway); // a stub of an object that was reset fails every later call
+          this.stubs.forget(gateway);
           this.settled(gateway, items, items.flatMap((i) => i.batch.targets));
         },
       )
@@ -111,38 +171,37 @@ export class GatewayLive {
 
   /** After a Gateway's answer: what reached a session counts as delivered; what did not goes through the Inbox. */
   private settled(gateway: string, items: Pending[], missed: SocketTarget[]): void {
-    const lost = new Set(missed.map((t) => sessionAddress(gateway, t.socket)));
-    for (const { batch, mid, claims } of items) {
-      const got = new Set<string>();
-      for (const { socket, userId } of batch.targets) {
-        const id = sessionAddress(gateway, socket);
-        if (!lost.has(id)) got.add(userId);
-        else {
-          const claimed = claims.get(userId);
-          const at = claimed?.indexOf(id) ?? -1;
-          if (at >= 0) claimed!.splice(at, 1); // the Inbox forwards it there
+    try {
+      const lost = new Set(missed.map((t) => sessionAddress(gateway, t.socket)));
+      for (const { batch, mid, claims } of items) {
+        const got = new Set<string>();
+        for (const { socket, userId } of batch.targets) {
+          const id = sessionAddress(gateway, socket);
+          if (!lost.has(id)) got.add(userId);
+          else {
+            const claimed = claims.get(userId);
+            const at = claimed?.indexOf(id) ?? -1;
+            if (at >= 0) claimed!.splice(at, 1); // the Inbox forwards it there
+          }
         }
+        // Only the first report of a message counts: the Gateways' other answers need not be heard.
+        if (mid !== null && got.size > 0 && !this.counted.has(mid) && this.delivered(mid, [...got])) this.count(mid);
       }
-      // Only the first report of a message counts: the Gateways' other answers need not be heard.
-      if (mid !== null && got.size > 0 && !this.counted.has(mid) && this.delivered(mid, [...got])) this.count(mid);
-    }
-    // The sessions a Gateway did not reach are known no longer: the next Inbox answer says where they are.
-    for (const id of lost) {
-      for (const [userId, sessions] of this.routes) if (sessions.includes(id)) this.routes.delete(userId);
+      // The sessions a Gateway did not reach are known no longer: the next Inbox answer says where they are.
+      for (const id of lost) {
+        for (const [userId, sessions] of this.routes) if (sessions.includes(id)) this.routes.delete(userId);
+      }
+    } finally {
+      // Only now may the Inboxes be told (the claims above are final), and of all this answer at
+      // once, so a lane waiting for its oldest packet takes the newer ones along in the same call.
+      const done: LiveCall[] = [];
+      for (const { call } of items) if (call.answered()) done.push(call);
+      for (const call of done) call.wake();
     }
   }
 
   private count(mid: string): void {
     this.counted.add(mid);
     if (this.counted.size > COUNTED_KEPT) this.counted.delete(this.counted.values().next().value!);
-  }
-
-  private stub(gateway: string): GatewayStub {
-    let stub = this.stubs.get(gateway);
-    if (!stub) {
-      stub = this.stubOf(gateway);
-      this.stubs.set(gateway, stub);
-    }
-    return stub;
   }
 }

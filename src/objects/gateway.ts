@@ -12,6 +12,7 @@ import { Session, type SessionHost } from "./session";
 import { sessionAddress, type GatewayCalls, type SocketBatch, type SocketTarget } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
+import { TestLatch } from "./test-latch";
 import { logError } from "../log";
 
 export class Gateway extends DurableObject<Env> implements GatewayCalls {
@@ -21,6 +22,8 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   private readonly host: SessionHost;
   /** Test-only (testHoldSignIn): the next sign-in here waits for this, which the next call about a socket answered resolves. */
   private signInHold: PromiseWithResolvers<void> | null = null;
+  /** Test-only: holds the next push (testHoldPush). */
+  private readonly pushLatch = new TestLatch();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -76,6 +79,7 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
    * as the target's user is reached: its packets follow the sign-in's answer, see Session.signingIn).
    */
   async push(batches: SocketBatch[]): Promise<SocketTarget[]> {
+    if (this.pushLatch.armed) await this.pushLatch.pass();
     const missed: SocketTarget[] = [];
     for (const { targets, frames } of batches) {
       for (const target of targets) {
@@ -104,6 +108,16 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */
   async testAbort(): Promise<void> {
     abortForTest(this.ctx, this.env);
+  }
+
+  /** Test-only (TEST_HOOKS=1): the next push waits for testReleasePush (test/chat/gateway-fanout.test.ts). */
+  async testHoldPush(): Promise<void> {
+    this.pushLatch.arm(this.env);
+  }
+
+  /** Test-only: the held push goes on, or fails having sent nothing. */
+  async testReleasePush(fail: boolean): Promise<void> {
+    this.pushLatch.release(fail);
   }
 
   /** The open socket tagged `tag`, as a session (a closed one is dropped from the map, and no longer listed by the runtime). */

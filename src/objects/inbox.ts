@@ -17,7 +17,7 @@ import { pushDeps, pushToUser } from "../push";
 import { EXPIRED, SharedDeadline } from "./deadline";
 import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from "./inbox-log";
 import { meteredStorage } from "./metrics";
-import { fileAccess, gatewayStub, inboxOf, parseSessionAddress, type GatewayStub } from "./stubs";
+import { StubCache, fileAccess, gatewayStub, inboxOf, parseSessionAddress, type GatewayStub } from "./stubs";
 import { abortForTest } from "./test-abort";
 import { logError } from "../log";
 
@@ -52,7 +52,8 @@ export class Inbox extends DurableObject<Env> {
   private ownerCache: Owner | null = null;
   /** The user's request budget over all their sockets; in memory (a new object starts full). */
   private requestBucket: Bucket | null = null;
-  private readonly gatewayStubs = new Map<string, GatewayStub>();
+  /** One stub per Gateway: calls on the same stub arrive in order, so packets keep their event_seq order. */
+  private readonly gatewayStubs = new StubCache((id) => gatewayStub(this.env, id));
   private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
   private presenceChain: Promise<void> = Promise.resolve();
 
@@ -402,22 +403,13 @@ export class Inbox extends DurableObject<Env> {
     abortForTest(this.ctx, this.env);
   }
 
-  /**
-   * After a failed call: a stub of an object that was reset (aborted) fails every later call, so the
-   * next call gets a new stub (and learns from the fresh object whether the sockets are still there).
-   */
+  /** After a failed call: the next call gets a new stub (and learns from the fresh object whether the sockets are still there). */
   private forgetStub(gateway: string): null {
-    this.gatewayStubs.delete(gateway);
+    this.gatewayStubs.forget(gateway);
     return null;
   }
 
-  /** One stub per Gateway: calls on the same stub arrive in order, so packets keep their event_seq order. */
   private gateway(gatewayId: string): GatewayStub {
-    let stub = this.gatewayStubs.get(gatewayId);
-    if (!stub) {
-      stub = gatewayStub(this.env, gatewayId);
-      this.gatewayStubs.set(gatewayId, stub);
-    }
-    return stub;
+    return this.gatewayStubs.get(gatewayId);
   }
 }

@@ -69,6 +69,29 @@ export function gatewayStub(env: Env, gatewayId: string): GatewayStub {
 }
 
 /**
+ * One stub per object, kept: calls on the same stub arrive in order. After a failed call the stub
+ * is forgotten (a stub of an object that was reset fails every later call), so the next gets a new one.
+ */
+export class StubCache<T> {
+  private readonly stubs = new Map<string, T>();
+
+  constructor(private readonly make: (id: string) => T) {}
+
+  get(id: string): T {
+    let stub = this.stubs.get(id);
+    if (!stub) {
+      stub = this.make(id);
+      this.stubs.set(id, stub);
+    }
+    return stub;
+  }
+
+  forget(id: string): void {
+    this.stubs.delete(id);
+  }
+}
+
+/**
  * The Gateway a new socket goes to: one of `perLocation` near the client (the Worker's location), at
  * random, so a location's sockets spread evenly and a conversation's members share few Gateways.
  */

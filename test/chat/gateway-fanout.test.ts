@@ -4,9 +4,11 @@
 // session yet) and carry each recipient's event_seq; from then on packets come from the Gateways,
 // without it, exactly once per socket, and `sync`, `conversation_list` and `message_list` have them
 // all. A device that connects later is reached through its Inbox until the Conversation learns of it.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { http } from "../helpers/users";
+import { http, unique } from "../helpers/users";
 import { isRecord, type Frame, type TestSocket } from "../helpers/socket";
+import type { Gateway } from "../../src/objects/gateway";
 import { conversationOf, createGroup, device, eventually, nextPacket, received, send, sleep, syncAll, syncedMessages, tab, users, type Device } from "./messages-fixtures";
 
 const GROUP = 10;
@@ -21,17 +23,18 @@ const gatewayCalls = () => callsTo("Gateway");
 
 const messagesNamed = (socket: TestSocket, body: string): Frame[] => received(socket, "message", (m) => m.body === body);
 
-async function group(): Promise<{ devices: Device[]; sockets: TestSocket[]; cid: string }> {
+/** A group of GROUP members, each with a tab; the second member's on the Gateway named `own` when given. */
+async function group(own?: string): Promise<{ devices: Device[]; sockets: TestSocket[]; cid: string }> {
   const members = await users(GROUP);
   const devices = await Promise.all(members.map((m) => device(m)));
-  const sockets = await Promise.all(devices.map((d) => tab(d)));
+  const sockets = await Promise.all(devices.map((d, i) => tab(d, i === 1 ? own : undefined)));
   const cid = await createGroup(sockets[0]!, members.slice(1).map((m) => m.id));
   return { devices, sockets, cid };
 }
 
 /** A group whose Conversation has learnt where its members' sessions are (a message went round and the Inboxes were told). */
-async function warmGroup(): Promise<{ devices: Device[]; sockets: TestSocket[]; cid: string }> {
-  const warm = await group();
+async function warmGroup(own?: string): Promise<{ devices: Device[]; sockets: TestSocket[]; cid: string }> {
+  const warm = await group(own);
   await send(warm.sockets[0]!, warm.cid, { body: "warm-up" });
   await Promise.all(warm.sockets.slice(1).map((s) => nextPacket(s, "message", (m) => m.body === "warm-up")));
   await sleep(TOLD_BEHIND_MS);
@@ -130,5 +133,65 @@ describe("typing in a large group", () => {
     await sleep(TOLD_BEHIND_MS);
     for (const s of others) expect(received(s, "typing", (p) => p.cid === cid)).toHaveLength(1);
     expect(received(author, "typing")).toEqual([]);
+  });
+});
+
+describe("a live packet whose Gateway has not answered when the Inboxes are told", () => {
+  /** A warm group whose second member's tab is alone on a Gateway whose next push the test holds. */
+  async function heldGroup(): Promise<{ sockets: TestSocket[]; cid: string; held: DurableObjectStub<Gateway> }> {
+    const own = unique("held");
+    const { sockets, cid } = await warmGroup(own);
+    const held = env.GATEWAY.get(env.GATEWAY.idFromName(`${own}:0`)); // websocket.ts's placement of `own`
+    await held.testHoldPush();
+    return { sockets, cid, held };
+  }
+
+  it("reaches the socket through its Inbox, once, when the Gateway's call then fails", { timeout: 30_000 }, async () => {
+    const { sockets, cid, held } = await heldGroup();
+    const [author, member, ...others] = sockets as [TestSocket, TestSocket, ...TestSocket[]];
+    await send(author, cid, { body: "held, then failed" });
+    await Promise.all(others.map((s) => nextPacket(s, "message", (m) => m.body === "held, then failed")));
+    await sleep(TOLD_BEHIND_MS); // the tell-behind delay is over: the member's Inbox would have been told
+    await held.testReleasePush(true); // the live call fails, having sent nothing
+    const got = await nextPacket(member, "message", (m) => m.body === "held, then failed");
+    expect(got.event_seq).toEqual(expect.any(Number)); // forwarded by its Inbox
+    await sleep(TOLD_BEHIND_MS);
+    for (const s of [member, ...others]) expect(messagesNamed(s, "held, then failed")).toHaveLength(1);
+  });
+
+  it("reaches the socket through its Inbox, once, when the Gateway does not answer within the deadline", { timeout: 30_000 }, async () => {
+    const { sockets, cid, held } = await heldGroup();
+    const [author, member, ...others] = sockets as [TestSocket, TestSocket, ...TestSocket[]];
+    await send(author, cid, { body: "never answered" });
+    // The call counts as failed after 2.5-5 s (the Conversation's deadline for a Gateway), and its Inbox forwards it.
+    const got = await nextPacket(member, "message", (m) => m.body === "never answered", 8000);
+    expect(got.event_seq).toEqual(expect.any(Number));
+    await held.testReleasePush(true); // the late call sends nothing (had it answered, the socket would have it twice)
+    await sleep(TOLD_BEHIND_MS);
+    for (const s of [member, ...others]) expect(messagesNamed(s, "never answered")).toHaveLength(1);
+  });
+});
+
+describe("a lane whose Inbox call failed after the live send", () => {
+  it("resends through the Inbox to the sessions the Gateways did not reach, not again to those they did", { timeout: 30_000 }, async () => {
+    const { devices, sockets, cid } = await warmGroup();
+    const [author, member, ...others] = sockets as [TestSocket, TestSocket, ...TestSocket[]];
+    // The member's second tab, on a Gateway whose next push is held: the Conversation does not know
+    // it yet, so the member's Inbox forwards there, and its call hangs on that push.
+    const own = unique("held");
+    const late = await tab(devices[1]!, own);
+    const held = env.GATEWAY.get(env.GATEWAY.idFromName(`${own}:0`));
+    await held.testHoldPush();
+    await sleep(1000); // the Inbox's window (1 s here) has written the warm-up: the next one starts with the packet
+    await send(author, cid, { body: "lane failed" });
+    await nextPacket(member, "message", (m) => m.body === "lane failed"); // live, from its Gateway
+    await sleep(300); // the Inbox was told (within 100 ms) and is forwarding to the held tab, its window not written
+    const { organizationId, id } = devices[1]!.user;
+    await env.INBOX.get(env.INBOX.idFromName(`${organizationId}:${id}`)).testAbort().catch(() => undefined); // the lane's call fails
+    await held.testReleasePush(true);
+    // The Conversation's alarm (2 s) resends the row to the new Inbox instance, which forwards it to the tab.
+    expect((await nextPacket(late, "message", (m) => m.body === "lane failed", 8000)).event_seq).toEqual(expect.any(Number));
+    await sleep(TOLD_BEHIND_MS);
+    for (const s of [member, late, ...others]) expect(messagesNamed(s, "lane failed")).toHaveLength(1);
   });
 });

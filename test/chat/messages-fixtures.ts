@@ -27,9 +27,12 @@ export async function device(user: TestUser): Promise<Device> {
   return { user, login: await loginHttp(user) };
 }
 
-/** A socket (a browser tab) signed in on the device; several tabs of one device share its id. */
-export async function tab(d: Device): Promise<TestSocket> {
-  const socket = await TestSocket.open();
+/**
+ * A socket (a browser tab) signed in on the device; several tabs of one device share its id.
+ * `gateway` puts it on a Gateway of its own (TestSocket.open).
+ */
+export async function tab(d: Device, gateway?: string): Promise<TestSocket> {
+  const socket = await TestSocket.open("/", gateway);
   const response = await socket.request("connect", { token: d.login.accessToken, device_id: d.login.deviceId });
   if (response.success !== true) throw new Error(`connect failed: ${JSON.stringify(response)}`);
   return socket;

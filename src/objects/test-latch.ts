@@ -1,0 +1,33 @@
+// A held call, for tests that need an object's answer to come late (only with TEST_HOOKS=1): the
+// next call that passes the latch waits until the test releases it, then goes on or fails.
+
+export class TestLatch {
+  private held: { taken: boolean; released: Promise<boolean>; release: (fail: boolean) => void } | null = null;
+
+  /** Whether the next call must wait (checked before awaiting anything, so calls pay nothing otherwise). */
+  get armed(): boolean {
+    return this.held !== null && !this.held.taken;
+  }
+
+  /** Holds the next call that passes; a call with the hooks off throws instead. */
+  arm(env: Env): void {
+    if ((env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
+    let release!: (fail: boolean) => void;
+    const released = new Promise<boolean>((resolve) => (release = resolve));
+    this.held = { taken: false, released, release };
+  }
+
+  /** Lets the held call go on, or fail as a call that never got through. */
+  release(fail: boolean): void {
+    this.held?.release(fail);
+    this.held = null;
+  }
+
+  /** Where the call waits: resolves when released, rejects when released to fail. */
+  async pass(): Promise<void> {
+    const held = this.held;
+    if (held === null || held.taken) return;
+    held.taken = true;
+    if (await held.released) throw new Error("test: the held call failed");
+  }
+}
