@@ -22,6 +22,7 @@ const SECONDS = arg("seconds", 6);
 const SIZE = arg("size", 50);
 const ROOMS = arg("rooms", 1);
 const SENDERS = Math.min(10, SIZE);
+const ALLOC = process.argv.includes("--alloc");
 
 /** The worker's inspector target: wrangler proxies workerd's inspector on the given port. */
 async function openInspector(port) {
@@ -50,6 +51,38 @@ async function openInspector(port) {
   return { call, close: () => ws.close() };
 }
 
+/** Bytes allocated per function (self) in a sampling heap profile. */
+function allocatedBy(profile) {
+  const by = new Map();
+  const walk = (node) => {
+    const f = node.callFrame;
+    const key = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\/(src|node_modules)\//, "$1/")}:${f.lineNumber + 1}`;
+    by.set(key, (by.get(key) ?? 0) + node.selfSize / 1024);
+    for (const child of node.children ?? []) walk(child);
+  };
+  walk(profile.head);
+  return [...by].sort((a, b) => b[1] - a[1]);
+}
+
+function totalAllocated(profile) {
+  return allocatedBy(profile).reduce((sum, [, kb]) => sum + kb, 0);
+}
+
+/** Stretches of consecutive samples in the garbage collector (ms), longest first: a pause holds every packet up. */
+function gcPauses(profile) {
+  const gc = new Set(profile.nodes.filter((n) => n.callFrame.functionName === "(garbage collector)").map((n) => n.id));
+  const pauses = [];
+  let run = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    if (gc.has(profile.samples[i])) run += profile.timeDeltas[i + 1] ?? 0;
+    else if (run > 0) {
+      pauses.push(run / 1000);
+      run = 0;
+    }
+  }
+  return pauses.sort((a, b) => b - a);
+}
+
 /** Self time per node, summed by key. */
 function aggregate(profile, keyOf) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -66,10 +99,12 @@ function aggregate(profile, keyOf) {
   return [...totals.entries()].sort((a, b) => b[1] - a[1]);
 }
 
-function print(title, rows, totalUs, limit) {
+/** Rows of [key, amount] with each amount's share of `total`; amounts in µs are shown as ms. */
+function print(title, rows, total, limit, unit = "ms") {
   console.log(`\n${title}`);
-  for (const [key, us] of rows.slice(0, limit)) {
-    console.log(`${String(round(us / 1000, 0)).padStart(7)} ms ${String(round((us / totalUs) * 100, 1)).padStart(5)}%  ${key}`);
+  const scale = unit === "ms" ? 1000 : 1;
+  for (const [key, amount] of rows.slice(0, limit)) {
+    console.log(`${String(round(amount / scale, 0)).padStart(7)} ${unit} ${String(round((amount / total) * 100, 1)).padStart(5)}%  ${key}`);
   }
 }
 
@@ -91,9 +126,13 @@ async function main() {
   await inspector.call("Profiler.enable");
   await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
   await inspector.call("Profiler.start");
+  // --alloc: where the bytes that make the garbage collector run are allocated (sampled every 32 KB).
+  if (ALLOC) await inspector.call("HeapProfiler.startSampling", { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   const steps = await Promise.all(rooms.map((room) => offeredLoad(room, server, { rate: RATE, seconds: SECONDS, drainMs: 5_000 })));
   const step = steps[0];
   const { profile } = await inspector.call("Profiler.stop");
+  const heap = await inspector.call("Runtime.getHeapUsage");
+  const allocations = ALLOC ? (await inspector.call("HeapProfiler.stopSampling")).profile : null;
   inspector.close();
   for (const room of rooms) room.close();
   writeFileSync(`${ROOT}/bench/profile.cpuprofile`, JSON.stringify(profile));
@@ -106,9 +145,11 @@ async function main() {
   );
   const busyUs = aggregate(profile, (f) => f.functionName).filter(([k]) => k !== "(idle)").reduce((s, [, us]) => s + us, 0);
   console.log(`isolate busy ${round(busyUs / 1000, 0)} ms of ${round(totalUs / 1000, 0)} ms; ${round(busyUs / Math.max(1, deliveries), 0)} µs per delivery`);
+  console.log(`JS heap ${round(heap.usedSize / 2 ** 20, 0)} MB used of ${round(heap.totalSize / 2 ** 20, 0)} MB; longest GC pauses ${gcPauses(profile).slice(0, 5).map((ms) => `${round(ms, 0)} ms`).join(", ")}`);
   const short = (url) => url.replace(/^.*\/(src|node_modules)\//, "$1/");
   print("self time by function", aggregate(profile, (f) => `${f.functionName || "(anonymous)"} ${short(f.url)}:${f.lineNumber + 1}`), totalUs, 40);
   print("self time by file", aggregate(profile, (f) => short(f.url) || "(native)"), totalUs, 15);
+  if (allocations) print("allocated by function (sampled)", allocatedBy(allocations), totalAllocated(allocations), 30, "KB");
   console.log("\nfull profile: bench/profile.cpuprofile (open in Chrome DevTools → Performance)");
   if (process.argv.includes("--log")) console.log(server.logTail());
 }

@@ -49,6 +49,8 @@ export function perMessage(before, after, messages) {
     calls: per(total("calls")),
     calls_by_class: Object.fromEntries(classes.map((c) => [c, per(after[c].calls - before[c].calls)])),
     commits_by_class: Object.fromEntries(classes.map((c) => [c, per(after[c].commits - before[c].commits)])),
+    // Not per message: instances constructed during the phase (a start after an eviction reloads the object).
+    starts_by_class: Object.fromEntries(classes.map((c) => [c, (after[c].starts ?? 0) - (before[c].starts ?? 0)])),
   };
 }
 
@@ -69,7 +71,8 @@ export function describeCosts(label, costs) {
   return (
     `  ${label}: ${costs.commits} commits, ${costs.rows_written} rows written, ${costs.rows_read} rows read, ` +
     `${costs.calls} calls between objects per message (${Object.entries(costs.calls_by_class).map(([c, n]) => `${c} ${n}`).join(", ")}; ` +
-    `commits ${Object.entries(costs.commits_by_class).map(([c, n]) => `${c} ${n}`).join(", ")}) over ${costs.messages} messages`
+    `commits ${Object.entries(costs.commits_by_class).map(([c, n]) => `${c} ${n}`).join(", ")}) over ${costs.messages} messages; ` +
+    `objects started ${Object.entries(costs.starts_by_class).map(([c, n]) => `${c} ${n}`).join(", ")}`
   );
 }
 

@@ -33,7 +33,7 @@ import { DeliveredReports } from "./conversation-receipts";
 import { toParticipant } from "./conversation-rows";
 import { ConversationStore } from "./conversation-store";
 import { summaryMessages } from "./conversation-summary";
-import { meteredStorage } from "./metrics";
+import { meteredStorage, started } from "./metrics";
 import { gatewayStub, inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
@@ -77,6 +77,7 @@ export class Conversation extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    started("Conversation");
     this.confirmAfterMs = CONFIRM_WINDOWS * getConfig(env).inboxWriteWindowMs + CONFIRM_MARGIN_MS;
     const storage = meteredStorage(ctx.storage, "Conversation");
     this.setAlarm = storage.setAlarm;

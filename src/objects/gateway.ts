@@ -14,6 +14,7 @@ import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
 import { TestLatch } from "./test-latch";
 import { logError } from "../log";
+import { started } from "./metrics";
 
 export class Gateway extends DurableObject<Env> implements GatewayCalls {
   private readonly config: Config;
@@ -27,6 +28,7 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    started("Gateway");
     this.config = getConfig(env);
     this.host = { env, config: this.config, address: (tag) => sessionAddress(ctx.id.toString(), tag), report: (what, err) => this.report(what, err), signInHeld: async () => this.signInHold?.promise };
     // Plain-text keep-alive answered by the runtime without waking the object.

@@ -16,7 +16,7 @@ import type { PushPayload } from "../domain/push-payload";
 import { pushDeps, pushToUser } from "../push";
 import { EXPIRED, SharedDeadline } from "./deadline";
 import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from "./inbox-log";
-import { meteredStorage } from "./metrics";
+import { meteredStorage, started } from "./metrics";
 import { StubCache, fileAccess, gatewayStub, inboxOf, parseSessionAddress, type GatewayStub } from "./stubs";
 import { abortForTest } from "./test-abort";
 import { logError } from "../log";
@@ -59,6 +59,7 @@ export class Inbox extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    started("Inbox");
     const storage = meteredStorage(ctx.storage, "Inbox");
     this.sql = storage.sql;
     this.setAlarm = storage.setAlarm;

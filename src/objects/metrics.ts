@@ -12,9 +12,16 @@ export interface Meter {
   rowsRead: number;
   /** Calls this class received from other objects or the Worker (RPC methods and fetch). */
   calls: number;
+  /** Instances constructed: each start after an eviction reloads what the object keeps in memory. */
+  starts: number;
 }
 
-const meters = Object.fromEntries(OBJECT_CLASSES.map((c) => [c, { commits: 0, rowsWritten: 0, rowsRead: 0, calls: 0 }])) as Record<ObjectClass, Meter>;
+const meters = Object.fromEntries(OBJECT_CLASSES.map((c) => [c, { commits: 0, rowsWritten: 0, rowsRead: 0, calls: 0, starts: 0 }])) as Record<ObjectClass, Meter>;
+
+/** An object of this class was constructed (called from its constructor). */
+export function started(kind: ObjectClass): void {
+  meters[kind].starts++;
+}
 
 /** A copy of the counters since the isolate started. */
 export function metrics(): Record<ObjectClass, Meter> {

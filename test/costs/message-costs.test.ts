@@ -1,5 +1,6 @@
 // What one message costs in what Durable Objects bill, counted by the runtime (objects/metrics.ts)
 // and read through GET /admin/metrics, for SAMA's shape (a group of 4, every member online).
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TestUser } from "../helpers/users";
 import { createGroup, device, nextPacket, send, sleep, tab, users } from "../chat/messages-fixtures";
@@ -50,5 +51,18 @@ describe("message costs, the write-behind included", () => {
     expect(load.rowsWritten).toBeLessThanOrEqual(15);
     // Lanes carry what is pending for their recipient in one call.
     expect(load.calls).toBeLessThan(rest.calls);
+  });
+
+  it("counts each start of an object: an Inbox that died starts again with its next delivery", { timeout: 30_000 }, async () => {
+    const [alice, bob] = (await users(2)) as [TestUser, TestUser];
+    const [as, bs] = await Promise.all([alice, bob].map(async (u) => tab(await device(u))));
+    const cid = await createGroup(as!, [bob.id]);
+    await Promise.all([send(as!, cid, { body: "first" }), nextPacket(bs!, "message", (m) => m.body === "first")]);
+    const before = await meters();
+    await env.INBOX.get(env.INBOX.idFromName(`${bob.organizationId}:${bob.id}`)).testAbort().catch(() => undefined);
+    await Promise.all([send(as!, cid, { body: "second" }), nextPacket(bs!, "message", (m) => m.body === "second")]);
+    const after = await meters();
+    expect(after.Inbox.starts - before.Inbox.starts).toBe(1);
+    expect(after.Conversation.starts - before.Conversation.starts).toBe(0);
   });
 });

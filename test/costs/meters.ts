@@ -3,7 +3,7 @@
 import { expect } from "vitest";
 import { http } from "../helpers/users";
 
-type Meters = Record<"Conversation" | "Inbox" | "Session", { commits: number; rowsWritten: number; rowsRead: number; calls: number }>;
+type Meters = Record<"Conversation" | "Inbox" | "Gateway", { commits: number; rowsWritten: number; rowsRead: number; calls: number; starts: number }>;
 
 export async function meters(): Promise<Meters> {
   const res = await http("GET", "/admin/metrics", { headers: { "admin-api-key": "test-admin-key" } });

@@ -9,6 +9,7 @@ const meter = z.object({
   rowsWritten: z.number().int().meta({ description: "Rows written, as the SQL cursors counted them" }),
   rowsRead: z.number().int().meta({ description: "Rows read, as the SQL cursors counted them" }),
   calls: z.number().int().meta({ description: "Calls received from the Worker or other objects" }),
+  starts: z.number().int().meta({ description: "Instances constructed (a start after an eviction reloads the object's memory)" }),
 });
 
 const metricsResponse = z.object({
