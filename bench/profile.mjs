@@ -1,5 +1,5 @@
 // A CPU profile of the dev server under group fan-out: where the runtime thread's time goes.
-//   npm run bench:profile [-- --rate 10 --seconds 6 --size 50 --rooms 1 --log]
+//   npm run bench:profile [-- --rate 10 --seconds 6 --size 50 --rooms 1 --idle 0 --alloc --log]
 // With --rooms N, N groups of --size members each get --rate msg/s (the SAMA test: --rooms 50 --size 4 --rate 0.8).
 // Starts Parley's dev server with an inspector port, opens a group room, starts V8's sampling
 // profiler through the inspector (Chrome DevTools Protocol over WebSocket), offers the load, and
@@ -23,6 +23,8 @@ const SIZE = arg("size", 50);
 const ROOMS = arg("rooms", 1);
 const SENDERS = Math.min(10, SIZE);
 const ALLOC = process.argv.includes("--alloc");
+/** --idle S: the rooms wait S seconds after the warm-up, so the runtime evicts their objects and the profile shows them starting again. */
+const IDLE_S = arg("idle", 0);
 
 /** The worker's inspector target: wrangler proxies workerd's inspector on the given port. */
 async function openInspector(port) {
@@ -122,6 +124,7 @@ async function main() {
   const rooms = [];
   for (let r = 0; r < ROOMS; r++) rooms.push(await openParleyRoom({ baseUrl: server.baseUrl, users: users.slice(r * SIZE, (r + 1) * SIZE), type: "g", senders: SENDERS }));
   await Promise.all(rooms.map((room) => warmUp(room)));
+  if (IDLE_S > 0) await new Promise((resolve) => setTimeout(resolve, IDLE_S * 1000));
   const inspector = await openInspector(inspectorPort);
   await inspector.call("Profiler.enable");
   await inspector.call("Profiler.setSamplingInterval", { interval: 200 });
