@@ -169,8 +169,12 @@ export class Fanout {
         for (const [userId, delivery] of deliveries) {
           owed.add(userId);
           const lane = this.lane(userId);
-          if (!lane.failed) {
-            if (behind.has(userId)) lane.queue.push({ row: row.id, delivery, toldBehind: true, ...(call !== null && (delivery.liveTo?.length ?? 0) > 0 ? { live: call } : {}) });
+          const live = call !== null && (delivery.liveTo?.length ?? 0) > 0 ? { live: call } : {};
+          if (lane.failed) {
+            // It went live all the same: the retry keeps what it claims, so the Inbox does not forward it there again.
+            if ("live" in live) (lane.dropped ??= new Map()).set(row.id, { row: row.id, delivery, toldBehind: true, ...live });
+          } else {
+            if (behind.has(userId)) lane.queue.push({ row: row.id, delivery, toldBehind: true, ...live });
             else {
               lane.queue.push({ row: row.id, delivery });
               lane.urgent = true;

@@ -54,7 +54,14 @@ export class LiveCall {
   wake(): void {
     const waiters = this.waiters;
     this.waiters = [];
-    for (const then of waiters) then();
+    for (const then of waiters) {
+      // One waiter's failure must not leave the others' lanes blocked until the alarm.
+      try {
+        then();
+      } catch (err) {
+        logError("a lane waiting for a live call failed to start", { kind: "Conversation", id: null }, err);
+      }
+    }
   }
 }
 
@@ -150,7 +157,8 @@ export class GatewayLive {
     this.waiting.delete(gateway);
     this.busy.add(gateway);
     this.deadline
-      .race(this.stubs.get(gateway).push(items.map((i) => i.batch)))
+      // Started in a promise: a call that throws at once fails like one that rejects (the lanes waiting on it are released).
+      .race(Promise.resolve().then(() => this.stubs.get(gateway).push(items.map((i) => i.batch))))
       .then(
         (missed) => {
           if (missed !== EXPIRED) return this.settled(gateway, items, missed);

@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { http, unique } from "../helpers/users";
-import { isRecord, type Frame, type TestSocket } from "../helpers/socket";
+import { isRecord, namedGateway, type Frame, type TestSocket } from "../helpers/socket";
 import type { Gateway } from "../../src/objects/gateway";
 import { conversationOf, createGroup, device, eventually, nextPacket, received, send, sleep, syncAll, syncedMessages, tab, users, type Device } from "./messages-fixtures";
 
@@ -141,7 +141,7 @@ describe("a live packet whose Gateway has not answered when the Inboxes are told
   async function heldGroup(): Promise<{ sockets: TestSocket[]; cid: string; held: DurableObjectStub<Gateway> }> {
     const own = unique("held");
     const { sockets, cid } = await warmGroup(own);
-    const held = env.GATEWAY.get(env.GATEWAY.idFromName(`${own}:0`)); // websocket.ts's placement of `own`
+    const held = namedGateway(own); // websocket.ts's placement of `own`
     await held.testHoldPush();
     return { sockets, cid, held };
   }
@@ -180,7 +180,7 @@ describe("a lane whose Inbox call failed after the live send", () => {
     // it yet, so the member's Inbox forwards there, and its call hangs on that push.
     const own = unique("held");
     const late = await tab(devices[1]!, own);
-    const held = env.GATEWAY.get(env.GATEWAY.idFromName(`${own}:0`));
+    const held = namedGateway(own);
     await held.testHoldPush();
     await sleep(1000); // the Inbox's window (1 s here) has written the warm-up: the next one starts with the packet
     await send(author, cid, { body: "lane failed" });
@@ -189,9 +189,15 @@ describe("a lane whose Inbox call failed after the live send", () => {
     const { organizationId, id } = devices[1]!.user;
     await env.INBOX.get(env.INBOX.idFromName(`${organizationId}:${id}`)).testAbort().catch(() => undefined); // the lane's call fails
     await held.testReleasePush(true);
-    // The Conversation's alarm (2 s) resends the row to the new Inbox instance, which forwards it to the tab.
+    // Sent while the lane is failed (its retry is the alarm's, 2 s away): live to the tab the
+    // Conversation knows, and kept for the retry with what that send reached.
+    await sleep(100);
+    await send(author, cid, { body: "while failed" });
+    await nextPacket(member, "message", (m) => m.body === "while failed");
+    // The Conversation's alarm (2 s) resends the rows to the new Inbox instance, which forwards them to the tab.
     expect((await nextPacket(late, "message", (m) => m.body === "lane failed", 8000)).event_seq).toEqual(expect.any(Number));
+    await nextPacket(late, "message", (m) => m.body === "while failed", 8000);
     await sleep(TOLD_BEHIND_MS);
-    for (const s of [member, late, ...others]) expect(messagesNamed(s, "lane failed")).toHaveLength(1);
+    for (const s of [member, late, ...others]) for (const body of ["lane failed", "while failed"]) expect(messagesNamed(s, body)).toHaveLength(1);
   });
 });
