@@ -5,12 +5,8 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Frame } from "../helpers/socket";
+import { inboxOfUser, type Frame } from "../helpers/socket";
 import { connectedSocket, signUp, type TestUser } from "../helpers/users";
-
-function inbox(user: TestUser) {
-  return env.INBOX.get(env.INBOX.idFromName(`${user.organizationId}:${user.id}`));
-}
 
 async function loggedMessageIds(socket: Awaited<ReturnType<typeof connectedSocket>>["socket"]): Promise<string[]> {
   const page = await socket.request("sync", {});
@@ -40,18 +36,18 @@ describe("fan-out under eviction", () => {
     await send("held-2");
     // The fan-out reached at most the first recipient…
     const reached = await Promise.all(
-      [sender!, ...others].map(async (u) => (await inbox(u!).sync(null)).events.some((e) => e.packet.includes(sent[1]!))),
+      [sender!, ...others].map(async (u) => (await inboxOfUser(u!).sync(null)).events.some((e) => e.packet.includes(sent[1]!))),
     );
     expect(reached.filter(Boolean).length).toBeLessThanOrEqual(1);
     expect(reached.filter((got) => !got).length).toBeGreaterThanOrEqual(3);
     // …now lose both the writer and a reader.
     await evictDurableObject(conversation);
-    await evictDurableObject(inbox(others[1]!));
+    await evictDurableObject(inboxOfUser(others[1]!));
     // A fresh instance has no hold: the alarm (the retry path, with no new send to start a pump)
     // finishes the job. Every participant, the sender included, has each message exactly once.
     await runDurableObjectAlarm(conversation);
     for (const user of [sender!, ...others]) {
-      const logged = (await inbox(user!).sync(null)).events.flatMap((e) => {
+      const logged = (await inboxOfUser(user!).sync(null)).events.flatMap((e) => {
         const message = (JSON.parse(e.packet) as Frame).message as Frame | undefined;
         return message ? [message._id as string] : [];
       });
@@ -77,7 +73,7 @@ describe("fan-out rows kept after delivery", () => {
     const delivered = socket.next((f) => typeof f.message_delivered === "object");
     socket.send({ message: { id: "kept-1", cid, body: "kept" } });
     const mid = (((await delivered).message_delivered as Frame).ids as string[])[0]!;
-    const logOf = async (user: TestUser) => (await inbox(user).sync(null)).events.map((e) => JSON.parse(e.packet) as Frame);
+    const logOf = async (user: TestUser) => (await inboxOfUser(user).sync(null)).events.map((e) => JSON.parse(e.packet) as Frame);
     // Every log has the message and the sender's has the receipt: nothing is owed any more.
     await expect.poll(async () => (await Promise.all([sender!, ...others].map(logOf))).every((log) => log.some((p) => (p.message as Frame | undefined)?._id === mid))).toBe(true);
     await expect.poll(async () => (await logOf(sender!)).some((p) => p.message_delivered !== undefined)).toBe(true);

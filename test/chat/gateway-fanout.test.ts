@@ -4,10 +4,9 @@
 // session yet) and carry each recipient's event_seq; from then on packets come from the Gateways,
 // without it, exactly once per socket, and `sync`, `conversation_list` and `message_list` have them
 // all. A device that connects later is reached through its Inbox until the Conversation learns of it.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { http, unique } from "../helpers/users";
-import { isRecord, namedGateway, type Frame, type TestSocket } from "../helpers/socket";
+import { inboxOfUser, isRecord, namedGateway, type Frame, type TestSocket } from "../helpers/socket";
 import type { Gateway } from "../../src/objects/gateway";
 import { conversationOf, createGroup, device, eventually, nextPacket, received, send, sleep, syncAll, syncedMessages, tab, users, type Device } from "./messages-fixtures";
 
@@ -186,8 +185,7 @@ describe("a lane whose Inbox call failed after the live send", () => {
     await send(author, cid, { body: "lane failed" });
     await nextPacket(member, "message", (m) => m.body === "lane failed"); // live, from its Gateway
     await sleep(300); // the Inbox was told (within 100 ms) and is forwarding to the held tab, its window not written
-    const { organizationId, id } = devices[1]!.user;
-    await env.INBOX.get(env.INBOX.idFromName(`${organizationId}:${id}`)).testAbort().catch(() => undefined); // the lane's call fails
+    await inboxOfUser(devices[1]!.user).testAbort().catch(() => undefined); // the lane's call fails
     await held.testReleasePush(true);
     // Sent while the lane is failed (its retry is the alarm's, 2 s away): live to the tab the
     // Conversation knows, and kept for the retry with what that send reached.

@@ -1,8 +1,7 @@
 // Presence (device-aware last activity, subscriptions, online_list, activity_status) and block lists.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TestSocket, gatewayOfSession, isRecord, type Frame } from "../helpers/socket";
+import { TestSocket, gatewayOfSession, inboxOfUser, isRecord, type Frame } from "../helpers/socket";
 import { connectedSocket, createOrganization, signUp } from "../helpers/users";
 
 /** How long a test waits before it says "no last_activity came"; each such test shows the same wait does see one that is sent. */
@@ -64,7 +63,7 @@ describe("last activity", () => {
       const arrived = t.next((f) => isRecord(f.message) && f.message.body === "before");
       await say("before"); // the target's Inbox has called its Session
       await arrived;
-      const inbox = () => env.INBOX.get(env.INBOX.idFromName(`${target.organizationId}:${target.id}`));
+      const inbox = () => inboxOfUser(target);
       const [session] = await runInDurableObject(inbox(), (_o, state) => state.storage.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray());
       await gatewayOfSession(session!.session_id).testAbort().catch(() => undefined);
       await t.closed;

@@ -6,16 +6,14 @@
 // live packet again until it reconnected (and a revoked device's socket stayed signed in). The
 // Gateway's test hook holds the sign-in until such a call has reached it.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TestSocket, isRecord, namedGateway, type Frame } from "../helpers/socket";
+import { TestSocket, inboxOfUser, isRecord, namedGateway, type Frame } from "../helpers/socket";
 import { http, unique, type Login, type TestUser } from "../helpers/users";
 import { createConversation, device, eventually, nextPacket, received, send, tab, users } from "./messages-fixtures";
 
-const inboxOf = (user: TestUser) => env.INBOX.get(env.INBOX.idFromName(`${user.organizationId}:${user.id}`));
 
 async function inboxSessions(user: TestUser): Promise<string[]> {
-  return runInDurableObject(inboxOf(user), (_o, state) => state.storage.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray().map((r) => r.session_id));
+  return runInDurableObject(inboxOfUser(user), (_o, state) => state.storage.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray().map((r) => r.session_id));
 }
 
 /** A's socket and a private chat of A and B whose creation has reached B's Inbox (nothing of it is still on its way). */
@@ -23,7 +21,7 @@ async function pair(): Promise<{ a: TestUser; b: TestUser; author: TestSocket; c
   const [a, b] = (await users(2)) as [TestUser, TestUser];
   const author = await tab(await device(a));
   const cid = await createConversation(author, "u", [b.id]);
-  await eventually(async () => expect((await inboxOf(b).sync(null)).events).toHaveLength(1));
+  await eventually(async () => expect((await inboxOfUser(b).sync(null)).events).toHaveLength(1));
   return { a, b, author, cid };
 }
 
@@ -65,7 +63,7 @@ describe("a call from the Inbox that reaches a socket while it signs in as the I
     const { b, author, cid } = await pair();
     const { socket, connected } = await signingIn(b);
     // The first sign-in arms the check (right after registering the session): run it now.
-    await eventually(async () => expect(await runDurableObjectAlarm(inboxOf(b))).toBe(true));
+    await eventually(async () => expect(await runDurableObjectAlarm(inboxOfUser(b))).toBe(true));
     expect((await connected).success).toBe(true);
     await say(author, cid, socket, "after");
 

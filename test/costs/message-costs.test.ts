@@ -1,9 +1,9 @@
 // What one message costs in what Durable Objects bill, counted by the runtime (objects/metrics.ts)
 // and read through GET /admin/metrics, for SAMA's shape (a group of 4, every member online).
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TestUser } from "../helpers/users";
 import { createGroup, device, nextPacket, send, sleep, tab, users } from "../chat/messages-fixtures";
+import { inboxOfUser } from "../helpers/socket";
 import { meters, perMessage } from "./meters";
 
 /**
@@ -59,7 +59,7 @@ describe("message costs, the write-behind included", () => {
     const cid = await createGroup(as!, [bob.id]);
     await Promise.all([send(as!, cid, { body: "first" }), nextPacket(bs!, "message", (m) => m.body === "first")]);
     const before = await meters();
-    await env.INBOX.get(env.INBOX.idFromName(`${bob.organizationId}:${bob.id}`)).testAbort().catch(() => undefined);
+    await inboxOfUser(bob).testAbort().catch(() => undefined);
     await Promise.all([send(as!, cid, { body: "second" }), nextPacket(bs!, "message", (m) => m.body === "second")]);
     const after = await meters();
     expect(after.Inbox.starts - before.Inbox.starts).toBe(1);

@@ -1,6 +1,7 @@
 // A SAMA client for tests: real WebSocket frames in and out through the Worker.
 import { env, exports } from "cloudflare:workers";
 import type { Gateway } from "../../src/objects/gateway";
+import type { Inbox } from "../../src/objects/inbox";
 
 export const ORIGIN = "http://parley.test";
 
@@ -119,4 +120,9 @@ export function gatewayOfSession(sessionId: string): DurableObjectStub<Gateway> 
 /** The Gateway `TestSocket.open(path, gateway)` puts its socket on (placeSocket's one Gateway of the location `gateway`). */
 export function namedGateway(gateway: string): DurableObjectStub<Gateway> {
   return env.GATEWAY.get(env.GATEWAY.idFromName(`${gateway}:0`));
+}
+
+/** A user's Inbox object (the Worker names it `<organization id>:<user id>`). */
+export function inboxOfUser(user: { organizationId: string; id: string }): DurableObjectStub<Inbox> {
+  return env.INBOX.get(env.INBOX.idFromName(`${user.organizationId}:${user.id}`));
 }
