@@ -19,8 +19,8 @@ import { StubCache, parseSessionAddress, sessionAddress, type GatewayStub, type 
 const COUNTED_KEPT = 2000;
 /**
  * A Gateway that has not answered within half to all of this counts as failed for what it was sent
- * (the Inboxes forward it; should it answer later, a socket may get the packet twice), so the
- * recipients' lanes, which wait for the answer, are not held for long.
+ * (the Inboxes forward it; should it answer later, a socket that got the packet both ways sends it
+ * once: domain/sent-packets.ts), so the recipients' lanes, which wait for the answer, are not held for long.
  */
 const LIVE_TIMEOUT_MS = 5000;
 
@@ -140,9 +140,11 @@ export class GatewayLive {
     }
     if (frame === null || byGateway.size === 0) return { behind, call: null };
     const call = new LiveCall();
+    // A row's packet (not typing's): the socket drops it if its Inbox forwarded it too (a resend after this instance died, a late answer).
+    const key = first !== undefined && first.seq !== null ? { cid: first.cid, seq: first.seq } : null;
     for (const [gateway, targets] of byGateway) {
       const queue = this.waiting.get(gateway);
-      const item = { batch: { targets, frames: [frame] }, mid: first?.mid ?? null, claims, call };
+      const item = { batch: { targets, frames: [frame], keys: [key] }, mid: first?.mid ?? null, claims, call };
       call.add();
       if (queue) queue.push(item);
       else this.waiting.set(gateway, [item]);

@@ -83,9 +83,9 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   async push(batches: SocketBatch[]): Promise<SocketTarget[]> {
     if (this.pushLatch.armed) await this.pushLatch.pass();
     const missed: SocketTarget[] = [];
-    for (const { targets, frames } of batches) {
+    for (const { targets, frames, keys } of batches) {
       for (const target of targets) {
-        if (!this.find(target.socket)?.offer(target.userId, frames)) missed.push(target);
+        if (!this.find(target.socket)?.offer(target.userId, frames, keys)) missed.push(target);
       }
     }
     this.releaseSignInHold();

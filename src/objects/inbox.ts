@@ -7,6 +7,7 @@
 import type { ServerPackets } from "../domain/packets";
 import { DurableObject } from "cloudflare:workers";
 import { liveDelivery, type Delivery, type DeliveryReceipt } from "../domain/delivery";
+import type { PacketKey } from "../domain/sent-packets";
 import { getConfig } from "../config";
 import { fullBucket, takeUpTo, type Bucket } from "../domain/token-bucket";
 import { getDb } from "../db/client";
@@ -33,6 +34,8 @@ interface Forwarded {
   frame: string;
   skip: Array<string | null>;
   mid: string | null;
+  /** The stream packet (null: none): a session that had it from its Conversation drops this copy. */
+  key: PacketKey | null;
 }
 
 export interface Owner {
@@ -277,7 +280,10 @@ export class Inbox extends DurableObject<Env> {
       if (d.packet === null) continue;
       const frame = d.store ? this.log.append(d.packet, now) : JSON.stringify(d.packet);
       // A replay was forwarded by the instance that lost it: only the state is rebuilt.
-      if (!d.replay) frames.push({ frame, skip: d.liveTo === undefined ? [d.excludeSession] : [d.excludeSession, ...d.liveTo], mid: d.mid });
+      if (!d.replay) {
+        const key = d.seq === null ? null : { cid: d.cid, seq: d.seq };
+        frames.push({ frame, skip: d.liveTo === undefined ? [d.excludeSession] : [d.excludeSession, ...d.liveTo], mid: d.mid, key });
+      }
     }
     // A number past the durable ceiling is written before any frame carrying it leaves.
     if (persist || this.log.mustFlush) this.flush();
@@ -312,7 +318,7 @@ export class Inbox extends DurableObject<Env> {
       [...calls.values()].map(async ({ gateway, sessions, frames: mine }) => {
         const targets = sessions.map((id) => ({ socket: parseSessionAddress(id).socket, userId }));
         // A failed call is not proof the sockets are gone (the liveness alarm decides that); "missed" is.
-        const answer = await this.pushDeadline.race(this.gateway(gateway).push([{ targets, frames: mine.map((f) => f.frame) }])).catch((err: unknown) => {
+        const answer = await this.pushDeadline.race(this.gateway(gateway).push([{ targets, frames: mine.map((f) => f.frame), keys: mine.map((f) => f.key) }])).catch((err: unknown) => {
           logError("push to gateway failed", { kind: "Inbox", id: this.ctx.id.toString(), gateway }, err);
           return this.forgetStub(gateway);
         });

@@ -9,6 +9,7 @@ import { fullBucket, take, type Bucket, type BucketLimits } from "../domain/toke
 import type { RequestContext, SessionIdentity } from "../protocol/context";
 import { answerFrame, refusalFrame } from "../protocol/dispatch";
 import { Errors, SamaError } from "../domain/errors";
+import { SentPackets, type PacketKey } from "../domain/sent-packets";
 import { liveSessions } from "../services/live-sessions";
 import { inboxOf } from "./stubs";
 import { isBenignSocketError } from "./sockets";
@@ -36,8 +37,8 @@ interface SocketState {
 interface SignIn {
   userId: string;
   deviceId: string;
-  /** Frames pushed for the user meanwhile, in order. */
-  held: string[];
+  /** Frames pushed for the user meanwhile, in order, with their stream packets. */
+  held: Array<{ frame: string; key: PacketKey | null }>;
   /** The Inbox revoked the device meanwhile. */
   revoked: boolean;
 }
@@ -69,6 +70,8 @@ export class Session {
    * The Inbox's other calls count it too: its liveness check as signed in, a revocation as stopping it.
    */
   private signingIn: SignIn | null = null;
+  /** The stream packets this socket was sent (memory only): one that comes again by another way is dropped. */
+  private readonly sent = new SentPackets();
 
   private constructor(
     private readonly host: SessionHost,
@@ -138,12 +141,23 @@ export class Session {
     return this.signingIn?.userId === userId || this.isSignedInAs(userId);
   }
 
-  /** Packets for `userId`'s sockets: sent or held (see signingIn) when this is one; false when it is not. */
-  offer(userId: string, frames: string[]): boolean {
-    if (this.signingIn?.userId === userId) this.signingIn.held.push(...frames);
-    else if (this.isSignedInAs(userId)) for (const frame of frames) this.send(frame);
-    else return false;
+  /**
+   * Packets for `userId`'s sockets (`keys`: the stream packet of each frame): sent or held (see
+   * signingIn) when this is one, except a stream packet it was sent already; false when it is not.
+   */
+  offer(userId: string, frames: string[], keys: Array<PacketKey | null>): boolean {
+    const pending = this.signingIn?.userId === userId ? this.signingIn : null;
+    if (pending === null && !this.isSignedInAs(userId)) return false;
+    frames.forEach((frame, i) => {
+      const key = keys[i] ?? null;
+      if (pending !== null) pending.held.push({ frame, key });
+      else this.sendOnce(userId, frame, key);
+    });
     return true;
+  }
+
+  private sendOnce(userId: string, frame: string, key: PacketKey | null): void {
+    if (this.sent.first(userId, key)) this.send(frame);
   }
 
   send(frame: string): void {
@@ -179,7 +193,7 @@ export class Session {
     const pending = this.signingIn;
     if (pending === null) return;
     this.signingIn = null;
-    if (this.isSignedInAs(pending.userId)) for (const frame of pending.held) this.send(frame);
+    if (this.isSignedInAs(pending.userId)) for (const { frame, key } of pending.held) this.sendOnce(pending.userId, frame, key);
   }
 
   /** One request from the signed-in user's budget shared by all their sockets (signed-out sockets have only their own bucket). */

@@ -2,6 +2,7 @@
 import type { Conversation } from "./conversation";
 import type { Inbox } from "./inbox";
 import type { Db } from "../db/client";
+import type { PacketKey } from "../domain/sent-packets";
 import type { FileAccessDeps } from "../files/access";
 import { meteredStub } from "./metrics";
 
@@ -50,6 +51,8 @@ export interface GatewayCalls extends Rpc.DurableObjectBranded {
 export interface SocketBatch {
   targets: SocketTarget[];
   frames: string[];
+  /** Per frame, the stream packet it carries (null: none): a socket sent it already drops it (domain/sent-packets.ts). */
+  keys: Array<PacketKey | null>;
 }
 
 export type GatewayStub = DurableObjectStub<GatewayCalls>;

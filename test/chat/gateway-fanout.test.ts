@@ -4,6 +4,8 @@
 // session yet) and carry each recipient's event_seq; from then on packets come from the Gateways,
 // without it, exactly once per socket, and `sync`, `conversation_list` and `message_list` have them
 // all. A device that connects later is reached through its Inbox until the Conversation learns of it.
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { http, unique } from "../helpers/users";
 import { inboxOfUser, isRecord, namedGateway, type Frame, type TestSocket } from "../helpers/socket";
@@ -165,9 +167,41 @@ describe("a live packet whose Gateway has not answered when the Inboxes are told
     // The call counts as failed after 2.5-5 s (the Conversation's deadline for a Gateway), and its Inbox forwards it.
     const got = await nextPacket(member, "message", (m) => m.body === "never answered", 8000);
     expect(got.event_seq).toEqual(expect.any(Number));
-    await held.testReleasePush(true); // the late call sends nothing (had it answered, the socket would have it twice)
+    await held.testReleasePush(true); // the late call sends nothing
     await sleep(TOLD_BEHIND_MS);
     for (const s of [member, ...others]) expect(messagesNamed(s, "never answered")).toHaveLength(1);
+  });
+
+  it("reaches the socket once when the Gateway answers after the deadline, having sent it too", { timeout: 30_000 }, async () => {
+    const { sockets, cid, held } = await heldGroup();
+    const [author, member, ...others] = sockets as [TestSocket, TestSocket, ...TestSocket[]];
+    await send(author, cid, { body: "answered late" });
+    // Counted as missed at the deadline: its Inbox forwards it…
+    expect((await nextPacket(member, "message", (m) => m.body === "answered late", 8000)).event_seq).toEqual(expect.any(Number));
+    await held.testReleasePush(false); // …and the late call goes on: the session has it already
+    await send(author, cid, { body: "after the late answer" });
+    await nextPacket(member, "message", (m) => m.body === "after the late answer");
+    await sleep(TOLD_BEHIND_MS);
+    for (const s of [member, ...others]) for (const body of ["answered late", "after the late answer"]) expect(messagesNamed(s, body)).toHaveLength(1);
+  });
+});
+
+describe("a Conversation that dies after the live send, before the Inboxes were told", () => {
+  it("resends the row through the Inboxes on restart, and no socket gets it twice", { timeout: 30_000 }, async () => {
+    const { devices, sockets, cid } = await warmGroup();
+    const [author, ...others] = sockets as [TestSocket, ...TestSocket[]];
+    const late = await tab(devices[1]!); // a tab the Conversation does not know: reached through its Inbox only
+    const conversation = () => env.CONVERSATION.get(env.CONVERSATION.idFromName(cid)); // a stub of an aborted object fails every call
+    await conversation().testHoldFanout(true); // the Inboxes are not told (all but the first lane to start)
+    await send(author, cid, { body: "before the abort" });
+    await Promise.all(others.map((s) => nextPacket(s, "message", (m) => m.body === "before the abort"))); // live, from the Gateways
+    await conversation().testAbort().catch(() => undefined);
+    // The fresh instance knows no session and resends the row from storage through every Inbox.
+    await runDurableObjectAlarm(conversation());
+    await nextPacket(late, "message", (m) => m.body === "before the abort"); // the tab the Gateways did not reach gets it
+    await sleep(TOLD_BEHIND_MS);
+    for (const s of [late, ...others]) expect(messagesNamed(s, "before the abort")).toHaveLength(1);
+    expect(messagesNamed(author, "before the abort")).toHaveLength(0);
   });
 });
 
