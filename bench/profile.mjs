@@ -25,6 +25,8 @@ const SENDERS = Math.min(10, SIZE);
 const ALLOC = process.argv.includes("--alloc");
 /** --idle S: the rooms wait S seconds after the warm-up, so the runtime evicts their objects and the profile shows them starting again. */
 const IDLE_S = arg("idle", 0);
+/** --heap: a heap snapshot after the load, its bytes by constructor (what a major GC has to mark). */
+const HEAP = process.argv.includes("--heap");
 
 /** The worker's inspector target: wrangler proxies workerd's inspector on the given port. */
 async function openInspector(port) {
@@ -37,8 +39,10 @@ async function openInspector(port) {
   });
   let nextId = 0;
   const pending = new Map();
+  const listeners = new Map();
   ws.on("message", (data) => {
     const msg = JSON.parse(String(data));
+    if (msg.method !== undefined) listeners.get(msg.method)?.(msg.params);
     if (msg.id !== undefined && pending.has(msg.id)) {
       pending.get(msg.id)(msg);
       pending.delete(msg.id);
@@ -50,7 +54,29 @@ async function openInspector(port) {
       pending.set(id, (msg) => (msg.error ? reject(new Error(`${method}: ${msg.error.message}`)) : resolve(msg.result)));
       ws.send(JSON.stringify({ id, method, params }));
     });
-  return { call, close: () => ws.close() };
+  return { call, on: (method, listener) => listeners.set(method, listener), close: () => ws.close() };
+}
+
+/** Self bytes and counts per node type and constructor name in a heap snapshot, largest first. */
+async function heapByConstructor(inspector) {
+  const chunks = [];
+  inspector.on("HeapProfiler.addHeapSnapshotChunk", ({ chunk }) => chunks.push(chunk));
+  await inspector.call("HeapProfiler.takeHeapSnapshot", { reportProgress: false });
+  const snapshot = JSON.parse(chunks.join(""));
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const [typeAt, nameAt, sizeAt] = ["type", "name", "self_size"].map((f) => fields.indexOf(f));
+  const by = new Map();
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    const type = types[snapshot.nodes[i + typeAt]];
+    const name = type === "object" || type === "closure" ? snapshot.strings[snapshot.nodes[i + nameAt]] : `(${type})`;
+    const key = `${type === "closure" ? "closure " : ""}${name}`;
+    const entry = by.get(key) ?? [0, 0];
+    entry[0] += snapshot.nodes[i + sizeAt];
+    entry[1]++;
+    by.set(key, entry);
+  }
+  return [...by].sort((a, b) => b[1][0] - a[1][0]);
 }
 
 /** Bytes allocated per function (self) in a sampling heap profile. */
@@ -136,6 +162,7 @@ async function main() {
   const { profile } = await inspector.call("Profiler.stop");
   const heap = await inspector.call("Runtime.getHeapUsage");
   const allocations = ALLOC ? (await inspector.call("HeapProfiler.stopSampling")).profile : null;
+  const retained = HEAP ? await heapByConstructor(inspector) : null;
   inspector.close();
   for (const room of rooms) room.close();
   writeFileSync(`${ROOT}/bench/profile.cpuprofile`, JSON.stringify(profile));
@@ -153,6 +180,11 @@ async function main() {
   print("self time by function", aggregate(profile, (f) => `${f.functionName || "(anonymous)"} ${short(f.url)}:${f.lineNumber + 1}`), totalUs, 40);
   print("self time by file", aggregate(profile, (f) => short(f.url) || "(native)"), totalUs, 15);
   if (allocations) print("allocated by function (sampled)", allocatedBy(allocations), totalAllocated(allocations), 30, "KB");
+  if (retained) {
+    const total = retained.reduce((sum, [, [bytes]]) => sum + bytes, 0);
+    console.log(`\nheap snapshot after the load: ${round(total / 2 ** 20, 1)} MB, by constructor (self size)`);
+    for (const [key, [bytes, n]] of retained.slice(0, 30)) console.log(`${String(round(bytes / 1024, 0)).padStart(8)} KB ${String(n).padStart(8)}×  ${key}`);
+  }
   console.log("\nfull profile: bench/profile.cpuprofile (open in Chrome DevTools → Performance)");
   if (process.argv.includes("--log")) console.log(server.logTail());
 }
