@@ -55,6 +55,13 @@ export class Inbox extends DurableObject<Env> {
   /** One stub per Gateway: calls on the same stub arrive in order, so packets keep their event_seq order. */
   private readonly gatewayStubs = new StubCache((id) => gatewayStub(this.env, id));
   private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
+  /**
+   * Pushes that outlived their deadline, by Gateway, until they settle. Later pushes there wait for
+   * them (the stub's order no longer shows in their answers), and the Gateway's sessions are left out
+   * of what a receipt reports: a Conversation that sent to them straight could overtake the packets
+   * still on their way (a conversation's packets reach a socket in stream order).
+   */
+  private readonly lagging = new Map<string, Promise<unknown>>();
   private presenceChain: Promise<void> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -285,7 +292,7 @@ export class Inbox extends DurableObject<Env> {
     this.pushIfAway(pushes);
     const delivered = frames.length > 0 ? await this.forward(userId, frames) : [];
     // The Conversation sends packets of large groups to the sessions it knows: it learns of the others here.
-    const sessions = routed === null ? null : this.sessions().map((s) => s.id);
+    const sessions = routed === null ? null : this.sessions().map((s) => s.id).filter((id) => !this.lagging.has(parseSessionAddress(id).gateway));
     const report = sessions !== null && (sessions.length !== routed!.size || sessions.some((id) => !routed!.has(id)));
     return { delivered, durable: stream === null ? 0 : this.log.durableSeq(stream), ...(gap !== null ? { gap } : {}), ...(report ? { sessions: sessions! } : {}) };
   }
@@ -312,10 +319,14 @@ export class Inbox extends DurableObject<Env> {
       [...calls.values()].map(async ({ gateway, sessions, frames: mine }) => {
         const targets = sessions.map((id) => ({ socket: parseSessionAddress(id).socket, userId }));
         // A failed call is not proof the sockets are gone (the liveness alarm decides that); "missed" is.
-        const answer = await this.pushDeadline.race(this.gateway(gateway).push([{ targets, frames: mine.map((f) => f.frame) }])).catch((err: unknown) => {
+        const push = () => this.gateway(gateway).push([{ targets, frames: mine.map((f) => f.frame) }]);
+        const before = this.lagging.get(gateway);
+        const call = before === undefined ? push() : before.then(push);
+        const answer = await this.pushDeadline.race(call).catch((err: unknown) => {
           logError("push to gateway failed", { kind: "Inbox", id: this.ctx.id.toString(), gateway }, err);
           return this.forgetStub(gateway);
         });
+        if (answer === EXPIRED) this.lagBehind(gateway, call);
         if (answer === EXPIRED || answer === null) return;
         const missed = new Set(answer.map((t) => t.socket));
         for (const id of sessions) if (missed.has(parseSessionAddress(id).socket)) await this.detach(id);
@@ -323,6 +334,16 @@ export class Inbox extends DurableObject<Env> {
       }),
     );
     return [...delivered];
+  }
+
+  /** A push to `gateway` outlived its deadline: it is lagging until it settles (see `lagging`). */
+  private lagBehind(gateway: string, call: Promise<unknown>): void {
+    const settled: Promise<unknown> = call
+      .catch(() => null)
+      .finally(() => {
+        if (this.lagging.get(gateway) === settled) this.lagging.delete(gateway);
+      });
+    this.lagging.set(gateway, settled);
   }
 
   /** The window's one commit, once `windowMs` after the first change since the last one. */
