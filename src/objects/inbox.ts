@@ -27,6 +27,11 @@ export type { ConversationListQuery, LogRow, SyncPage };
 const PUSH_TIMEOUT_MS = 5000;
 /** How often an online user's sessions are checked for sockets that vanished without a close event. */
 const LIVENESS_MS = 5 * 60 * 1000;
+/**
+ * How long a revocation is remembered: a sign-in registered within it checks its token again (see
+ * attach). Far longer than any sign-in takes between its token check and its registration.
+ */
+const REVOCATION_KEPT_MS = 10 * 60 * 1000;
 
 /** A packet on its way to the user's sessions, except those it skips. */
 interface Forwarded {
@@ -63,6 +68,8 @@ export class Inbox extends DurableObject<Env> {
    */
   private readonly lagging = new Map<string, Promise<unknown>>();
   private presenceChain: Promise<void> = Promise.resolve();
+  /** Revocations lately handled: device id (null: every device) → when; read from storage once. */
+  private revocations: Map<string | null, number> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -92,14 +99,23 @@ export class Inbox extends DurableObject<Env> {
     return granted;
   }
 
-  /** A Session signed in as this user on `deviceId` (the first one brings the user online); answers with its first slice of the user's request budget (saves a call per sign-in). */
-  async attach(owner: Owner, sessionId: string, deviceId: string, budget: number): Promise<number> {
+  /**
+   * A Session signed in as this user on `deviceId` (the first one brings the user online); answers
+   * with its first slice of the user's request budget (saves a call per sign-in), and whether the
+   * sign-in must check its token again: a revocation of the device that came before this
+   * registration found no session here to stop, and the token may have been checked before it.
+   */
+  async attach(owner: Owner, sessionId: string, deviceId: string, budget: number): Promise<{ granted: number; recheck: boolean }> {
     this.setMeta("owner", JSON.stringify(owner));
     this.sessionCache = null;
-    this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, Date.now());
+    const now = Date.now();
+    this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, now);
+    // In the same turn as the insert: a revocation either came before it (remembered) or finds the session.
+    const all = this.revokedDevices();
+    const recheck = [deviceId, null].some((d) => now - (all.get(d) ?? -Infinity) < REVOCATION_KEPT_MS);
     await this.syncPresence();
     if ((await this.ctx.storage.getAlarm()) === null) await this.setAlarm(Date.now() + LIVENESS_MS);
-    return this.grantRequests(budget);
+    return { granted: await this.grantRequests(budget), recheck };
   }
 
   /** A Session signed out or closed; the last one takes the user offline. */
@@ -231,6 +247,7 @@ export class Inbox extends DurableObject<Env> {
 
   /** Signs out every live session of the user on `deviceId`, or on every device when it is null. */
   async signOutSessions(userId: string, deviceId: string | null): Promise<number> {
+    this.rememberRevocation(deviceId);
     const rows = (
       deviceId === null
         ? this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions")
@@ -245,6 +262,20 @@ export class Inbox extends DurableObject<Env> {
     // A session that did not answer stays registered, so a later revocation or the liveness alarm still reaches it.
     for (const [i, row] of rows.entries()) if (results[i]?.status === "fulfilled") await this.detach(row.session_id);
     return results.filter((r) => r.status === "fulfilled" && r.value).length;
+  }
+
+  /** Revocations lately handled (see attach), pruned as new ones come. */
+  private revokedDevices(): Map<string | null, number> {
+    this.revocations ??= new Map(JSON.parse(this.getMeta("revocations") ?? "[]") as Array<[string | null, number]>);
+    return this.revocations;
+  }
+
+  private rememberRevocation(deviceId: string | null): void {
+    const now = Date.now();
+    const all = this.revokedDevices();
+    for (const [d, at] of all) if (now - at >= REVOCATION_KEPT_MS) all.delete(d);
+    all.set(deviceId, now);
+    this.setMeta("revocations", JSON.stringify([...all]));
   }
 
   // ---------------------------------------------------------------- deliveries
