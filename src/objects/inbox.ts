@@ -323,7 +323,8 @@ export class Inbox extends DurableObject<Env> {
     this.pushIfAway(pushes);
     const delivered = frames.length > 0 ? await this.forward(userId, frames) : [];
     // The Conversation sends packets of large groups to the sessions it knows: it learns of the others here.
-    const sessions = routed === null ? null : this.sessions().map((s) => s.id).filter((id) => !this.lagging.has(parseSessionAddress(id).gateway));
+    const ids = routed === null ? null : this.sessions().map((s) => s.id);
+    const sessions = ids === null || this.lagging.size === 0 ? ids : ids.filter((id) => !this.lagging.has(parseSessionAddress(id).gateway));
     const report = sessions !== null && (sessions.length !== routed!.size || sessions.some((id) => !routed!.has(id)));
     return { delivered, durable: stream === null ? 0 : this.log.durableSeq(stream), ...(gap !== null ? { gap } : {}), ...(report ? { sessions: sessions! } : {}) };
   }

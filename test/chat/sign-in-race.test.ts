@@ -4,7 +4,9 @@
 // liveness check finds it alive, a revocation stops the sign-in. Each used to take the socket for
 // someone else's, and the Inbox dropped the session it had just registered: the open socket got no
 // live packet again until it reconnected (and a revoked device's socket stayed signed in). The
-// Gateway's test hook holds the sign-in until such a call has reached it.
+// Gateway's test hook holds the sign-in until such a call has reached it. A revocation that reaches
+// the Inbox before the socket registered there (its token checked before the revocation) must stop
+// the sign-in too: another hook holds the sign-in between its token check and its registration.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TestSocket, inboxOfUser, isRecord, namedGateway, type Frame } from "../helpers/socket";
