@@ -23,6 +23,8 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   private readonly host: SessionHost;
   /** Test-only (testHoldSignIn): the next sign-in here waits for this, which the next call about a socket answered resolves. */
   private signInHold: PromiseWithResolvers<void> | null = null;
+  /** Test-only: holds the next sign-in before its Inbox registers it (testHoldRegistration). */
+  private readonly registrationLatch = new TestLatch();
   /** Test-only: holds the next push (testHoldPush). */
   private readonly pushLatch = new TestLatch();
 
@@ -30,7 +32,7 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
     super(ctx, env);
     started("Gateway");
     this.config = getConfig(env);
-    this.host = { env, config: this.config, address: (tag) => sessionAddress(ctx.id.toString(), tag), report: (what, err) => this.report(what, err), signInHeld: async () => this.signInHold?.promise };
+    this.host = { env, config: this.config, address: (tag) => sessionAddress(ctx.id.toString(), tag), report: (what, err) => this.report(what, err), signInHeld: async () => this.signInHold?.promise, registrationHeld: async () => (this.registrationLatch.armed ? this.registrationLatch.pass() : undefined) };
     // Plain-text keep-alive answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -100,6 +102,25 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   async testHoldSignIn(): Promise<void> {
     if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
     this.signInHold = Promise.withResolvers<void>();
+  }
+
+  /**
+   * Test-only (TEST_HOOKS=1): the next sign-in of a socket here waits after its token check, before
+   * its Inbox registers it, until testReleaseRegistration (a revocation can then land in between:
+   * test/chat/sign-in-race.test.ts).
+   */
+  async testHoldRegistration(): Promise<void> {
+    this.registrationLatch.arm(this.env);
+  }
+
+  /** Test-only: resolves once the held sign-in waits (see testHoldRegistration). */
+  async testRegistrationReached(): Promise<void> {
+    await this.registrationLatch.reached();
+  }
+
+  /** Test-only: the held sign-in goes on to its registration. */
+  async testReleaseRegistration(): Promise<void> {
+    this.registrationLatch.release(false);
   }
 
   private releaseSignInHold(): void {

@@ -28,6 +28,11 @@ export type { ConversationListQuery, LogRow, SyncPage };
 const PUSH_TIMEOUT_MS = 5000;
 /** How often an online user's sessions are checked for sockets that vanished without a close event. */
 const LIVENESS_MS = 5 * 60 * 1000;
+/**
+ * How long a revocation is remembered: a sign-in registered within it checks its token again (see
+ * attach). Far longer than any sign-in takes between its token check and its registration.
+ */
+const REVOCATION_KEPT_MS = 10 * 60 * 1000;
 
 /** A packet on its way to the user's sessions, except those it skips. */
 interface Forwarded {
@@ -58,7 +63,16 @@ export class Inbox extends DurableObject<Env> {
   /** One stub per Gateway: calls on the same stub arrive in order, so packets keep their event_seq order. */
   private readonly gatewayStubs = new StubCache((id) => gatewayStub(this.env, id));
   private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
+  /**
+   * Pushes that outlived their deadline, by Gateway, until they settle. Later pushes there wait for
+   * them (the stub's order no longer shows in their answers), and the Gateway's sessions are left out
+   * of what a receipt reports: a Conversation that sent to them straight could overtake the packets
+   * still on their way (a conversation's packets reach a socket in stream order).
+   */
+  private readonly lagging = new Map<string, Promise<unknown>>();
   private presenceChain: Promise<void> = Promise.resolve();
+  /** Revocations lately handled: device id (null: every device) → when; read from storage once. */
+  private revocations: Map<string | null, number> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -88,14 +102,23 @@ export class Inbox extends DurableObject<Env> {
     return granted;
   }
 
-  /** A Session signed in as this user on `deviceId` (the first one brings the user online); answers with its first slice of the user's request budget (saves a call per sign-in). */
-  async attach(owner: Owner, sessionId: string, deviceId: string, budget: number): Promise<number> {
+  /**
+   * A Session signed in as this user on `deviceId` (the first one brings the user online); answers
+   * with its first slice of the user's request budget (saves a call per sign-in), and whether the
+   * sign-in must check its token again: a revocation of the device that came before this
+   * registration found no session here to stop, and the token may have been checked before it.
+   */
+  async attach(owner: Owner, sessionId: string, deviceId: string, budget: number): Promise<{ granted: number; recheck: boolean }> {
     this.setMeta("owner", JSON.stringify(owner));
     this.sessionCache = null;
-    this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, Date.now());
+    const now = Date.now();
+    this.sql.exec("INSERT OR REPLACE INTO sessions (session_id, device_id, attached_at) VALUES (?, ?, ?)", sessionId, deviceId, now);
+    // In the same turn as the insert: a revocation either came before it (remembered) or finds the session.
+    const all = this.revokedDevices();
+    const recheck = [deviceId, null].some((d) => now - (all.get(d) ?? -Infinity) < REVOCATION_KEPT_MS);
     await this.syncPresence();
     if ((await this.ctx.storage.getAlarm()) === null) await this.setAlarm(Date.now() + LIVENESS_MS);
-    return this.grantRequests(budget);
+    return { granted: await this.grantRequests(budget), recheck };
   }
 
   /** A Session signed out or closed; the last one takes the user offline. */
@@ -227,6 +250,7 @@ export class Inbox extends DurableObject<Env> {
 
   /** Signs out every live session of the user on `deviceId`, or on every device when it is null. */
   async signOutSessions(userId: string, deviceId: string | null): Promise<number> {
+    this.rememberRevocation(deviceId);
     const rows = (
       deviceId === null
         ? this.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions")
@@ -241,6 +265,20 @@ export class Inbox extends DurableObject<Env> {
     // A session that did not answer stays registered, so a later revocation or the liveness alarm still reaches it.
     for (const [i, row] of rows.entries()) if (results[i]?.status === "fulfilled") await this.detach(row.session_id);
     return results.filter((r) => r.status === "fulfilled" && r.value).length;
+  }
+
+  /** Revocations lately handled (see attach), pruned as new ones come. */
+  private revokedDevices(): Map<string | null, number> {
+    this.revocations ??= new Map(JSON.parse(this.getMeta("revocations") ?? "[]") as Array<[string | null, number]>);
+    return this.revocations;
+  }
+
+  private rememberRevocation(deviceId: string | null): void {
+    const now = Date.now();
+    const all = this.revokedDevices();
+    for (const [d, at] of all) if (now - at >= REVOCATION_KEPT_MS) all.delete(d);
+    all.set(deviceId, now);
+    this.setMeta("revocations", JSON.stringify([...all]));
   }
 
   // ---------------------------------------------------------------- deliveries
@@ -291,7 +329,8 @@ export class Inbox extends DurableObject<Env> {
     this.pushIfAway(pushes);
     const delivered = frames.length > 0 ? await this.forward(userId, frames) : [];
     // The Conversation sends packets of large groups to the sessions it knows: it learns of the others here.
-    const sessions = routed === null ? null : this.sessions().map((s) => s.id);
+    const ids = routed === null ? null : this.sessions().map((s) => s.id);
+    const sessions = ids === null || this.lagging.size === 0 ? ids : ids.filter((id) => !this.lagging.has(parseSessionAddress(id).gateway));
     const report = sessions !== null && (sessions.length !== routed!.size || sessions.some((id) => !routed!.has(id)));
     return { delivered, durable: stream === null ? 0 : this.log.durableSeq(stream), ...(gap !== null ? { gap } : {}), ...(report ? { sessions: sessions! } : {}) };
   }
@@ -318,10 +357,14 @@ export class Inbox extends DurableObject<Env> {
       [...calls.values()].map(async ({ gateway, sessions, frames: mine }) => {
         const targets = sessions.map((id) => ({ socket: parseSessionAddress(id).socket, userId }));
         // A failed call is not proof the sockets are gone (the liveness alarm decides that); "missed" is.
-        const answer = await this.pushDeadline.race(this.gateway(gateway).push([{ targets, frames: mine.map((f) => f.frame), keys: mine.map((f) => f.key) }])).catch((err: unknown) => {
+        const push = () => this.gateway(gateway).push([{ targets, frames: mine.map((f) => f.frame), keys: mine.map((f) => f.key) }]);
+        const before = this.lagging.get(gateway);
+        const call = before === undefined ? push() : before.then(push);
+        const answer = await this.pushDeadline.race(call).catch((err: unknown) => {
           logError("push to gateway failed", { kind: "Inbox", id: this.ctx.id.toString(), gateway }, err);
           return this.forgetStub(gateway);
         });
+        if (answer === EXPIRED) this.lagBehind(gateway, call);
         if (answer === EXPIRED || answer === null) return;
         const missed = new Set(answer.map((t) => t.socket));
         for (const id of sessions) if (missed.has(parseSessionAddress(id).socket)) await this.detach(id);
@@ -329,6 +372,16 @@ export class Inbox extends DurableObject<Env> {
       }),
     );
     return [...delivered];
+  }
+
+  /** A push to `gateway` outlived its deadline: it is lagging until it settles (see `lagging`). */
+  private lagBehind(gateway: string, call: Promise<unknown>): void {
+    const settled: Promise<unknown> = call
+      .catch(() => null)
+      .finally(() => {
+        if (this.lagging.get(gateway) === settled) this.lagging.delete(gateway);
+      });
+    this.lagging.set(gateway, settled);
   }
 
   /** The window's one commit, once `windowMs` after the first change since the last one. */

@@ -23,6 +23,8 @@ export interface SessionHost {
   report(what: string, err: unknown): void;
   /** Test-only (TEST_HOOKS=1, Gateway.testHoldSignIn): what a sign-in waits for once its Inbox registered it; resolved otherwise. */
   signInHeld(): Promise<void>;
+  /** Test-only (TEST_HOOKS=1, Gateway.testHoldRegistration): what a sign-in waits for before its Inbox registers it; resolved otherwise. */
+  registrationHeld(): Promise<void>;
 }
 
 /** A socket's attachment. */
@@ -221,14 +223,21 @@ export class Session {
       origin: this.state.origin ?? null,
       session: this.state.identity,
       recentMessages: this.recentMessages,
-      signIn: async (identity) => {
+      signIn: async (identity, stillValid) => {
         // Registered with the Inbox first: a socket is never signed in where revocation cannot reach it.
         const owner = { userId: identity.userId, organizationId: identity.organizationId };
         const pending: SignIn = { userId: identity.userId, deviceId: identity.deviceId, held: [], revoked: false };
         this.signingIn = pending;
-        const granted = await inboxOf(env, identity.organizationId, identity.userId).attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
+        await this.host.registrationHeld();
+        const inbox = inboxOf(env, identity.organizationId, identity.userId);
+        const { granted, recheck } = await inbox.attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
         await this.host.signInHeld();
-        if (pending.revoked) throw new SamaError(Errors.TOKEN_EXPIRED); // the Inbox has let it go already
+        // A revocation lately, before the registration, may have come after the token was checked.
+        if (!pending.revoked && recheck && !(await stillValid())) {
+          pending.revoked = true;
+          await inbox.detach(this.id);
+        }
+        if (pending.revoked) throw new SamaError(Errors.TOKEN_EXPIRED); // the Inbox has let it go
         this.userBudget = { userId: identity.userId, left: granted };
         const previous = this.setIdentity(identity);
         if (previous && previous.userId !== identity.userId) await this.detach(previous);

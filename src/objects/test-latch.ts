@@ -2,7 +2,7 @@
 // next call that passes the latch waits until the test releases it, then goes on or fails.
 
 export class TestLatch {
-  private held: { taken: boolean; released: Promise<boolean>; release: (fail: boolean) => void } | null = null;
+  private held: { taken: boolean; released: Promise<boolean>; release: (fail: boolean) => void; reached: PromiseWithResolvers<void> } | null = null;
 
   /** Whether the next call must wait (checked before awaiting anything, so calls pay nothing otherwise). */
   get armed(): boolean {
@@ -14,7 +14,12 @@ export class TestLatch {
     if ((env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
     let release!: (fail: boolean) => void;
     const released = new Promise<boolean>((resolve) => (release = resolve));
-    this.held = { taken: false, released, release };
+    this.held = { taken: false, released, release, reached: Promise.withResolvers<void>() };
+  }
+
+  /** Resolves once a call waits at the latch (at once when none is held). */
+  async reached(): Promise<void> {
+    await this.held?.reached.promise;
   }
 
   /** Lets the held call go on, or fail as a call that never got through. */
@@ -28,6 +33,7 @@ export class TestLatch {
     const held = this.held;
     if (held === null || held.taken) return;
     held.taken = true;
+    held.reached.resolve();
     if (await held.released) throw new Error("test: the held call failed");
   }
 }

@@ -15,7 +15,11 @@ export interface RequestContext extends ServiceDeps {
   /** Origin of the socket's upgrade request (file URLs are built on it); null for sockets opened before it was kept. */
   origin: string | null;
   session: SessionIdentity | null;
-  signIn(identity: SessionIdentity): Promise<void>;
+  /**
+   * Signs the socket in; `stillValid` checks its credential again, asked only when a revocation of
+   * the device reached its Inbox lately (it may have come between the check and the registration).
+   */
+  signIn(identity: SessionIdentity, stillValid: () => Promise<boolean>): Promise<void>;
   signOut(): Promise<void>;
   /**
    * The conversations of messages this socket sent or received lately (message id → cid), so an

@@ -135,6 +135,17 @@ export async function tokenLogin(deps: ServiceDeps, token: string, deviceId: str
   return authenticateAccessToken(deps, token, deviceId);
 }
 
+/** Whether `token` still passes tokenLogin (a sign-in checks again when a revocation may have come since its check). */
+export function isLiveToken(deps: ServiceDeps, token: string, deviceId: string): Promise<boolean> {
+  return tokenLogin(deps, token, deviceId).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof SamaError) return false;
+      throw err;
+    },
+  );
+}
+
 /** True when `token` is a live refresh token of this user's device (logout's second check). */
 export async function isLiveRefreshToken(deps: ServiceDeps, token: string, userId: string, deviceId: string): Promise<boolean> {
   const verified = await verifyStoredToken(deps, token, deviceId, "refresh");

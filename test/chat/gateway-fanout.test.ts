@@ -233,3 +233,28 @@ describe("a lane whose Inbox call failed after the live send", () => {
     for (const s of [member, late, ...others]) for (const body of ["lane failed", "while failed"]) expect(messagesNamed(s, body)).toHaveLength(1);
   });
 });
+
+describe("a device reached through its Inbox whose Gateway answers late", () => {
+  it("gets the conversation's packets in order once the Conversation learns of it", { timeout: 30_000 }, async () => {
+    const { devices, sockets, cid } = await warmGroup();
+    const [author, member] = sockets as [TestSocket, TestSocket];
+    // The member's second tab, on a Gateway whose next push is held: the Conversation does not know
+    // the tab, so its Inbox forwards the next packet there, and that push hangs.
+    const own = unique("late");
+    const late = await tab(devices[1]!, own);
+    const held = namedGateway(own);
+    await held.testHoldPush();
+    await send(author, cid, { body: "through the Inbox" });
+    await nextPacket(member, "message", (m) => m.body === "through the Inbox");
+    // The Inbox's deadline for a Gateway (2.5-5 s) passes: it answers the Conversation without that push.
+    await sleep(5500 + TOLD_BEHIND_MS);
+    await send(author, cid, { body: "after it" });
+    await nextPacket(member, "message", (m) => m.body === "after it");
+    await sleep(TOLD_BEHIND_MS);
+    await held.testReleasePush(false); // the held push arrives now
+    await nextPacket(late, "message", (m) => m.body === "through the Inbox");
+    await nextPacket(late, "message", (m) => m.body === "after it");
+    await sleep(TOLD_BEHIND_MS);
+    expect(received(late, "message").map((m) => m.body)).toEqual(["through the Inbox", "after it"]);
+  });
+});

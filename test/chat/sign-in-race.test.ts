@@ -4,11 +4,13 @@
 // liveness check finds it alive, a revocation stops the sign-in. Each used to take the socket for
 // someone else's, and the Inbox dropped the session it had just registered: the open socket got no
 // live packet again until it reconnected (and a revoked device's socket stayed signed in). The
-// Gateway's test hook holds the sign-in until such a call has reached it.
+// Gateway's test hook holds the sign-in until such a call has reached it. A revocation that reaches
+// the Inbox before the socket registered there (its token checked before the revocation) must stop
+// the sign-in too: another hook holds the sign-in between its token check and its registration.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TestSocket, inboxOfUser, isRecord, namedGateway, type Frame } from "../helpers/socket";
-import { http, unique, type Login, type TestUser } from "../helpers/users";
+import { http, loginHttp, unique, type Login, type TestUser } from "../helpers/users";
 import { createConversation, device, eventually, nextPacket, received, send, tab, users } from "./messages-fixtures";
 
 
@@ -82,5 +84,34 @@ describe("a call from the Inbox that reaches a socket while it signs in as the I
 
     expect(received(socket, "message")).toEqual([]);
     expect(await inboxSessions(b)).toEqual([]);
+  });
+});
+
+describe("a revocation between a sign-in's token check and its registration with the Inbox", () => {
+  it("refuses the sign-in: the socket is not left signed in with a revoked token", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const login = (await device(b)).login;
+    const gateway = unique("sign-in-race");
+    const socket = await TestSocket.open("/", gateway);
+    const held = namedGateway(gateway);
+    await held.testHoldRegistration();
+    const connected = socket.request("connect", { token: login.accessToken, device_id: login.deviceId }, "connect");
+    await held.testRegistrationReached(); // the token was checked: it was live then
+    // The device signs out: its Inbox has no session of it yet to stop.
+    const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
+    expect(logout.status).toBe(200);
+    await held.testReleaseRegistration();
+    expect(await connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
+    expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
+    await say(author, cid, socket, "after", 500);
+    expect(received(socket, "message")).toEqual([]);
+    expect(await inboxSessions(b)).toEqual([]);
+
+    // The device signs in again with a token issued since: its check comes after the revocation.
+    const again = await loginHttp(b, login.deviceId);
+    expect(await socket.request("connect", { token: again.accessToken, device_id: again.deviceId })).toMatchObject({ success: true });
+    await say(author, cid, socket, "signed in again");
+    expect(received(socket, "message").map((m) => m.body)).toEqual(["signed in again"]);
+    expect(await inboxSessions(b)).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 import * as shapes from "../shapes";
 import { z } from "zod";
-import { authenticateAccessToken } from "../../services/auth";
+import { authenticateAccessToken, isLiveToken } from "../../services/auth";
 import { Errors, SamaError } from "../../domain/errors";
 import { deviceId } from "../fields";
 import { publicRequest } from "../request";
@@ -19,6 +19,7 @@ const connectDoc = {
 export const connect = publicRequest("connect", schema, connectDoc, async (ctx, params) => {
   if (typeof params.token !== "string" || params.token === "") throw new SamaError(Errors.TOKEN_EXPIRED);
   const user = await authenticateAccessToken(ctx, params.token, params.device_id);
-  await ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id });
+  const token = params.token;
+  await ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id }, () => isLiveToken(ctx, token, params.device_id));
   return { success: true };
 });

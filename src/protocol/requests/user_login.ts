@@ -1,7 +1,7 @@
 import * as shapes from "../shapes";
 import { z } from "zod";
 import { toPublicUser } from "../../domain/user-view";
-import { issueAccessToken, passwordLogin, tokenLogin } from "../../services/auth";
+import { isLiveToken, issueAccessToken, passwordLogin, tokenLogin } from "../../services/auth";
 import { Errors } from "../../domain/errors";
 import { deviceId } from "../fields";
 import { publicRequest } from "../request";
@@ -50,6 +50,8 @@ export const userLogin = publicRequest("user_login", schema, userLoginDoc, async
           deviceId: params.device_id,
         });
   const access = await issueAccessToken(ctx, user, params.device_id);
-  await ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id });
+  // A password was checked once: what a revocation since would have deleted is the token just issued.
+  const credential = params.token ?? access.token;
+  await ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id }, () => isLiveToken(ctx, credential, params.device_id));
   return { user: toPublicUser(user), token: access.token };
 });
