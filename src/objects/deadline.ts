@@ -1,10 +1,20 @@
 // A timeout for many calls from one timer. A timer per call (set, then cleared when the call
 // returns) is two runtime calls on every delivery; calls that start within half a period share one.
+// The timer goes once every call under it has settled: a pending timer keeps an object busy (an
+// eviction waits for it, a Gateway's sockets cannot hibernate under it).
 
 export const EXPIRED: unique symbol = Symbol("expired");
 
+interface Period {
+  at: number;
+  expired: Promise<typeof EXPIRED>;
+  timer: ReturnType<typeof setTimeout>;
+  /** Calls racing this period's timer that have not settled yet. */
+  pending: number;
+}
+
 export class SharedDeadline {
-  private current: { at: number; expired: Promise<typeof EXPIRED> } | null = null;
+  private current: Period | null = null;
 
   constructor(private readonly ms: number) {}
 
@@ -12,8 +22,18 @@ export class SharedDeadline {
   race<T>(call: Promise<T>): Promise<T | typeof EXPIRED> {
     const now = Date.now();
     if (this.current === null || this.current.at - now < this.ms / 2) {
-      this.current = { at: now + this.ms, expired: new Promise((resolve) => setTimeout(() => resolve(EXPIRED), this.ms)) };
+      let expire: (value: typeof EXPIRED) => void = () => undefined;
+      const expired = new Promise<typeof EXPIRED>((resolve) => (expire = resolve));
+      this.current = { at: now + this.ms, expired, timer: setTimeout(() => expire(EXPIRED), this.ms), pending: 0 };
     }
-    return Promise.race([call, this.current.expired]);
+    const period = this.current;
+    period.pending++;
+    const settled = () => {
+      if (--period.pending > 0) return;
+      clearTimeout(period.timer);
+      if (this.current === period) this.current = null;
+    };
+    call.then(settled, settled);
+    return Promise.race([call, period.expired]);
   }
 }

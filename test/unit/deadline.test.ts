@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { EXPIRED, SharedDeadline } from "../../src/objects/deadline";
 
 const never = new Promise<string>(() => undefined);
@@ -33,5 +33,25 @@ describe("SharedDeadline", () => {
     expect(late).toBe(EXPIRED);
     // A call made 70 ms into a 100 ms period still gets at least half a period.
     expect(Date.now() - started).toBeGreaterThanOrEqual(70 + 50);
+  });
+});
+
+describe("SharedDeadline's timer", () => {
+  it("goes once every call under it has settled (a pending timer keeps an object from being evicted)", async () => {
+    vi.useFakeTimers();
+    try {
+      const deadline = new SharedDeadline(1_000);
+      let answer: (value: string) => void = () => undefined;
+      const first = deadline.race(new Promise<string>((resolve) => (answer = resolve)));
+      const second = deadline.race(Promise.resolve("at once"));
+      expect(vi.getTimerCount()).toBe(1);
+      await expect(second).resolves.toBe("at once");
+      expect(vi.getTimerCount()).toBe(1); // the first call still races it
+      answer("later");
+      await expect(first).resolves.toBe("later");
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
