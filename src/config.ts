@@ -122,7 +122,7 @@ export function getConfig(env: Env): Config {
     conversationMaxParticipants: num(env.CONVERSATION_MAX_PARTICIPANTS, 50),
     liveSocketsPerObject: num(env.LIVE_SOCKETS_PER_OBJECT, 32000),
     gatewaysPerLocation: num(env.GATEWAYS_PER_LOCATION, 8),
-    gatewayFanoutMinRecipients: num(env.GATEWAY_FANOUT_MIN_RECIPIENTS, 8),
+    gatewayFanoutMinRecipients: num(env.GATEWAY_FANOUT_MIN_RECIPIENTS, 4),
     inboxTellBehindMs: num(env.INBOX_TELL_BEHIND_MS, 1000),
     inboxWriteWindowMs: num(env.INBOX_WRITE_WINDOW_SECONDS, 10) * 1000,
     participantsPerRequestMax: num(env.PARTICIPANTS_PER_REQUEST_MAX, 100),
