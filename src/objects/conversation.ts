@@ -12,7 +12,7 @@ import { DurableObject } from "cloudflare:workers";
 import { getConfig } from "../config";
 import type { ConversationMeta, ConversationView, Participant } from "../domain/conversation";
 import { fail, ok, type Actor, type Ask, type ConversationChange, type Membership, type MessageQuery, type Result, type SendInput, type SummaryFilter, type SummaryLine, type UserCard } from "../domain/conversation-calls";
-import { liveDelivery, toDelivery, type Delivery, type FanoutOptions } from "../domain/delivery";
+import { liveDelivery, toDelivery, type Delivery, type DeliveryReceipt, type FanoutOptions } from "../domain/delivery";
 import { ENCRYPTION_TTL_MS } from "../domain/encryption";
 import type { ConversationCollection, Position } from "../domain/export-records";
 import { Errors } from "../domain/errors";
@@ -34,7 +34,7 @@ import { toParticipant } from "./conversation-rows";
 import { ConversationStore } from "./conversation-store";
 import { summaryMessages } from "./conversation-summary";
 import { meteredStorage, started } from "./metrics";
-import { gatewayStub, inboxOf } from "./stubs";
+import { StubCache, gatewayStub, inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest } from "./test-abort";
 import { logError } from "../log";
@@ -56,6 +56,8 @@ const CONFIRM_MARGIN_MS = 2000;
  * that can take up to two windows; at one window the resends forced a third of the Inboxes' commits.
  */
 const CONFIRM_WINDOWS = 2;
+/** Inbox stubs kept (a kept stub's call costs the runtime a fraction of a new one's); a channel's audience beyond it gets new ones. */
+const MAX_INBOX_STUBS = 1000;
 
 export class Conversation extends DurableObject<Env> {
   private readonly copyDelayMs = OUTBOX_DELAY_MS * (0.75 + Math.random() / 2);
@@ -71,6 +73,8 @@ export class Conversation extends DurableObject<Env> {
   private readonly live: LiveSockets;
   /** Packets of many recipients straight to their sessions' Gateways (messages through the fan-out, typing directly). */
   private readonly gateways: GatewayLive;
+  /** Participants' Inboxes, one kept stub each: the fan-out's calls to one Inbox arrive in order. */
+  private readonly inboxes: StubCache<ReturnType<typeof inboxOf>>;
   private readonly handler: ConversationHandlerHost;
   /** How long an answered delivery may stay unwritten by its Inbox before it is resent (CONFIRM_WINDOWS). */
   private readonly confirmAfterMs: number;
@@ -89,12 +93,13 @@ export class Conversation extends DurableObject<Env> {
     this.receipts = new DeliveredReports();
     this.store = new ConversationStore(storage.sql, (seq) => this.receipts.has(seq));
     this.imports = new ImportStage(storage.sql); // metered like every other write of this object
+    this.inboxes = new StubCache((userId) => inboxOf(env, this.store.storedMeta()!.organizationId, userId), MAX_INBOX_STUBS);
     this.gateways = new GatewayLive((gateway) => gatewayStub(env, gateway), (mid, users) => users.some((userId) => this.markDelivered(userId, [mid])), config.gatewayFanoutMinRecipients);
     this.fanout = new Fanout(
       storage.sql,
       {
         deliveries: (row, only) => this.deliveriesOf(row, only),
-        deliver: (userId, deliveries, options) => inboxOf(this.env, this.store.storedMeta()!.organizationId, userId).deliver(userId, deliveries, options),
+        deliver: (userId, deliveries, options) => this.deliverTo(userId, deliveries, options),
         delivered: (userId, mids) => this.markDelivered(userId, mids),
         // A confirmation check may wait for an alarm that comes anyway within its delay again.
         retryLater: (at) => (at === undefined ? this.ensureAlarm(RETRY_DELAY_MS) : this.ensureAlarm(Math.max(0, at - Date.now()), this.confirmAfterMs)),
@@ -349,7 +354,7 @@ export class Conversation extends DurableObject<Env> {
     const { behind: reached } = this.gateways.send(JSON.stringify(packet), deliveries);
     void Promise.allSettled(
       [...deliveries].filter(([userId]) => !reached.has(userId)).map(async ([userId, delivery]) => {
-        const receipt = await inboxOf(this.env, meta.organizationId, userId).deliver(userId, [delivery]);
+        const receipt = await this.deliverTo(userId, [delivery]);
         if (receipt.sessions !== undefined) this.gateways.learn(userId, receipt.sessions);
       }),
     );
@@ -430,6 +435,17 @@ export class Conversation extends DurableObject<Env> {
   }
 
   // ---------------------------------------------------------------- fan-out, outbox and alarm
+
+  /** One call to a participant's Inbox on its kept stub; a failed call's stub is not used again. */
+  private deliverTo(userId: string, deliveries: Delivery[], options?: { durable?: boolean }): Promise<DeliveryReceipt> {
+    return this.inboxes
+      .get(userId)
+      .deliver(userId, deliveries, options)
+      .catch((err: unknown) => {
+        this.inboxes.forget(userId);
+        throw err;
+      });
+  }
 
   async testHoldFanout(hold: boolean): Promise<void> {
     if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");

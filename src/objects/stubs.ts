@@ -72,18 +72,24 @@ export function gatewayStub(env: Env, gatewayId: string): GatewayStub {
 }
 
 /**
- * One stub per object, kept: calls on the same stub arrive in order. After a failed call the stub
- * is forgotten (a stub of an object that was reset fails every later call), so the next gets a new one.
+ * One stub per object, kept: calls on the same stub arrive in order, and a kept stub's call costs the
+ * runtime a fraction of a new stub's first one. After a failed call the stub is forgotten (a stub of
+ * an object that was reset fails every later call), so the next gets a new one. At most `max` are
+ * kept, the oldest made forgotten first.
  */
 export class StubCache<T> {
   private readonly stubs = new Map<string, T>();
 
-  constructor(private readonly make: (id: string) => T) {}
+  constructor(
+    private readonly make: (id: string) => T,
+    private readonly max = Number.POSITIVE_INFINITY,
+  ) {}
 
   get(id: string): T {
     let stub = this.stubs.get(id);
     if (!stub) {
       stub = this.make(id);
+      if (this.stubs.size >= this.max) this.stubs.delete(this.stubs.keys().next().value!);
       this.stubs.set(id, stub);
     }
     return stub;
