@@ -36,7 +36,7 @@ import { summaryMessages } from "./conversation-summary";
 import { meteredStorage, started } from "./metrics";
 import { StubCache, gatewayStub, inboxOf } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
-import { abortForTest } from "./test-abort";
+import { abortForTest, requireTestHooks } from "./test-hooks";
 import { logError } from "../log";
 
 // The D1 copy trails the conversation by up to this much: one D1 batch carries every change of those
@@ -448,13 +448,13 @@ export class Conversation extends DurableObject<Env> {
   }
 
   async testHoldFanout(hold: boolean): Promise<void> {
-    if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
+    requireTestHooks(this.env);
     this.fanout.testHold(hold);
   }
 
   /** Test-only: handlers' FETCH goes to `fetchFn` (a fake in the test) instead of the network. */
   async testHandlerFetch(fetchFn: HandlerFetch | null): Promise<void> {
-    if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
+    requireTestHooks(this.env);
     this.handler.useFetch(fetchFn);
   }
 

@@ -11,7 +11,7 @@ import { getConfig, type Config } from "../config";
 import { Session, type SessionHost } from "./session";
 import { sessionAddress, type GatewayCalls, type SocketBatch, type SocketTarget } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
-import { abortForTest } from "./test-abort";
+import { abortForTest, requireTestHooks } from "./test-hooks";
 import { TestLatch } from "./test-latch";
 import { logError } from "../log";
 import { started } from "./metrics";
@@ -100,7 +100,7 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
    * in the middle of the sign-in (test/chat/sign-in-race.test.ts).
    */
   async testHoldSignIn(): Promise<void> {
-    if ((this.env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
+    requireTestHooks(this.env);
     this.signInHold = Promise.withResolvers<void>();
   }
 

@@ -19,7 +19,7 @@ import { EXPIRED, SharedDeadline } from "./deadline";
 import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from "./inbox-log";
 import { meteredStorage, started } from "./metrics";
 import { StubCache, fileAccess, gatewayStub, inboxOf, parseSessionAddress, type GatewayStub } from "./stubs";
-import { abortForTest } from "./test-abort";
+import { abortForTest } from "./test-hooks";
 import { logError } from "../log";
 
 export type { ConversationListQuery, LogRow, SyncPage };

@@ -1,5 +1,6 @@
 // A held call, for tests that need an object's answer to come late (only with TEST_HOOKS=1): the
 // next call that passes the latch waits until the test releases it, then goes on or fails.
+import { requireTestHooks } from "./test-hooks";
 
 export class TestLatch {
   private held: { taken: boolean; released: Promise<boolean>; release: (fail: boolean) => void; reached: PromiseWithResolvers<void> } | null = null;
@@ -11,7 +12,7 @@ export class TestLatch {
 
   /** Holds the next call that passes; a call with the hooks off throws instead. */
   arm(env: Env): void {
-    if ((env.TEST_HOOKS as string) !== "1") throw new Error("test hooks are disabled");
+    requireTestHooks(env);
     let release!: (fail: boolean) => void;
     const released = new Promise<boolean>((resolve) => (release = resolve));
     this.held = { taken: false, released, release, reached: Promise.withResolvers<void>() };

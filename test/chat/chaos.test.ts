@@ -1,4 +1,4 @@
-// The chaos run: four members send into one group at a steady rate (a fifth, the owner, only reads)
+// The chaos run: members send into one group at a steady rate (the owner, and in the larger group three more, only read)
 // while Conversation, Inbox and Gateway objects are *aborted* at random moments: the runtime's abort
 // (ctx.abort, behind the test-only testAbort hook), not a graceful eviction. An aborted object's
 // in-flight calls fail, its sockets close (1006), whatever it held only in memory is gone, and the
@@ -38,6 +38,7 @@ import { describe, expect, it } from "vitest";
 import { TestSocket, gatewayOfSession, isRecord, type Frame } from "../helpers/socket";
 import { device, listMessages, opLogMessages, sleep, syncAll, syncedMessages, tab, users, type Device } from "./messages-fixtures";
 
+/** Members sending in the larger group (the Gateways' path); the small group, the Inboxes' path, has two. */
 const SENDERS = 4;
 /** Steady sends for at least this long: longer than an Inbox's write-behind window of a few seconds. */
 const LOAD_MS = 8000;
@@ -244,11 +245,14 @@ function lostAndDuplicated(acked: Set<string>, shown: string[]): { lost: number;
 
 describe("chaos", () => {
   // Small groups' packets go through each recipient's Inbox; a group of GATEWAY_FANOUT_MIN_RECIPIENTS
-  // (8) or more gets them straight from the Gateways, the Inboxes told behind: both paths under chaos.
-  for (const { path, readers } of [{ path: "through the Inboxes (a group of 5)", readers: 0 }, { path: "through the Gateways (a group of 8)", readers: 3 }]) {
+  // (4) or more gets them straight from the Gateways, the Inboxes told behind: both paths under chaos.
+  for (const { path, sending, readers } of [
+    { path: "through the Inboxes (a group of 3)", sending: 2, readers: 0 },
+    { path: "through the Gateways (a group of 8)", sending: SENDERS, readers: 3 },
+  ]) {
     it(`loses and doubles nothing while objects are aborted at random under steady sends, ${path}`, async () => {
       const started = Date.now(); // op_log_list reads from here
-      const members = await users(SENDERS + 1 + readers);
+      const members = await users(sending + 1 + readers);
       const devices = await Promise.all(members.map(device));
       const owner = await tab(devices[0]!);
       const created = await owner.request("conversation_create", { type: "g", name: "chaos", participants: members.slice(1).map((u) => u.id) });
@@ -258,7 +262,7 @@ describe("chaos", () => {
       const stats: Stats = { reconnects: 0, resends: 0, onAsk: () => undefined };
       // Every member holds a socket (the owner's and the readers' only read), so any member's Gateway may die.
       const clients = devices.map((d) => new ChaosClient(d, cid, stats));
-      const senders = clients.slice(1, SENDERS + 1);
+      const senders = clients.slice(1, sending + 1);
       await Promise.all(clients.map((c) => c.open()));
 
       const aborts: Record<Kind, number> = { conversation: 0, inbox: 0, gateway: 0 };
@@ -295,7 +299,7 @@ describe("chaos", () => {
       while (lastRounds > 0) {
         if (Date.now() - loadStarted >= LOAD_MS && Object.values(aborts).every((n) => n >= ABORTS_PER_KIND)) lastRounds--;
         const kind = lastRounds < LAST_INBOX_ROUNDS ? "inbox" : (nextKind.next().value as Kind);
-        let asks = Math.floor(Math.random() * SENDERS * BURST);
+        let asks = Math.floor(Math.random() * sending * BURST);
         const due = new Promise<void>((resolve) => {
           stats.onAsk = () => {
             if (--asks <= 0) resolve();
@@ -323,7 +327,7 @@ describe("chaos", () => {
 
       const ackedByClient = senders.map((c) => [...c.acked.values()]);
       const acked = ackedByClient.flat();
-      expect(acked).toHaveLength(SENDERS * BURST * round);
+      expect(acked).toHaveLength(sending * BURST * round);
 
       // The conversation's order (seq, from the owner's message_list), then every member's views, until
       // retries have delivered everything or the time is up.
