@@ -319,7 +319,8 @@ export class Inbox extends DurableObject<Env> {
       const frame = d.store ? this.log.append(d.packet, now) : JSON.stringify(d.packet);
       // A replay was forwarded by the instance that lost it: only the state is rebuilt.
       if (!d.replay) {
-        const key = d.seq === null ? null : { cid: d.cid, seq: d.seq };
+        // Only a row of the Gateways' path (liveTo set) can reach a socket twice: the others carry no key, so their sockets keep no memory of them.
+        const key = d.seq === null || d.liveTo === undefined ? null : { cid: d.cid, seq: d.seq };
         frames.push({ frame, skip: d.liveTo === undefined ? [d.excludeSession] : [d.excludeSession, ...d.liveTo], mid: d.mid, key });
       }
     }

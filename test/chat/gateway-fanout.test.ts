@@ -1,4 +1,4 @@
-// The live path of packets with many recipients (GATEWAY_FANOUT_MIN_RECIPIENTS, 8 here): the
+// The live path of packets with many recipients (GATEWAY_FANOUT_MIN_RECIPIENTS, 4 by default; the groups here have 10): the
 // Conversation sends each packet once per Gateway holding a recipient's session, and tells the
 // Inboxes behind. The first packets of a fresh Conversation go through the Inboxes (it knows no
 // session yet) and carry each recipient's event_seq; from then on packets come from the Gateways,

@@ -12,18 +12,18 @@ describe("SentPackets", () => {
     expect(sent.first("u1", null)).toBe(true);
   });
 
-  it("remembers the last 4096 rows of a conversation, gaps included, and lets older ones go", () => {
+  it("remembers the last 1024 rows of a conversation, gaps included, and lets older ones go", () => {
     const sent = new SentPackets();
     expect(sent.first("u1", key("c1", 1))).toBe(true);
-    expect(sent.first("u1", key("c1", 4096))).toBe(true);
+    expect(sent.first("u1", key("c1", 1024))).toBe(true);
     expect(sent.first("u1", key("c1", 1))).toBe(false); // still in the window
     expect(sent.first("u1", key("c1", 2))).toBe(true); // a gap: never sent
-    expect(sent.first("u1", key("c1", 4097))).toBe(true);
+    expect(sent.first("u1", key("c1", 1025))).toBe(true);
     expect(sent.first("u1", key("c1", 1))).toBe(true); // out of the window: not known any more
     // A jump past the whole window forgets what was there (the ring's bits are cleared, not reused).
-    expect(sent.first("u1", key("c1", 4097 + 4096 + 4096 + 1))).toBe(true);
-    expect(sent.first("u1", key("c1", 4097 + 4096 + 4096))).toBe(true);
-    expect(sent.first("u1", key("c1", 4097 + 4096 + 4096))).toBe(false);
+    expect(sent.first("u1", key("c1", 1025 + 1024 + 1024 + 1))).toBe(true);
+    expect(sent.first("u1", key("c1", 1025 + 1024 + 1024))).toBe(true);
+    expect(sent.first("u1", key("c1", 1025 + 1024 + 1024))).toBe(false);
   });
 
   it("forgets everything when the socket is another user's, and the least recently used of too many conversations", () => {
@@ -31,9 +31,9 @@ describe("SentPackets", () => {
     expect(sent.first("u1", key("c1", 1))).toBe(true);
     expect(sent.first("u2", key("c1", 1))).toBe(true);
     expect(sent.first("u2", key("c1", 1))).toBe(false);
-    for (let c = 2; c <= 16; c++) expect(sent.first("u2", key(`c${c}`, 1))).toBe(true);
+    for (let c = 2; c <= 8; c++) expect(sent.first("u2", key(`c${c}`, 1))).toBe(true);
     expect(sent.first("u2", key("c1", 2))).toBe(true); // c1 is the most recent again: c2 is the oldest now
-    expect(sent.first("u2", key("c17", 1))).toBe(true); // the 17th: c2 is forgotten
+    expect(sent.first("u2", key("c9", 1))).toBe(true); // the 9th: c2 is forgotten
     expect(sent.first("u2", key("c2", 1))).toBe(true);
     expect(sent.first("u2", key("c1", 1))).toBe(false);
     expect(sent.first("u2", key("c3", 1))).toBe(true); // forgotten when c2 came back
