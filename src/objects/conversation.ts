@@ -56,7 +56,7 @@ const CONFIRM_MARGIN_MS = 2000;
  * that can take up to two windows; at one window the resends forced a third of the Inboxes' commits.
  */
 const CONFIRM_WINDOWS = 2;
-/** Inbox stubs kept (a kept stub's call costs the runtime a fraction of a new one's); a channel's audience beyond it gets new ones. */
+/** Inbox stubs kept (no name hashed per call, calls to one Inbox in order on one stub); a channel's audience beyond it gets new ones. */
 const MAX_INBOX_STUBS = 1000;
 
 export class Conversation extends DurableObject<Env> {

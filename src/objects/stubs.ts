@@ -72,8 +72,8 @@ export function gatewayStub(env: Env, gatewayId: string): GatewayStub {
 }
 
 /**
- * One stub per object, kept: calls on the same stub arrive in order, and a kept stub's call costs the
- * runtime a fraction of a new stub's first one. After a failed call the stub is forgotten (a stub of
+ * One stub per object, kept: calls on the same stub arrive in order, and no object name is hashed
+ * again per call (a new stub's call costs the same: measured). After a failed call the stub is forgotten (a stub of
  * an object that was reset fails every later call), so the next gets a new one. At most `max` are
  * kept, the oldest made forgotten first.
  */
