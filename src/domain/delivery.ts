@@ -114,6 +114,25 @@ export interface FanoutOptions {
   push?: { payload: PushPayload; except: string; attachment?: string };
 }
 
+/** A stored fan-out row (its packet, recipients and options as JSON), as the Conversation keeps it. */
+export interface StoredFanoutRow {
+  id: number;
+  packet: string | null;
+  recipients: string;
+  options: string;
+}
+
+/** A fan-out row as one delivery per recipient (only `only`'s, when given). */
+export function rowDeliveries(row: StoredFanoutRow, cid: string, only?: string): Map<string, Delivery> {
+  const byRecipient = new Map<string, Delivery>();
+  const options = JSON.parse(row.options) as FanoutOptions;
+  const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
+  for (const userId of JSON.parse(row.recipients) as string[]) {
+    if (only === undefined || only === userId) byRecipient.set(userId, toDelivery(row.id, cid, packet, options, userId));
+  }
+  return byRecipient;
+}
+
 /** One recipient's delivery of fan-out row `seq`: its own unread count, and a push unless it caused it. */
 export function toDelivery(seq: number, cid: string, packet: Record<string, unknown> | null, options: FanoutOptions, userId: string): Delivery {
   let patch = options.patch;

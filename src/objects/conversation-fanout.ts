@@ -13,16 +13,12 @@
 // sessions already got. What stays unconfirmed past the Inbox's window is resent with `durable`
 // (the alarm). A lane that fails stops (its recipient's later packets wait, so order is kept) until
 // the alarm retries from the table.
-import type { Delivery, DeliveryReceipt } from "../domain/delivery";
+import type { Delivery, DeliveryReceipt, StoredFanoutRow } from "../domain/delivery";
 import { logError } from "../log";
 import { count } from "../operator-counters";
 import type { GatewayLive, LiveCall } from "./conversation-gateways";
 
-export interface FanoutRow {
-  id: number;
-  packet: string | null;
-  recipients: string;
-  options: string;
+export interface FanoutRow extends StoredFanoutRow {
   [key: string]: SqlStorageValue;
 }
 

@@ -9,10 +9,11 @@
 // conversation-membership.ts, conversation-messages.ts, conversation-events.ts.
 import type { ListedMessage, ServerPackets } from "../domain/packets";
 import { DurableObject } from "cloudflare:workers";
+import { AlarmSchedule } from "./conversation-alarm";
 import { getConfig } from "../config";
 import type { ConversationMeta, ConversationView, Participant } from "../domain/conversation";
 import { fail, ok, type Actor, type Ask, type ConversationChange, type Membership, type MessageQuery, type Result, type SendInput, type SummaryFilter, type SummaryLine, type UserCard } from "../domain/conversation-calls";
-import { liveDelivery, toDelivery, type Delivery, type DeliveryReceipt, type FanoutOptions } from "../domain/delivery";
+import { liveDelivery, rowDeliveries, type Delivery, type DeliveryReceipt } from "../domain/delivery";
 import { ENCRYPTION_TTL_MS } from "../domain/encryption";
 import type { ConversationCollection, Position } from "../domain/export-records";
 import { Errors } from "../domain/errors";
@@ -20,11 +21,11 @@ import { handlerMessage, MAX_CONSECUTIVE_FAILURES, type ResolvedContent } from "
 import { messageBody } from "../domain/message";
 import type { HandlerFetch } from "../handlers";
 import { isShardRequest, LiveSockets, LIVE_ORG_HEADER, LIVE_USER_HEADER, RECEIVE_ONLY, refusal } from "./conversation-live";
-import { announceMessage, noExtras, statusPatch, type Room } from "./conversation-events";
+import { announceMessage, noExtras, type Room } from "./conversation-events";
 import { ConversationHandlerHost, type HandlerConfig } from "./conversation-handler";
 import { ImportStage, type HistoryInput } from "./conversation-import";
 import type { HistoryOutcome, ImportedMessage, ImportedReaction, ImportedStatus, StageOutcome } from "../domain/sama-import";
-import { Fanout, type FanoutRow } from "./conversation-fanout";
+import { Fanout } from "./conversation-fanout";
 import { GatewayLive } from "./conversation-gateways";
 import * as membership from "./conversation-membership";
 import * as messages from "./conversation-messages";
@@ -61,15 +62,12 @@ const MAX_INBOX_STUBS = 1000;
 
 export class Conversation extends DurableObject<Env> {
   private readonly copyDelayMs = OUTBOX_DELAY_MS * (0.75 + Math.random() / 2);
-  private readonly setAlarm: (at: number) => Promise<void>;
   private readonly store: ConversationStore;
   private readonly fanout: Fanout;
   private readonly receipts: DeliveredReports;
   /** What the rule functions use of this object. */
   private readonly room: Room;
-  private alarmAt: number | null | undefined = undefined;
-  /** Alarm scheduling runs one call at a time (getAlarm, then maybe setAlarm). */
-  private alarmChain: Promise<void> = Promise.resolve();
+  private readonly alarms: AlarmSchedule;
   private readonly live: LiveSockets;
   /** Packets of many recipients straight to their sessions' Gateways (messages through the fan-out, typing directly). */
   private readonly gateways: GatewayLive;
@@ -84,7 +82,7 @@ export class Conversation extends DurableObject<Env> {
     started("Conversation");
     this.confirmAfterMs = CONFIRM_WINDOWS * getConfig(env).inboxWriteWindowMs + CONFIRM_MARGIN_MS;
     const storage = meteredStorage(ctx.storage, "Conversation");
-    this.setAlarm = storage.setAlarm;
+    this.alarms = new AlarmSchedule(() => ctx.storage.getAlarm(), storage.setAlarm, ctx.id);
     const config = getConfig(env);
     this.live = new LiveSockets(ctx, env, config.liveSocketsPerObject);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -98,11 +96,14 @@ export class Conversation extends DurableObject<Env> {
     this.fanout = new Fanout(
       storage.sql,
       {
-        deliveries: (row, only) => this.deliveriesOf(row, only),
+        deliveries: (row, only) => {
+          const meta = this.store.storedMeta(); // read even after deletion: the last packets still go out
+          return meta ? rowDeliveries(row, meta.id, only) : new Map();
+        },
         deliver: (userId, deliveries, options) => this.deliverTo(userId, deliveries, options),
         delivered: (userId, mids) => this.markDelivered(userId, mids),
         // A confirmation check may wait for an alarm that comes anyway within its delay again.
-        retryLater: (at) => (at === undefined ? this.ensureAlarm(RETRY_DELAY_MS) : this.ensureAlarm(Math.max(0, at - Date.now()), this.confirmAfterMs)),
+        retryLater: (at) => (at === undefined ? this.alarms.ensure(RETRY_DELAY_MS) : this.alarms.ensure(Math.max(0, at - Date.now()), this.confirmAfterMs)),
       },
       this.confirmAfterMs,
       this.gateways,
@@ -143,7 +144,7 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.store.readMeta();
     if (!meta || meta.organizationId !== organizationId) return { lines: [], next: null };
     // The export has what message_list shows: delivered reports still waiting for a commit are written first.
-    if (collection === "message_statuses") this.writeDelivered();
+    if (collection === "message_statuses") this.receipts.write(this.store);
     return this.store.exportPage(meta, collection, after, limit);
   }
 
@@ -268,7 +269,7 @@ export class Conversation extends DurableObject<Env> {
   private storeSend(actor: Actor, input: SendInput, modified: ResolvedContent | null, reply: { botId: string; content: ResolvedContent } | null): Ask {
     const now = Date.now();
     // Ride with this commit: the delivered statuses and the D1 copy's progress.
-    this.writeDelivered();
+    this.receipts.write(this.store);
     this.store.d1.writeProgress();
     const message = this.store.insertMessage(actor.userId, input, now);
     const botMessage = reply === null ? null : this.store.insertMessage(reply.botId, { ...noExtras, body: reply.content.body ?? null, attachments: reply.content.attachments ?? null }, now);
@@ -393,45 +394,18 @@ export class Conversation extends DurableObject<Env> {
     const meta = this.store.readMeta();
     if (!meta) return { imported: [], existing: [], skipped: reactions.map((r) => ({ id: r.id, reason: "the conversation's history was not imported" })) };
     const outcome = this.imports.importReactions(this.store, meta.id, reactions, dryRun);
-    if (outcome.imported.length > 0 && !dryRun) this.ensureAlarm(this.copyDelayMs);
+    if (outcome.imported.length > 0 && !dryRun) this.alarms.ensure(this.copyDelayMs);
     return outcome;
   }
 
   // ---------------------------------------------------------------- delivered receipts
 
-  /**
-   * Recipients' Inboxes report messages that reached a live device. Only the first report per
-   * message counts (that is when the author's status turns "delivered"), so a group of 50 costs one
-   * status row per message, not 49. The author gets one receipt per reporter at once, in their lane
-   * with nothing committed; the status is written behind (conversation-receipts.ts).
-   */
+  /** Recipients' Inboxes (or Gateways) report messages that reached a live device (conversation-receipts.ts). */
   private markDelivered(userId: string, mids: string[]): boolean {
-    const meta = this.store.readMeta();
-    if (mids.length === 0 || !meta) return false;
-    const now = Date.now();
-    const byAuthor = new Map<string, string[]>();
-    for (const mid of mids) {
-      const first = this.store.firstDelivery(mid, userId);
-      // A report already waiting for its write: the other recipients' reports tell the author nothing new.
-      if (!first || this.receipts.has(first.seq)) continue;
-      this.receipts.add({ seq: first.seq, mid, by: userId, at: now });
-      byAuthor.set(first.author, [...(byAuthor.get(first.author) ?? []), mid]);
-    }
-    for (const [author, ids] of byAuthor) {
-      const packet = { message_delivered: { ids, cid: meta.id, from: userId } satisfies ServerPackets["message_delivered"] };
-      this.fanout.sendBehind(author, { seq: null, cid: meta.id, packet, store: true, excludeSession: null, patch: statusPatch(this.store, ids), mid: null, bestEffort: true });
-    }
+    const told = this.receipts.report(this.store, userId, mids, (author, delivery) => this.fanout.sendBehind(author, delivery));
     // The send armed the alarm already; this only matters for a report that comes after it ran.
-    if (byAuthor.size > 0) this.ensureAlarm(this.copyDelayMs);
-    return byAuthor.size > 0;
-  }
-
-  /** Writes the pending delivered reports in the current turn (a commit made for something else). */
-  private writeDelivered(): void {
-    for (const r of this.receipts.take()) {
-      // The D1 copy carries the message's delivered status.
-      if (this.store.writeDelivered(r.seq, r.by, r.at)) this.store.d1.message(r.seq);
-    }
+    if (told) this.alarms.ensure(this.copyDelayMs);
+    return told;
   }
 
   // ---------------------------------------------------------------- fan-out, outbox and alarm
@@ -464,7 +438,7 @@ export class Conversation extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.alarmAt = null;
+    this.alarms.fired();
     const nextExpiry = this.purgeExpired();
     // Deliveries first: a D1 outage must never hold up fan-out retries.
     await this.fanout.retry(Date.now());
@@ -489,10 +463,10 @@ export class Conversation extends DurableObject<Env> {
     // statuses, the copy's progress, rows every recipient wrote). With nothing to come back for and no
     // status to keep, the rest waits for the next send (an eviction meanwhile repeats work, loses nothing).
     if (next === Number.POSITIVE_INFINITY && this.receipts.size === 0) return;
-    this.writeDelivered();
+    this.receipts.write(this.store);
     this.store.d1.writeProgress();
     this.fanout.deleteFinished();
-    if (next !== Number.POSITIVE_INFINITY) this.ensureAlarm(next - now);
+    if (next !== Number.POSITIVE_INFINITY) this.alarms.ensure(next - now);
   }
 
   /**
@@ -520,21 +494,7 @@ export class Conversation extends DurableObject<Env> {
   /** After a commit: start delivering now, and make sure the alarm will retry and copy to D1. */
   private kick(): void {
     this.fanout.pump();
-    this.ensureAlarm(this.copyDelayMs);
-  }
-
-  /**
-   * Makes sure the alarm comes within `delayMs` (or `slackMs` after that, when it is set for then
-   * already). Once the alarm's time is known, in the caller's turn: its write rides with the
-   * caller's commit (a send's), instead of a commit of its own a turn later.
-   */
-  private ensureAlarm(delayMs: number, slackMs = 0): void {
-    const failed = (err: unknown) => logError("scheduling the alarm failed", { kind: "Conversation", id: this.ctx.id.toString() }, err);
-    if (this.alarmAt !== undefined) {
-      this.scheduleAlarm(delayMs, slackMs).catch(failed);
-      return;
-    }
-    this.alarmChain = this.alarmChain.then(() => this.scheduleAlarm(delayMs, slackMs)).catch(failed);
+    this.alarms.ensure(this.copyDelayMs);
   }
 
   /**
@@ -542,29 +502,8 @@ export class Conversation extends DurableObject<Env> {
    * result right away (conversation_list after a create, unread after message_read).
    */
   private async settle(): Promise<void> {
-    this.ensureAlarm(this.copyDelayMs);
+    this.alarms.ensure(this.copyDelayMs);
     // Waits for this request's own rows only, not for a busy conversation's later traffic.
     await this.fanout.settle();
-  }
-
-  private async scheduleAlarm(delayMs: number, slackMs = 0): Promise<void> {
-    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    const at = Date.now() + delayMs;
-    if (this.alarmAt !== null && this.alarmAt <= at + slackMs) return;
-    this.alarmAt = at;
-    await this.setAlarm(at);
-  }
-
-  /** A fan-out row as one delivery per recipient (read even after deletion: the last packets still go out). */
-  private deliveriesOf(row: FanoutRow, only?: string): Map<string, Delivery> {
-    const byRecipient = new Map<string, Delivery>();
-    const meta = this.store.storedMeta();
-    if (!meta) return byRecipient;
-    const options = JSON.parse(row.options) as FanoutOptions;
-    const packet = row.packet === null ? null : (JSON.parse(row.packet) as Record<string, unknown>);
-    for (const userId of JSON.parse(row.recipients) as string[]) {
-      if (only === undefined || only === userId) byRecipient.set(userId, toDelivery(row.id, meta.id, packet, options, userId));
-    }
-    return byRecipient;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mergePatches, toDelivery, type FanoutOptions, type IndexPatch } from "../../src/domain/delivery";
+import { mergePatches, rowDeliveries, toDelivery, type FanoutOptions, type IndexPatch } from "../../src/domain/delivery";
 
 // The index row as applyPatch would leave it, for checking a merged patch against the two applied in turn.
 interface Row { last: string | null; updatedAt: number; unread: number; view: string | null }
@@ -87,5 +87,19 @@ describe("toDelivery", () => {
     const recount: FanoutOptions = { store: false, excludeSession: null, patch: null, unread: { bob: 2 } };
     expect(toDelivery(4, "c1", null, recount, "bob")).toEqual({ seq: 4, cid: "c1", packet: null, store: false, excludeSession: null, patch: { unread: 2 }, mid: null });
     expect(toDelivery(4, "c1", null, recount, "ann").patch).toBeNull();
+  });
+});
+
+describe("rowDeliveries", () => {
+  const options: FanoutOptions = { store: true, excludeSession: null, patch: null, message: { mid: "m2", from: "ann", deletedFor: [] } };
+  const row = { id: 9, packet: JSON.stringify({ message: { _id: "m2" } }), recipients: JSON.stringify(["ann", "bob"]), options: JSON.stringify(options) };
+
+  it("gives every recipient of a stored row their own delivery, or only the one asked for", () => {
+    const all = rowDeliveries(row, "c1");
+    expect([...all.keys()]).toEqual(["ann", "bob"]);
+    expect(all.get("bob")).toEqual(toDelivery(9, "c1", { message: { _id: "m2" } }, options, "bob"));
+    expect(all.get("ann")!.patch).toBeNull();
+    expect([...rowDeliveries(row, "c1", "bob").keys()]).toEqual(["bob"]);
+    expect(rowDeliveries({ ...row, packet: null }, "c1").get("bob")!.packet).toBeNull();
   });
 });
