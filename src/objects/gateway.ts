@@ -138,6 +138,11 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
     this.pushLatch.arm(this.env);
   }
 
+  /** Test-only: resolves once the held push waits (see testHoldPush). */
+  async testPushReached(): Promise<void> {
+    await this.pushLatch.reached();
+  }
+
   /** Test-only: the held push goes on, or fails having sent nothing. */
   async testReleasePush(fail: boolean): Promise<void> {
     this.pushLatch.release(fail);

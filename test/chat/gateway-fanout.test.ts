@@ -218,7 +218,7 @@ describe("a lane whose Inbox call failed after the live send", () => {
     await sleep(1000); // the Inbox's window (1 s here) has written the warm-up: the next one starts with the packet
     await send(author, cid, { body: "lane failed" });
     await nextPacket(member, "message", (m) => m.body === "lane failed"); // live, from its Gateway
-    await sleep(300); // the Inbox was told (within 100 ms) and is forwarding to the held tab, its window not written
+    await held.testPushReached(); // the Inbox was told and is forwarding to the held tab, its window not written
     await inboxOfUser(devices[1]!.user).testAbort().catch(() => undefined); // the lane's call fails
     await held.testReleasePush(true);
     // Sent while the lane is failed (its retry is the alarm's, 2 s away): live to the tab the
