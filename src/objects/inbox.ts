@@ -375,10 +375,17 @@ export class Inbox extends DurableObject<Env> {
     return [...delivered];
   }
 
-  /** A push to `gateway` outlived its deadline: it is lagging until it settles (see `lagging`). */
+  /**
+   * A push to `gateway` outlived its deadline: it is lagging until it settles (see `lagging`). One that
+   * fails late fails as a push that fails in time does: the Gateway gets a new stub (a reset Gateway's
+   * old one fails every call), and nothing is said of its sessions (the liveness alarm decides that).
+   */
   private lagBehind(gateway: string, call: Promise<unknown>): void {
     const settled: Promise<unknown> = call
-      .catch(() => null)
+      .catch((err: unknown) => {
+        logError("push to gateway failed late", { kind: "Inbox", id: this.ctx.id.toString(), gateway }, err);
+        this.forgetStub(gateway);
+      })
       .finally(() => {
         if (this.lagging.get(gateway) === settled) this.lagging.delete(gateway);
       });
