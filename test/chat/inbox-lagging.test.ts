@@ -1,11 +1,11 @@
 // An Inbox's push to a Gateway that outlives its deadline (2.5-5 s) lags: the Inbox's later pushes
 // to that Gateway wait for it, so a conversation's packets reach a socket in order. These tests hold
 // such a push (testHoldPush) in a private chat, whose packets go through the Inboxes, and check what
-// happens when it fails late.
+// happens when it fails late, and when it never settles.
 import { describe, expect, it } from "vitest";
 import { namedGateway, type TestSocket } from "../helpers/socket";
 import { unique, type TestUser } from "../helpers/users";
-import { createConversation, device, nextPacket, received, send, sleep, tab, users, type Device } from "./messages-fixtures";
+import { createConversation, device, listMessages, nextPacket, received, send, sleep, tab, users, type Device } from "./messages-fixtures";
 
 /** The Inbox's deadline for a Gateway (2.5-5 s) and a margin: a push held this long is lagging. */
 const LAGGING_AFTER_MS = 5500;
@@ -40,4 +40,21 @@ describe("an Inbox's push to a Gateway that outlives its deadline", () => {
     expect(bodies(again)).toEqual(["after the reset"]);
   });
 
+  it("holds later pushes back for a bounded time only, when it never settles", { timeout: 45_000 }, async () => {
+    const { as, bs, cid, held } = await heldChat();
+    await send(as, cid, { body: "stuck" });
+    await sleep(LAGGING_AFTER_MS);
+    await send(as, cid, { body: "waits" });
+    await sleep(1000);
+    expect(bodies(bs)).toEqual([]); // it waits for the stuck push, so the two cannot swap
+    // The Inbox gives the stuck push up (3 × the deadline after it lagged, at most) and sends on.
+    await nextPacket(bs, "message", (m) => m.body === "waits", 25_000);
+    await send(as, cid, { body: "next" });
+    await nextPacket(bs, "message", (m) => m.body === "next"); // nothing lags any more
+    await held.testReleasePush(true);
+    await sleep(200);
+    expect(bodies(bs)).toEqual(["waits", "next"]);
+    // What no socket got live is in the record.
+    expect((await listMessages(bs, { cid })).map((m) => m.body).sort()).toEqual(["next", "stuck", "waits", "warm-up"]);
+  });
 });
