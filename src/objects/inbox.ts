@@ -7,7 +7,7 @@
 import type { ServerPackets } from "../domain/packets";
 import { DurableObject } from "cloudflare:workers";
 import { liveDelivery, type Delivery, type DeliveryReceipt } from "../domain/delivery";
-import type { PacketKey } from "../domain/sent-packets";
+import { packetKey, type PacketKey } from "../domain/sent-packets";
 import { getConfig } from "../config";
 import { fullBucket, takeUpTo, type Bucket } from "../domain/token-bucket";
 import { getDb } from "../db/client";
@@ -328,9 +328,7 @@ export class Inbox extends DurableObject<Env> {
       const frame = d.store ? this.log.append(d.packet, now) : JSON.stringify(d.packet);
       // A replay was forwarded by the instance that lost it: only the state is rebuilt.
       if (!d.replay) {
-        // Only a row of the Gateways' path (liveTo set) can reach a socket twice: the others carry no key, so their sockets keep no memory of them.
-        const key = d.seq === null || d.liveTo === undefined ? null : { cid: d.cid, seq: d.seq };
-        frames.push({ frame, skip: d.liveTo === undefined ? [d.excludeSession] : [d.excludeSession, ...d.liveTo], mid: d.mid, key });
+        frames.push({ frame, skip: d.liveTo === undefined ? [d.excludeSession] : [d.excludeSession, ...d.liveTo], mid: d.mid, key: packetKey(d) });
       }
     }
     // A number past the durable ceiling is written before any frame carrying it leaves.
