@@ -8,10 +8,20 @@
 // 1.5 KB for a socket in 8 busy large groups (48 MB for a Gateway's 32,000 such sockets); packets of
 // the Inboxes' path (1:1, small groups) carry no key and cost nothing here.
 
+import type { Delivery } from "./delivery";
+
 /** A stream packet: its conversation and its fan-out row (row ids only grow within a conversation). */
 export interface PacketKey {
   cid: string;
   seq: number;
+}
+
+/**
+ * The key a delivery's packet travels with: only a row of the Gateways' path (its delivery has
+ * `liveTo`) can reach a socket twice; the others (typing, 1:1 and small groups' rows) carry none.
+ */
+export function packetKey(delivery: Pick<Delivery, "cid" | "seq" | "liveTo">): PacketKey | null {
+  return delivery.seq === null || delivery.liveTo === undefined ? null : { cid: delivery.cid, seq: delivery.seq };
 }
 
 /** Rows remembered per conversation, counted back from the newest sent (a busy group's last seconds). */

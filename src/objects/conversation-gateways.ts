@@ -11,6 +11,7 @@
 // are asked for again. The Inbox is told only once the packet's calls have settled (LiveCall): told
 // earlier, it would skip a session the Gateway then fails to reach.
 import type { Delivery } from "../domain/delivery";
+import { packetKey } from "../domain/sent-packets";
 import { logError } from "../log";
 import { EXPIRED, SharedDeadline } from "./deadline";
 import { StubCache, parseSessionAddress, sessionAddress, type GatewayStub, type SocketBatch, type SocketTarget } from "./stubs";
@@ -141,7 +142,7 @@ export class GatewayLive {
     if (frame === null || byGateway.size === 0) return { behind, call: null };
     const call = new LiveCall();
     // A row's packet (not typing's): the socket drops it if its Inbox forwarded it too (a resend after this instance died, a late answer).
-    const key = first !== undefined && first.seq !== null ? { cid: first.cid, seq: first.seq } : null;
+    const key = first === undefined ? null : packetKey(first);
     for (const [gateway, targets] of byGateway) {
       const queue = this.waiting.get(gateway);
       const item = { batch: { targets, frames: [frame], keys: [key] }, mid: first?.mid ?? null, claims, call };

@@ -7,7 +7,7 @@
 import type { ServerPackets } from "../domain/packets";
 import { DurableObject } from "cloudflare:workers";
 import { liveDelivery, type Delivery, type DeliveryReceipt } from "../domain/delivery";
-import type { PacketKey } from "../domain/sent-packets";
+import { packetKey, type PacketKey } from "../domain/sent-packets";
 import { getConfig } from "../config";
 import { fullBucket, takeUpTo, type Bucket } from "../domain/token-bucket";
 import { getDb } from "../db/client";
@@ -26,6 +26,14 @@ export type { ConversationListQuery, LogRow, SyncPage };
 
 /** A Gateway that has not answered within half to all of this is skipped for this delivery (the log still has the packet). */
 const PUSH_TIMEOUT_MS = 5000;
+/**
+ * How long a lagging push (see `lagging`) is waited for, at most (half to all of it): then it counts
+ * as failed, and later pushes go on without it. Waiting for ever would starve the Gateway's sessions
+ * of every later packet; giving up early risks only that the push lands after all, behind newer ones.
+ * A Gateway that holds a call for seconds is in trouble (a reset one fails its calls at once), so
+ * 10-20 s after a push left, its sessions lose live packets rather than wait (sync has them).
+ */
+const LAGGING_LIMIT_MS = 3 * PUSH_TIMEOUT_MS;
 /** How often an online user's sessions are checked for sockets that vanished without a close event. */
 const LIVENESS_MS = 5 * 60 * 1000;
 /**
@@ -63,8 +71,9 @@ export class Inbox extends DurableObject<Env> {
   /** One stub per Gateway: calls on the same stub arrive in order, so packets keep their event_seq order. */
   private readonly gatewayStubs = new StubCache((id) => gatewayStub(this.env, id));
   private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
+  private readonly laggingLimit = new SharedDeadline(LAGGING_LIMIT_MS);
   /**
-   * Pushes that outlived their deadline, by Gateway, until they settle. Later pushes there wait for
+   * Pushes that outlived their deadline, by Gateway, until they settle (or LAGGING_LIMIT_MS). Later pushes there wait for
    * them (the stub's order no longer shows in their answers), and the Gateway's sessions are left out
    * of what a receipt reports: a Conversation that sent to them straight could overtake the packets
    * still on their way (a conversation's packets reach a socket in stream order).
@@ -319,9 +328,7 @@ export class Inbox extends DurableObject<Env> {
       const frame = d.store ? this.log.append(d.packet, now) : JSON.stringify(d.packet);
       // A replay was forwarded by the instance that lost it: only the state is rebuilt.
       if (!d.replay) {
-        // Only a row of the Gateways' path (liveTo set) can reach a socket twice: the others carry no key, so their sockets keep no memory of them.
-        const key = d.seq === null || d.liveTo === undefined ? null : { cid: d.cid, seq: d.seq };
-        frames.push({ frame, skip: d.liveTo === undefined ? [d.excludeSession] : [d.excludeSession, ...d.liveTo], mid: d.mid, key });
+        frames.push({ frame, skip: d.liveTo === undefined ? [d.excludeSession] : [d.excludeSession, ...d.liveTo], mid: d.mid, key: packetKey(d) });
       }
     }
     // A number past the durable ceiling is written before any frame carrying it leaves.
@@ -365,7 +372,7 @@ export class Inbox extends DurableObject<Env> {
           logError("push to gateway failed", { kind: "Inbox", id: this.ctx.id.toString(), gateway }, err);
           return this.forgetStub(gateway);
         });
-        if (answer === EXPIRED) this.lagBehind(gateway, call);
+        if (answer === EXPIRED) this.lagBehind(gateway, call, before);
         if (answer === EXPIRED || answer === null) return;
         const missed = new Set(answer.map((t) => t.socket));
         for (const id of sessions) if (missed.has(parseSessionAddress(id).socket)) await this.detach(id);
@@ -375,10 +382,23 @@ export class Inbox extends DurableObject<Env> {
     return [...delivered];
   }
 
-  /** A push to `gateway` outlived its deadline: it is lagging until it settles (see `lagging`). */
-  private lagBehind(gateway: string, call: Promise<unknown>): void {
-    const settled: Promise<unknown> = call
-      .catch(() => null)
+  /**
+   * A push to `gateway` outlived its deadline: it is lagging until it settles or runs out of
+   * LAGGING_LIMIT_MS, counted from when it was found lagging or, if it waited for one before it
+   * (`before`), from when that one was done. Failing late or running out, it fails as a push that
+   * fails in time does: the Gateway gets a new stub (a reset Gateway's old one fails every call), and
+   * nothing is said of its sessions (the liveness alarm decides whether they are gone).
+   */
+  private lagBehind(gateway: string, call: Promise<unknown>, before: Promise<unknown> | undefined): void {
+    const failed = (err: unknown) => {
+      logError("push to gateway failed late", { kind: "Inbox", id: this.ctx.id.toString(), gateway }, err);
+      this.forgetStub(gateway);
+    };
+    const settled: Promise<unknown> = (before ?? Promise.resolve())
+      .then(() => this.laggingLimit.race(call))
+      .then((answer) => {
+        if (answer === EXPIRED) failed(new Error(`no answer within ${LAGGING_LIMIT_MS} ms`));
+      }, failed)
       .finally(() => {
         if (this.lagging.get(gateway) === settled) this.lagging.delete(gateway);
       });

@@ -1,5 +1,6 @@
 // What one message costs in what Durable Objects bill, counted by the runtime (objects/metrics.ts)
-// and read through GET /admin/metrics, for SAMA's shape (a group of 4, every member online).
+// and read through GET /admin/metrics, for SAMA's shape (a group of 4, every member online) and a
+// group small enough for the Inboxes' path (3).
 import { describe, expect, it } from "vitest";
 import type { TestUser } from "../helpers/users";
 import { createGroup, device, nextPacket, send, sleep, tab, users } from "../chat/messages-fixtures";
@@ -35,6 +36,23 @@ async function measure(size: number, messages: number, mode: "one at a time" | "
 }
 
 describe("message costs, the write-behind included", () => {
+  // First, and waiting for its own windows at the end: what a test leaves behind lands in the next one's count.
+  it("costs one commit and a call per recipient on the Inboxes' path (a group of 3, below GATEWAY_FANOUT_MIN_RECIPIENTS), fewer calls under load", { timeout: 60_000 }, async () => {
+    const rest = await measure(3, 20, "one at a time");
+    // Measured: 1.2-1.4 commits (the Conversation's own, and each Inbox's once per window), 5.6-6.3
+    // rows written, 6.2-6.3 calls (the Gateway to the Conversation, the Conversation to the 3 members'
+    // Inboxes, the 2 recipients' Inboxes to their Gateways). One more commit or call per message fails.
+    expect(rest.commits).toBeGreaterThan(0.9); // the message's own commit is counted
+    expect(rest.commits).toBeLessThanOrEqual(1.75);
+    expect(rest.rowsWritten).toBeLessThanOrEqual(8);
+    expect(rest.calls).toBeLessThanOrEqual(7);
+    // Each Inbox's lane carries what is pending for it in one call, and each Inbox one push per Gateway.
+    const load = await measure(3, 40, "burst");
+    expect(load.commits).toBeLessThanOrEqual(1.75);
+    expect(load.calls).toBeLessThan(rest.calls / 2);
+    await sleep(2000); // the last send's windows, written before the next test counts
+  });
+
   it("stays within DESIGN.md's budget in SAMA's shape (a group of 4, everyone online), one message at a time", { timeout: 30_000 }, async () => {
     const costs = await measure(4, 20, "one at a time");
     // DESIGN.md: ≤ 2 commits and ≤ 10 rows written per message.

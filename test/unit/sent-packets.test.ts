@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { SentPackets } from "../../src/domain/sent-packets";
+import { liveDelivery, toDelivery } from "../../src/domain/delivery";
+import { SentPackets, packetKey } from "../../src/domain/sent-packets";
 
 const key = (cid: string, seq: number) => ({ cid, seq });
 
@@ -37,5 +38,17 @@ describe("SentPackets", () => {
     expect(sent.first("u2", key("c2", 1))).toBe(true);
     expect(sent.first("u2", key("c1", 1))).toBe(false);
     expect(sent.first("u2", key("c3", 1))).toBe(true); // forgotten when c2 came back
+  });
+});
+
+describe("packetKey", () => {
+  const row = () => toDelivery(7, "c1", { message: { _id: "m1" } }, { store: true, excludeSession: null, patch: null }, "bob");
+
+  it("keys a row of the Gateways' path (its delivery has liveTo, even none), and nothing else", () => {
+    expect(packetKey({ ...row(), liveTo: [] })).toEqual({ cid: "c1", seq: 7 });
+    expect(packetKey({ ...row(), liveTo: ["g:s1"] })).toEqual({ cid: "c1", seq: 7 });
+    expect(packetKey(row())).toBeNull(); // the Inboxes' path: it cannot reach a socket twice
+    const typing = liveDelivery("c1", { typing: { cid: "c1" } }, { store: false, excludeSession: null });
+    expect(packetKey({ ...typing, liveTo: [] })).toBeNull(); // no stream row
   });
 });
