@@ -231,13 +231,15 @@ export class Session {
         await this.host.registrationHeld();
         const inbox = inboxOf(env, identity.organizationId, identity.userId);
         const { granted, recheck } = await inbox.attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
-        await this.host.signInHeld();
-        // A revocation lately, before the registration, may have come after the token was checked.
-        if (!pending.revoked && recheck && !(await stillValid())) {
-          pending.revoked = true;
-          await inbox.detach(this.id);
+        try {
+          await this.host.signInHeld();
+          // A revocation lately, before the registration, may have come after the token was checked.
+          if (!pending.revoked && recheck && !(await stillValid())) pending.revoked = true;
+          if (pending.revoked) throw new SamaError(Errors.TOKEN_EXPIRED);
+        } catch (err) {
+          await this.unregister(identity);
+          throw err;
         }
-        if (pending.revoked) throw new SamaError(Errors.TOKEN_EXPIRED); // the Inbox has let it go
         this.userBudget = { userId: identity.userId, left: granted };
         const previous = this.setIdentity(identity);
         if (previous && previous.userId !== identity.userId) await this.detach(previous);
@@ -247,6 +249,11 @@ export class Session {
         if (previous) await this.detach(previous);
       },
     };
+  }
+
+  /** A sign-in refused after its registration: its user's Inbox lets the socket go. */
+  private unregister(refused: SessionIdentity): Promise<void> {
+    return inboxOf(this.host.env, refused.organizationId, refused.userId).detach(this.id);
   }
 
   /** Replaces the socket's identity in its attachment; returns the one it had. */

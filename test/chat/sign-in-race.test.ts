@@ -7,6 +7,8 @@
 // Gateway's test hook holds the sign-in until such a call has reached it. A revocation that reaches
 // the Inbox before the socket registered there (its token checked before the revocation) must stop
 // the sign-in too: another hook holds the sign-in between its token check and its registration.
+// A sign-in whose check fails after its registration leaves the Inbox holding no session of it.
+import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TestSocket, inboxOfUser, isRecord, namedGateway, type Frame } from "../helpers/socket";
@@ -16,6 +18,22 @@ import { createConversation, device, eventually, nextPacket, received, send, tab
 
 async function inboxSessions(user: TestUser): Promise<string[]> {
   return runInDurableObject(inboxOfUser(user), (_o, state) => state.storage.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray().map((r) => r.session_id));
+}
+
+/** The devices the user's Inbox holds sessions of, one entry a session. */
+async function inboxDevices(user: TestUser): Promise<string[]> {
+  return runInDurableObject(inboxOfUser(user), (_o, state) => state.storage.sql.exec<{ device_id: string }>("SELECT device_id FROM sessions").toArray().map((r) => r.device_id));
+}
+
+/** `connect` on `socket` with `login`, held after its token check until `meanwhile` has run. */
+async function connectAround(socket: TestSocket, gateway: string, login: Login, meanwhile: () => Promise<void>): Promise<Frame> {
+  const held = namedGateway(gateway);
+  await held.testHoldRegistration();
+  const connected = socket.request("connect", { token: login.accessToken, device_id: login.deviceId }, "connect");
+  await held.testRegistrationReached();
+  await meanwhile();
+  await held.testReleaseRegistration();
+  return connected;
 }
 
 /** A's socket and a private chat of A and B whose creation has reached B's Inbox (nothing of it is still on its way). */
@@ -114,4 +132,31 @@ describe("a revocation between a sign-in's token check and its registration with
     expect(received(socket, "message").map((m) => m.body)).toEqual(["signed in again"]);
     expect(await inboxSessions(b)).toHaveLength(1);
   });
+});
+
+describe("a sign-in refused once the Inbox registered it", () => {
+  it("whose token check fails (a row it reads cannot be read): answers 500, the Inbox lets the socket go, the socket works on", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const login = (await device(b)).login;
+    const gateway = unique("sign-in-race");
+    const socket = await TestSocket.open("/", gateway);
+    const unreadable = env.DB.prepare("UPDATE users SET avatar_object = ? WHERE id = ?");
+    const connected = await connectAround(socket, gateway, login, async () => {
+      // A revocation of the device reached the Inbox (the sign-in checks its token again)...
+      await inboxOfUser(b).signOutSessions(b.id, login.deviceId);
+      // ...and the check fails: B's row no longer parses (its avatar is not JSON).
+      await unreadable.bind("{not json", b.id).run();
+    });
+    await unreadable.bind(null, b.id).run();
+
+    expect(connected).toEqual({ id: "connect", error: { status: 500, message: "Internal server error." } });
+    expect(await inboxSessions(b)).toEqual([]);
+    expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
+    // The socket can sign in again and is reached live.
+    expect(await socket.request("connect", { token: login.accessToken, device_id: login.deviceId })).toMatchObject({ success: true });
+    await say(author, cid, socket, "signed in");
+    expect(received(socket, "message").map((m) => m.body)).toEqual(["signed in"]);
+    expect(await inboxSessions(b)).toHaveLength(1);
+  });
+
 });
