@@ -251,9 +251,26 @@ export class Session {
     };
   }
 
-  /** A sign-in refused after its registration: its user's Inbox lets the socket go. */
-  private unregister(refused: SessionIdentity): Promise<void> {
-    return inboxOf(this.host.env, refused.organizationId, refused.userId).detach(this.id);
+  /**
+   * A sign-in refused after its registration leaves the socket as it was, as one refused before it
+   * does: the Inbox holds it as before. Only its own user's Inbox changed (the registration replaced
+   * the socket's row there when it was theirs already: it names the socket's own device again).
+   * That device's credential cannot be checked again here: revoked lately, the socket signs out.
+   * Should that Inbox not answer, a socket of its user signs out (its liveness check drops the row).
+   */
+  private async unregister(refused: SessionIdentity): Promise<void> {
+    const own = this.state.identity;
+    const inbox = inboxOf(this.host.env, refused.organizationId, refused.userId);
+    try {
+      if (own?.userId !== refused.userId) return await inbox.detach(this.id);
+      const { recheck } = await inbox.attach({ userId: own.userId, organizationId: own.organizationId }, this.id, own.deviceId, 0);
+      if (!recheck) return;
+      this.setIdentity(null);
+      await inbox.detach(this.id);
+    } catch (err) {
+      if (this.state.identity?.userId === refused.userId) this.setIdentity(null);
+      this.host.report("undoing a refused sign-in failed", err);
+    }
   }
 
   /** Replaces the socket's identity in its attachment; returns the one it had. */

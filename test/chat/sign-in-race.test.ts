@@ -7,7 +7,8 @@
 // Gateway's test hook holds the sign-in until such a call has reached it. A revocation that reaches
 // the Inbox before the socket registered there (its token checked before the revocation) must stop
 // the sign-in too: another hook holds the sign-in between its token check and its registration.
-// A sign-in whose check fails after its registration leaves the Inbox holding no session of it.
+// A sign-in refused after its registration (its token checked again and found revoked, or the check
+// failing) leaves the socket as it was: the Inbox holds it as before, or not at all.
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -159,4 +160,27 @@ describe("a sign-in refused once the Inbox registered it", () => {
     expect(await inboxSessions(b)).toHaveLength(1);
   });
 
+  it("signing a socket of the user in on another device: it stays signed in on its own device, reached live and by revocation", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const first = await device(b);
+    const gateway = unique("sign-in-race");
+    const socket = await tab(first, gateway);
+    const second = (await device(b)).login;
+    // The second device signs out while the socket's sign-in on it waits to be registered.
+    const connected = await connectAround(socket, gateway, second, async () => {
+      const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${second.accessToken}`, Cookie: second.cookie } });
+      expect(logout.status).toBe(200);
+    });
+
+    expect(connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
+    expect(await inboxDevices(b)).toEqual([first.login.deviceId]);
+    expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ users: [] });
+    await say(author, cid, socket, "still here");
+    expect(received(socket, "message").map((m) => m.body)).toEqual(["still here"]);
+    // Its own device's revocation reaches it.
+    const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${first.login.accessToken}`, Cookie: first.login.cookie } });
+    expect(logout.status).toBe(200);
+    expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
+    expect(await inboxSessions(b)).toEqual([]);
+  });
 });
