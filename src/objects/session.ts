@@ -23,9 +23,12 @@ export interface SessionHost {
   report(what: string, err: unknown): void;
   /** Test-only (TEST_HOOKS=1, Gateway.testHoldSignIn): what a sign-in waits for once its Inbox registered it; resolved otherwise. */
   signInHeld(): Promise<void>;
-  /** Test-only (TEST_HOOKS=1, Gateway.testHoldRegistration): what a sign-in waits for before its Inbox registers it; resolved otherwise. */
-  registrationHeld(): Promise<void>;
+  /** Test-only (TEST_HOOKS=1, Gateway.testHoldSignInAt): what a sign-in waits for at `point`; resolved otherwise. */
+  heldAt(point: SignInPoint): Promise<void>;
 }
+
+/** Where a test can hold a sign-in: after its credential check, before its Inbox registers it. */
+export type SignInPoint = "credential" | "registration";
 
 /** A socket's attachment. */
 interface SocketState {
@@ -228,7 +231,7 @@ export class Session {
         const owner = { userId: identity.userId, organizationId: identity.organizationId };
         const pending: SignIn = { userId: identity.userId, deviceId: identity.deviceId, held: [], revoked: false };
         this.signingIn = pending;
-        await this.host.registrationHeld();
+        await this.host.heldAt("registration");
         const inbox = inboxOf(env, identity.organizationId, identity.userId);
         const { granted, recheck } = await inbox.attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
         try {
@@ -244,6 +247,7 @@ export class Session {
         const previous = this.setIdentity(identity);
         if (previous && previous.userId !== identity.userId) await this.detach(previous);
       },
+      credentialChecked: () => this.host.heldAt("credential"),
       signOut: async () => {
         const previous = this.setIdentity(null);
         if (previous) await this.detach(previous);

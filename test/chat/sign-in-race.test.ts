@@ -26,14 +26,20 @@ async function inboxDevices(user: TestUser): Promise<string[]> {
   return runInDurableObject(inboxOfUser(user), (_o, state) => state.storage.sql.exec<{ device_id: string }>("SELECT device_id FROM sessions").toArray().map((r) => r.device_id));
 }
 
+/** The device signs out (POST /logout): every token of it is revoked. */
+async function logout(login: Login): Promise<void> {
+  const res = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
+  expect(res.status).toBe(200);
+}
+
 /** `connect` on `socket` with `login`, held after its token check until `meanwhile` has run. */
 async function connectAround(socket: TestSocket, gateway: string, login: Login, meanwhile: () => Promise<void>): Promise<Frame> {
   const held = namedGateway(gateway);
-  await held.testHoldRegistration();
+  await held.testHoldSignInAt("registration");
   const connected = socket.request("connect", { token: login.accessToken, device_id: login.deviceId }, "connect");
-  await held.testRegistrationReached();
+  await held.testSignInReachedAt("registration");
   await meanwhile();
-  await held.testReleaseRegistration();
+  await held.testReleaseSignInAt("registration");
   return connected;
 }
 
@@ -95,8 +101,7 @@ describe("a call from the Inbox that reaches a socket while it signs in as the I
   it("revoking its device refuses the sign-in: the socket is not left signed in", { timeout: 20_000 }, async () => {
     const { b, author, cid } = await pair();
     const { socket, login, connected } = await signingIn(b);
-    const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
-    expect(logout.status).toBe(200);
+    await logout(login);
     expect(await connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
     await say(author, cid, socket, "after", 500); // the other tests see theirs well within this
@@ -112,15 +117,9 @@ describe("a revocation between a sign-in's token check and its registration with
     const login = (await device(b)).login;
     const gateway = unique("sign-in-race");
     const socket = await TestSocket.open("/", gateway);
-    const held = namedGateway(gateway);
-    await held.testHoldRegistration();
-    const connected = socket.request("connect", { token: login.accessToken, device_id: login.deviceId }, "connect");
-    await held.testRegistrationReached(); // the token was checked: it was live then
-    // The device signs out: its Inbox has no session of it yet to stop.
-    const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
-    expect(logout.status).toBe(200);
-    await held.testReleaseRegistration();
-    expect(await connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
+    // Its token was checked (live then); the device signs out: its Inbox has no session of it yet to stop.
+    const connected = await connectAround(socket, gateway, login, () => logout(login));
+    expect(connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
     await say(author, cid, socket, "after", 500);
     expect(received(socket, "message")).toEqual([]);
@@ -167,10 +166,7 @@ describe("a sign-in refused once the Inbox registered it", () => {
     const socket = await tab(first, gateway);
     const second = (await device(b)).login;
     // The second device signs out while the socket's sign-in on it waits to be registered.
-    const connected = await connectAround(socket, gateway, second, async () => {
-      const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${second.accessToken}`, Cookie: second.cookie } });
-      expect(logout.status).toBe(200);
-    });
+    const connected = await connectAround(socket, gateway, second, () => logout(second));
 
     expect(connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
     expect(await inboxDevices(b)).toEqual([first.login.deviceId]);
@@ -178,8 +174,7 @@ describe("a sign-in refused once the Inbox registered it", () => {
     await say(author, cid, socket, "still here");
     expect(received(socket, "message").map((m) => m.body)).toEqual(["still here"]);
     // Its own device's revocation reaches it.
-    const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${first.login.accessToken}`, Cookie: first.login.cookie } });
-    expect(logout.status).toBe(200);
+    await logout(first.login);
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
     expect(await inboxSessions(b)).toEqual([]);
   });
