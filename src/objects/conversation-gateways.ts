@@ -77,7 +77,8 @@ interface Pending {
   mid: string | null;
   /** Per user, the sessions this packet was sent to: what the user's delivery claims (`liveTo`). */
   claims: Map<string, string[]>;
-  call: LiveCall;
+  /** Null for typing's packet: nothing waits for it. */
+  call: LiveCall | null;
 }
 
 export class GatewayLive {
@@ -116,6 +117,16 @@ export class GatewayLive {
    * behind once the call has settled (a delivery's `liveTo` is final then).
    */
   send(frame: string | null, deliveries: Map<string, Delivery>): LiveSent {
+    return this.route(frame, deliveries, true);
+  }
+
+  /** Typing's packet, sent as a row's is, with no LiveCall: nothing waits for its calls (best effort). Answers the recipients reached here. */
+  sendTyping(frame: string, deliveries: Map<string, Delivery>): Set<string> {
+    return this.route(frame, deliveries, false).behind;
+  }
+
+  /** See send; `waited`: the caller waits for the calls to settle (a LiveCall counts them). */
+  private route(frame: string | null, deliveries: Map<string, Delivery>, waited: boolean): LiveSent {
     const behind = new Set<string>();
     if (deliveries.size < this.minRecipients) return { behind, call: null };
     const first = deliveries.values().next().value;
@@ -140,13 +151,13 @@ export class GatewayLive {
       }
     }
     if (frame === null || byGateway.size === 0) return { behind, call: null };
-    const call = new LiveCall();
+    const call = waited ? new LiveCall() : null;
     // A row's packet (not typing's): the socket drops it if its Inbox forwarded it too (a resend after this instance died, a late answer).
     const key = first === undefined ? null : packetKey(first);
     for (const [gateway, targets] of byGateway) {
       const queue = this.waiting.get(gateway);
       const item = { batch: { targets, frames: [frame], keys: [key] }, mid: first?.mid ?? null, claims, call };
-      call.add();
+      call?.add();
       if (queue) queue.push(item);
       else this.waiting.set(gateway, [item]);
       this.start(gateway);
@@ -206,7 +217,7 @@ export class GatewayLive {
       // Only now may the Inboxes be told (the claims above are final), and of all this answer at
       // once, so a lane waiting for its oldest packet takes the newer ones along in the same call.
       const done: LiveCall[] = [];
-      for (const { call } of items) if (call.answered()) done.push(call);
+      for (const { call } of items) if (call?.answered()) done.push(call);
       for (const call of done) call.wake();
     }
   }

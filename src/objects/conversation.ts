@@ -352,7 +352,7 @@ export class Conversation extends DurableObject<Env> {
     // their Inboxes, whose answers say where their sessions are. Best effort, like the rest of typing:
     // a session a Gateway misses does not get it again. Not awaited: a slow Inbox must not hold up
     // the sender's next frame.
-    const { behind: reached } = this.gateways.send(JSON.stringify(packet), deliveries);
+    const reached = this.gateways.sendTyping(JSON.stringify(packet), deliveries);
     void Promise.allSettled(
       [...deliveries].filter(([userId]) => !reached.has(userId)).map(async ([userId, delivery]) => {
         const receipt = await this.deliverTo(userId, [delivery]);

@@ -8,7 +8,7 @@
 // participants held here (pushMany), so a message costs one call per Gateway, not one per socket.
 import { DurableObject } from "cloudflare:workers";
 import { getConfig, type Config } from "../config";
-import { Session, type SessionHost } from "./session";
+import { Session, type SessionHost, type SignInPoint } from "./session";
 import { sessionAddress, type GatewayCalls, type SocketBatch, type SocketTarget } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest, requireTestHooks } from "./test-hooks";
@@ -23,8 +23,8 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   private readonly host: SessionHost;
   /** Test-only (testHoldSignIn): the next sign-in here waits for this, which the next call about a socket answered resolves. */
   private signInHold: PromiseWithResolvers<void> | null = null;
-  /** Test-only: holds the next sign-in before its Inbox registers it (testHoldRegistration). */
-  private readonly registrationLatch = new TestLatch();
+  /** Test-only: holds the next sign-in at a point of its way (testHoldSignInAt). */
+  private readonly signInLatches: Record<SignInPoint, TestLatch> = { credential: new TestLatch(), registration: new TestLatch() };
   /** Test-only: holds the next push (testHoldPush). */
   private readonly pushLatch = new TestLatch();
 
@@ -32,7 +32,7 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
     super(ctx, env);
     started("Gateway");
     this.config = getConfig(env);
-    this.host = { env, config: this.config, address: (tag) => sessionAddress(ctx.id.toString(), tag), report: (what, err) => this.report(what, err), signInHeld: async () => this.signInHold?.promise, registrationHeld: async () => (this.registrationLatch.armed ? this.registrationLatch.pass() : undefined) };
+    this.host = { env, config: this.config, address: (tag) => sessionAddress(ctx.id.toString(), tag), report: (what, err) => this.report(what, err), signInHeld: async () => this.signInHold?.promise, heldAt: async (point) => (this.signInLatches[point].armed ? this.signInLatches[point].pass() : undefined) };
     // Plain-text keep-alive answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -105,22 +105,23 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   }
 
   /**
-   * Test-only (TEST_HOOKS=1): the next sign-in of a socket here waits after its token check, before
-   * its Inbox registers it, until testReleaseRegistration (a revocation can then land in between:
-   * test/chat/sign-in-race.test.ts).
+   * Test-only (TEST_HOOKS=1): the next sign-in of a socket here waits at `point` until
+   * testReleaseSignInAt: "credential" right after its credential check (user_login: before its token
+   * is issued), "registration" after its token check, before its Inbox registers it. A revocation or
+   * a password reset can then land in between (test/chat/sign-in-race.test.ts, test/ws/password-reset.test.ts).
    */
-  async testHoldRegistration(): Promise<void> {
-    this.registrationLatch.arm(this.env);
+  async testHoldSignInAt(point: SignInPoint): Promise<void> {
+    this.signInLatches[point].arm(this.env);
   }
 
-  /** Test-only: resolves once the held sign-in waits (see testHoldRegistration). */
-  async testRegistrationReached(): Promise<void> {
-    await this.registrationLatch.reached();
+  /** Test-only: resolves once the held sign-in waits (see testHoldSignInAt). */
+  async testSignInReachedAt(point: SignInPoint): Promise<void> {
+    await this.signInLatches[point].reached();
   }
 
-  /** Test-only: the held sign-in goes on to its registration. */
-  async testReleaseRegistration(): Promise<void> {
-    this.registrationLatch.release(false);
+  /** Test-only: the held sign-in goes on. */
+  async testReleaseSignInAt(point: SignInPoint): Promise<void> {
+    this.signInLatches[point].release(false);
   }
 
   private releaseSignInHold(): void {

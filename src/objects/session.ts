@@ -23,9 +23,12 @@ export interface SessionHost {
   report(what: string, err: unknown): void;
   /** Test-only (TEST_HOOKS=1, Gateway.testHoldSignIn): what a sign-in waits for once its Inbox registered it; resolved otherwise. */
   signInHeld(): Promise<void>;
-  /** Test-only (TEST_HOOKS=1, Gateway.testHoldRegistration): what a sign-in waits for before its Inbox registers it; resolved otherwise. */
-  registrationHeld(): Promise<void>;
+  /** Test-only (TEST_HOOKS=1, Gateway.testHoldSignInAt): what a sign-in waits for at `point`; resolved otherwise. */
+  heldAt(point: SignInPoint): Promise<void>;
 }
+
+/** Where a test can hold a sign-in: after its credential check, before its Inbox registers it. */
+export type SignInPoint = "credential" | "registration";
 
 /** A socket's attachment. */
 interface SocketState {
@@ -228,25 +231,50 @@ export class Session {
         const owner = { userId: identity.userId, organizationId: identity.organizationId };
         const pending: SignIn = { userId: identity.userId, deviceId: identity.deviceId, held: [], revoked: false };
         this.signingIn = pending;
-        await this.host.registrationHeld();
+        await this.host.heldAt("registration");
         const inbox = inboxOf(env, identity.organizationId, identity.userId);
         const { granted, recheck } = await inbox.attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
-        await this.host.signInHeld();
-        // A revocation lately, before the registration, may have come after the token was checked.
-        if (!pending.revoked && recheck && !(await stillValid())) {
-          pending.revoked = true;
-          await inbox.detach(this.id);
+        try {
+          await this.host.signInHeld();
+          // A revocation lately, before the registration, may have come after the token was checked.
+          if (!pending.revoked && recheck && !(await stillValid())) pending.revoked = true;
+          if (pending.revoked) throw new SamaError(Errors.TOKEN_EXPIRED);
+        } catch (err) {
+          await this.unregister(identity);
+          throw err;
         }
-        if (pending.revoked) throw new SamaError(Errors.TOKEN_EXPIRED); // the Inbox has let it go
         this.userBudget = { userId: identity.userId, left: granted };
         const previous = this.setIdentity(identity);
         if (previous && previous.userId !== identity.userId) await this.detach(previous);
       },
+      credentialChecked: () => this.host.heldAt("credential"),
       signOut: async () => {
         const previous = this.setIdentity(null);
         if (previous) await this.detach(previous);
       },
     };
+  }
+
+  /**
+   * A sign-in refused after its registration leaves the socket as it was, as one refused before it
+   * does: the Inbox holds it as before. Only its own user's Inbox changed (the registration replaced
+   * the socket's row there when it was theirs already: it names the socket's own device again).
+   * That device's credential cannot be checked again here: revoked lately, the socket signs out.
+   * Should that Inbox not answer, a socket of its user signs out (its liveness check drops the row).
+   */
+  private async unregister(refused: SessionIdentity): Promise<void> {
+    const own = this.state.identity;
+    const inbox = inboxOf(this.host.env, refused.organizationId, refused.userId);
+    try {
+      if (own?.userId !== refused.userId) return await inbox.detach(this.id);
+      const { recheck } = await inbox.attach({ userId: own.userId, organizationId: own.organizationId }, this.id, own.deviceId, 0);
+      if (!recheck) return;
+      this.setIdentity(null);
+      await inbox.detach(this.id);
+    } catch (err) {
+      if (this.state.identity?.userId === refused.userId) this.setIdentity(null);
+      this.host.report("undoing a refused sign-in failed", err);
+    }
   }
 
   /** Replaces the socket's identity in its attachment; returns the one it had. */

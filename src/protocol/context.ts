@@ -21,6 +21,8 @@ export interface RequestContext extends ServiceDeps {
    */
   signIn(identity: SessionIdentity, stillValid: () => Promise<boolean>): Promise<void>;
   signOut(): Promise<void>;
+  /** Test-only hold point (TEST_HOOKS=1, Gateway.testHoldSignInAt): resolves at once otherwise. */
+  credentialChecked(): Promise<void>;
   /**
    * The conversations of messages this socket sent or received lately (message id → cid), so an
    * edit or reaction right after the `ask` does not wait for the fan-out to index it.

@@ -1,18 +1,18 @@
 // Credentials and device tokens. Access tokens are verified as JWTs *and* looked up in user_tokens
 // (so logout revokes them); refresh tokens are rotated on every use and a rotated one presented
 // after the grace window revokes the whole device (token theft detection).
-import { and, eq, lt } from "drizzle-orm";
+import { and, eq, lt, notExists } from "drizzle-orm";
 import { sha256Hex } from "../auth/encoding";
 import { peekClaims, signToken, verifyToken, type SignedToken, type TokenType } from "../auth/jwt";
 import { hashPassword, verifyPassword } from "../auth/password";
-import { userTokens, type UserRow, type UserTokenRow } from "../db/schema";
+import { userTokens, users, type UserRow, type UserTokenRow } from "../db/schema";
 import { newObjectId } from "../domain/object-id";
 import { Errors, SamaError } from "../domain/errors";
 import type { ServiceDeps } from "./context";
 import { deviceKeyDeletions } from "./encrypted-devices";
 import { requireOrganization } from "./organizations";
 import { assertLoginAllowed, recordLoginFailure, recordLoginSuccess } from "./login-throttle";
-import { findUser, findUserByLogin, setPasswordHash } from "./users";
+import { findUser, findUserByLogin, replacePasswordHash } from "./users";
 
 export interface PasswordCredentials {
   organizationId: string;
@@ -21,21 +21,36 @@ export interface PasswordCredentials {
   deviceId: string;
 }
 
-export async function passwordLogin(deps: ServiceDeps, creds: PasswordCredentials): Promise<UserRow> {
+/**
+ * A password that matched the user's stored hash. Tokens issued on it are written only while that
+ * hash is still the user's: a reset (or change) between the check and the token leaves no token of
+ * the old password behind (the reset's delete of every token came before it, or deletes it).
+ */
+export interface PasswordProof {
+  password: string;
+  /** The stored hash it matched; follows another login's re-hash of the same password (issueToken). */
+  hash: string;
+}
+
+export async function passwordLogin(deps: ServiceDeps, creds: PasswordCredentials): Promise<{ user: UserRow; proof: PasswordProof }> {
   await requireOrganization(deps, creds.organizationId);
   await assertLoginAllowed(deps, creds.organizationId, creds.login, creds.deviceId);
   const user = await findUserByLogin(deps, creds.organizationId, creds.login);
   const check = await verifyPassword(creds.password, user?.passwordHash ?? null);
-  if (!user || !check.ok) {
+  if (!user?.passwordHash || !check.ok) {
     await recordLoginFailure(deps, creds.organizationId, creds.login, creds.deviceId);
     throw new SamaError(Errors.INCORRECT_LOGIN_OR_PASSWORD);
   }
   await recordLoginSuccess(deps, creds.organizationId, creds.login, creds.deviceId);
-  if (check.needsRehash) await setPasswordHash(deps, user.id, await hashPassword(creds.password));
-  return user;
+  const proof = { password: creds.password, hash: user.passwordHash };
+  if (check.needsRehash) {
+    const rehashed = await hashPassword(creds.password);
+    if (await replacePasswordHash(deps, user.id, proof.hash, rehashed)) proof.hash = rehashed;
+  }
+  return { user, proof };
 }
 
-async function issueToken(deps: ServiceDeps, user: UserRow, deviceId: string, type: TokenType): Promise<SignedToken> {
+async function issueToken(deps: ServiceDeps, user: UserRow, deviceId: string, type: TokenType, proof?: PasswordProof): Promise<SignedToken> {
   const { db, config, now } = deps;
   const secret = type === "access" ? config.jwtAccessSecret : config.jwtRefreshSecret;
   const ttl = type === "access" ? config.accessTokenTtlSeconds : config.refreshTokenTtlSeconds;
@@ -45,13 +60,14 @@ async function issueToken(deps: ServiceDeps, user: UserRow, deviceId: string, ty
     ttl,
     now,
   );
-  await db.batch([
+  const id = newObjectId(now);
+  const write = [
     // Expired rows of this device go as new ones come, so the table does not grow without bound.
     db
       .delete(userTokens)
       .where(and(eq(userTokens.userId, user.id), eq(userTokens.deviceId, deviceId), lt(userTokens.expiresAt, now))),
     db.insert(userTokens).values({
-      id: newObjectId(now),
+      id,
       organizationId: user.organizationId,
       userId: user.id,
       deviceId,
@@ -62,16 +78,29 @@ async function issueToken(deps: ServiceDeps, user: UserRow, deviceId: string, ty
       createdAt: now,
       updatedAt: now,
     }),
-  ]);
-  return signed;
+  ] as const;
+  if (proof === undefined) {
+    await db.batch(write);
+    return signed;
+  }
+  // Taken back in the same transaction unless the hash the password matched is still the user's.
+  const stillTheirs = db.select({ id: users.id }).from(users).where(and(eq(users.id, user.id), eq(users.passwordHash, proof.hash)));
+  const [, , takenBack] = await db.batch([...write, db.delete(userTokens).where(and(eq(userTokens.id, id), notExists(stillTheirs))).returning({ id: userTokens.id })]);
+  if (takenBack.length === 0) return signed;
+  // The hash changed since the check: still this password (another login re-hashed it), or refused.
+  const current = (await findUser(deps, user.organizationId, user.id))?.passwordHash ?? null;
+  if (current === null || current === proof.hash || !(await verifyPassword(proof.password, current)).ok) throw new SamaError(Errors.INCORRECT_LOGIN_OR_PASSWORD);
+  proof.hash = current;
+  return issueToken(deps, user, deviceId, type, proof);
 }
 
-export function issueAccessToken(deps: ServiceDeps, user: UserRow, deviceId: string): Promise<SignedToken> {
-  return issueToken(deps, user, deviceId, "access");
+/** `proof`: the password the user signed in with, when they did (see PasswordProof). */
+export function issueAccessToken(deps: ServiceDeps, user: UserRow, deviceId: string, proof?: PasswordProof): Promise<SignedToken> {
+  return issueToken(deps, user, deviceId, "access", proof);
 }
 
-export function issueRefreshToken(deps: ServiceDeps, user: UserRow, deviceId: string): Promise<SignedToken> {
-  return issueToken(deps, user, deviceId, "refresh");
+export function issueRefreshToken(deps: ServiceDeps, user: UserRow, deviceId: string, proof?: PasswordProof): Promise<SignedToken> {
+  return issueToken(deps, user, deviceId, "refresh", proof);
 }
 
 interface Verified {

@@ -166,8 +166,14 @@ export async function updateUser(deps: ServiceDeps, user: UserRow, changes: User
   return next;
 }
 
-export async function setPasswordHash({ db, now }: ServiceDeps, userId: string, passwordHash: string): Promise<void> {
-  await db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId));
+/** Replaces the user's password hash `from` by `to`; false when `from` is no longer theirs (a reset came first and stays). */
+export async function replacePasswordHash({ db, now }: ServiceDeps, userId: string, from: string, to: string): Promise<boolean> {
+  const replaced = await db
+    .update(users)
+    .set({ passwordHash: to, updatedAt: now })
+    .where(and(eq(users.id, userId), eq(users.passwordHash, from)))
+    .returning({ id: users.id });
+  return replaced.length > 0;
 }
 
 export async function touchRecentActivity({ db, now }: ServiceDeps, userId: string): Promise<void> {

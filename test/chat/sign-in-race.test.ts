@@ -7,6 +7,9 @@
 // Gateway's test hook holds the sign-in until such a call has reached it. A revocation that reaches
 // the Inbox before the socket registered there (its token checked before the revocation) must stop
 // the sign-in too: another hook holds the sign-in between its token check and its registration.
+// A sign-in refused after its registration (its token checked again and found revoked, or the check
+// failing) leaves the socket as it was: the Inbox holds it as before, or not at all.
+import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TestSocket, inboxOfUser, isRecord, namedGateway, type Frame } from "../helpers/socket";
@@ -16,6 +19,28 @@ import { createConversation, device, eventually, nextPacket, received, send, tab
 
 async function inboxSessions(user: TestUser): Promise<string[]> {
   return runInDurableObject(inboxOfUser(user), (_o, state) => state.storage.sql.exec<{ session_id: string }>("SELECT session_id FROM sessions").toArray().map((r) => r.session_id));
+}
+
+/** The devices the user's Inbox holds sessions of, one entry a session. */
+async function inboxDevices(user: TestUser): Promise<string[]> {
+  return runInDurableObject(inboxOfUser(user), (_o, state) => state.storage.sql.exec<{ device_id: string }>("SELECT device_id FROM sessions").toArray().map((r) => r.device_id));
+}
+
+/** The device signs out (POST /logout): every token of it is revoked. */
+async function logout(login: Login): Promise<void> {
+  const res = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
+  expect(res.status).toBe(200);
+}
+
+/** `connect` on `socket` with `login`, held after its token check until `meanwhile` has run. */
+async function connectAround(socket: TestSocket, gateway: string, login: Login, meanwhile: () => Promise<void>): Promise<Frame> {
+  const held = namedGateway(gateway);
+  await held.testHoldSignInAt("registration");
+  const connected = socket.request("connect", { token: login.accessToken, device_id: login.deviceId }, "connect");
+  await held.testSignInReachedAt("registration");
+  await meanwhile();
+  await held.testReleaseSignInAt("registration");
+  return connected;
 }
 
 /** A's socket and a private chat of A and B whose creation has reached B's Inbox (nothing of it is still on its way). */
@@ -76,8 +101,7 @@ describe("a call from the Inbox that reaches a socket while it signs in as the I
   it("revoking its device refuses the sign-in: the socket is not left signed in", { timeout: 20_000 }, async () => {
     const { b, author, cid } = await pair();
     const { socket, login, connected } = await signingIn(b);
-    const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
-    expect(logout.status).toBe(200);
+    await logout(login);
     expect(await connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
     await say(author, cid, socket, "after", 500); // the other tests see theirs well within this
@@ -93,15 +117,9 @@ describe("a revocation between a sign-in's token check and its registration with
     const login = (await device(b)).login;
     const gateway = unique("sign-in-race");
     const socket = await TestSocket.open("/", gateway);
-    const held = namedGateway(gateway);
-    await held.testHoldRegistration();
-    const connected = socket.request("connect", { token: login.accessToken, device_id: login.deviceId }, "connect");
-    await held.testRegistrationReached(); // the token was checked: it was live then
-    // The device signs out: its Inbox has no session of it yet to stop.
-    const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
-    expect(logout.status).toBe(200);
-    await held.testReleaseRegistration();
-    expect(await connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
+    // Its token was checked (live then); the device signs out: its Inbox has no session of it yet to stop.
+    const connected = await connectAround(socket, gateway, login, () => logout(login));
+    expect(connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
     await say(author, cid, socket, "after", 500);
     expect(received(socket, "message")).toEqual([]);
@@ -113,5 +131,51 @@ describe("a revocation between a sign-in's token check and its registration with
     await say(author, cid, socket, "signed in again");
     expect(received(socket, "message").map((m) => m.body)).toEqual(["signed in again"]);
     expect(await inboxSessions(b)).toHaveLength(1);
+  });
+});
+
+describe("a sign-in refused once the Inbox registered it", () => {
+  it("whose token check fails (a row it reads cannot be read): answers 500, the Inbox lets the socket go, the socket works on", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const login = (await device(b)).login;
+    const gateway = unique("sign-in-race");
+    const socket = await TestSocket.open("/", gateway);
+    const unreadable = env.DB.prepare("UPDATE users SET avatar_object = ? WHERE id = ?");
+    const connected = await connectAround(socket, gateway, login, async () => {
+      // A revocation of the device reached the Inbox (the sign-in checks its token again)...
+      await inboxOfUser(b).signOutSessions(b.id, login.deviceId);
+      // ...and the check fails: B's row no longer parses (its avatar is not JSON).
+      await unreadable.bind("{not json", b.id).run();
+    });
+    await unreadable.bind(null, b.id).run();
+
+    expect(connected).toEqual({ id: "connect", error: { status: 500, message: "Internal server error." } });
+    expect(await inboxSessions(b)).toEqual([]);
+    expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
+    // The socket can sign in again and is reached live.
+    expect(await socket.request("connect", { token: login.accessToken, device_id: login.deviceId })).toMatchObject({ success: true });
+    await say(author, cid, socket, "signed in");
+    expect(received(socket, "message").map((m) => m.body)).toEqual(["signed in"]);
+    expect(await inboxSessions(b)).toHaveLength(1);
+  });
+
+  it("signing a socket of the user in on another device: it stays signed in on its own device, reached live and by revocation", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const first = await device(b);
+    const gateway = unique("sign-in-race");
+    const socket = await tab(first, gateway);
+    const second = (await device(b)).login;
+    // The second device signs out while the socket's sign-in on it waits to be registered.
+    const connected = await connectAround(socket, gateway, second, () => logout(second));
+
+    expect(connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
+    expect(await inboxDevices(b)).toEqual([first.login.deviceId]);
+    expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ users: [] });
+    await say(author, cid, socket, "still here");
+    expect(received(socket, "message").map((m) => m.body)).toEqual(["still here"]);
+    // Its own device's revocation reaches it.
+    await logout(first.login);
+    expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
+    expect(await inboxSessions(b)).toEqual([]);
   });
 });

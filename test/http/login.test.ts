@@ -480,6 +480,17 @@ describe("users imported from SAMA", () => {
     );
   });
 
+  it("signs in two devices logging in at once with the legacy hash: the one whose upgrade lost follows the other's", async () => {
+    const login = unique("Legacy");
+    const password = "old-sama-password";
+    const id = await importUser(login, password);
+    const devices = [unique("dev"), unique("dev"), unique("dev")];
+    const answers = await Promise.all(devices.map((device_id) => http("POST", "/login", { body: { organization_id: "default", login, password, device_id } })));
+    expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await storedHash(id)).toMatch(/^pbkdf2-sha256\$/);
+    for (const [i, res] of answers.entries()) expect(await connectAnswer(res.json?.access_token as string, devices[i]!)).toEqual({ success: true });
+  });
+
   it("rejects a wrong password for an imported user and keeps the legacy hash", async () => {
     const login = unique("Legacy");
     const id = await importUser(login, "right-password");

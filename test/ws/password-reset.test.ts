@@ -3,7 +3,7 @@
 // workerd), the code's expiry, attempt limit, cooldown and daily cap, and what a reset ends.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { TestSocket } from "../helpers/socket";
+import { TestSocket, namedGateway } from "../helpers/socket";
 import { connectAnswer, connectedSocket, cookieFrom, http, loginHttp, signUp, unique, type TestUser } from "../helpers/users";
 import { record, type RecordedRequest } from "../push/fakes";
 
@@ -189,6 +189,25 @@ describe("user_reset_password", () => {
     expect(await connectAnswer(other.accessToken, "laptop")).toEqual({ error: { status: 422, message: "The token has expired." } });
     const after = await http("POST", "/login", { body: { device_id: "laptop" }, headers: { Cookie: cookie } });
     expect({ status: after.status, text: after.text }).toEqual({ status: 422, text: "The token has expired." });
+  });
+
+  it("refuses a password login whose old password was checked just before it: no token of it outlives the reset", async () => {
+    const seen = interceptEmails();
+    const user = await signUp();
+    const code = await emailedCode(user, seen);
+    const gateway = unique("reset-race");
+    const socket = await TestSocket.open("/", gateway);
+    const held = namedGateway(gateway);
+    await held.testHoldSignInAt("credential");
+    const login = socket.request("user_login", { organization_id: user.organizationId, login: user.login, password: user.password, device_id: "phone" }, "login");
+    await held.testSignInReachedAt("credential"); // the old password matched
+    expect(await reset(user, code)).toEqual({ success: true });
+    await held.testReleaseSignInAt("credential");
+
+    expect(await login).toEqual({ id: "login", error: { status: 401, message: "Incorrect username or password." } });
+    expect(await socket.requestError("user_search", { keyword: "x" })).toEqual({ status: 401, message: "Unauthorized." });
+    const tokens = await env.DB.prepare("SELECT count(*) AS n FROM user_tokens WHERE user_id = ?").bind(user.id).first<{ n: number }>();
+    expect(tokens?.n).toBe(0);
   });
 
   it("clears login lockouts of the account", async () => {

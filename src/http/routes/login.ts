@@ -13,6 +13,7 @@ import {
   issueRefreshToken,
   passwordLogin,
   rotateRefreshToken,
+  type PasswordProof,
 } from "../../services/auth";
 import type { SignedToken } from "../../auth/jwt";
 import { readJsonBody } from "../body";
@@ -49,6 +50,8 @@ interface Authenticated {
   user: UserRow;
   /** Set when a refresh cookie was rotated; otherwise a fresh refresh token is issued. */
   refresh: SignedToken | null;
+  /** Set for a password login: its tokens are issued on it. */
+  proof?: PasswordProof;
 }
 
 // SAMA's order: credentials in the body, then the Bearer access token, then the refresh cookie.
@@ -57,7 +60,7 @@ async function authenticate(c: AppContext, deps: ServiceDeps, body: z.output<typ
   const cookie = await refreshCookie(c, deps.config.cookieSecret);
   if (body.login !== undefined && body.password !== undefined && body.organization_id !== undefined) {
     const creds = { organizationId: body.organization_id, login: body.login, password: body.password, deviceId: device };
-    return { user: await passwordLogin(deps, creds), refresh: null };
+    return { ...(await passwordLogin(deps, creds)), refresh: null };
   }
   const bearer = bearerToken(c);
   if (bearer !== null) {
@@ -96,9 +99,9 @@ export const login = documented({
   handle: async (c) => {
     const deps = serviceDeps(c);
     const body = parseParams(schema, await readJsonBody(c));
-    const { user, refresh: rotated } = await authenticate(c, deps, body);
-    const refresh = rotated ?? (await issueRefreshToken(deps, user, body.device_id));
-    const access = await issueAccessToken(deps, user, body.device_id);
+    const { user, refresh: rotated, proof } = await authenticate(c, deps, body);
+    const refresh = rotated ?? (await issueRefreshToken(deps, user, body.device_id, proof));
+    const access = await issueAccessToken(deps, user, body.device_id, proof);
 
     const signed = await signCookieValue(refresh.token, deps.config.cookieSecret);
     c.header("Set-Cookie", refreshCookieHeader(signed, deps.config.refreshTokenTtlSeconds));

@@ -40,16 +40,17 @@ const userLoginDoc = {
 };
 
 export const userLogin = publicRequest("user_login", schema, userLoginDoc, async (ctx, params) => {
-  const user =
+  const { user, proof } =
     params.token !== undefined
-      ? await tokenLogin(ctx, params.token, params.device_id)
+      ? { user: await tokenLogin(ctx, params.token, params.device_id), proof: undefined }
       : await passwordLogin(ctx, {
           organizationId: params.organization_id,
           login: params.login ?? "",
           password: params.password ?? "",
           deviceId: params.device_id,
         });
-  const access = await issueAccessToken(ctx, user, params.device_id);
+  await ctx.credentialChecked();
+  const access = await issueAccessToken(ctx, user, params.device_id, proof);
   // A password was checked once: what a revocation since would have deleted is the token just issued.
   const credential = params.token ?? access.token;
   await ctx.signIn({ userId: user.id, organizationId: user.organizationId, deviceId: params.device_id }, () => isLiveToken(ctx, credential, params.device_id));
