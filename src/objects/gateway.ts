@@ -25,6 +25,8 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   private signInHold: PromiseWithResolvers<void> | null = null;
   /** Test-only: holds the next sign-in at a point of its way (testHoldSignInAt). */
   private readonly signInLatches: Record<SignInPoint, TestLatch> = { credential: new TestLatch(), registration: new TestLatch() };
+  /** Test-only: holds the next revocation's answer (testHoldSignOutAnswer). */
+  private readonly signOutLatch = new TestLatch();
   /** Test-only: holds the next push (testHoldPush). */
   private readonly pushLatch = new TestLatch();
 
@@ -66,6 +68,7 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   async signOutIf(socket: string, userId: string, deviceId: string | null): Promise<boolean> {
     const signedOut = this.find(socket)?.signOutIf(userId, deviceId) ?? false;
     this.releaseSignInHold();
+    if (this.signOutLatch.armed) await this.signOutLatch.pass();
     return signedOut;
   }
 
@@ -132,6 +135,23 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */
   async testAbort(): Promise<void> {
     abortForTest(this.ctx, this.env);
+  }
+
+  /**
+   * Test-only (TEST_HOOKS=1): the next signOutIf, having signed the socket out (or refused its
+   * sign-in), answers the Inbox only once testReleaseSignOutAnswer is called (test/chat/sign-in-race.test.ts).
+   */
+  async testHoldSignOutAnswer(): Promise<void> {
+    this.signOutLatch.arm(this.env);
+  }
+
+  /** Test-only: resolves once the held answer waits. */
+  async testSignOutAnswerReached(): Promise<void> {
+    await this.signOutLatch.reached();
+  }
+
+  async testReleaseSignOutAnswer(): Promise<void> {
+    this.signOutLatch.release(false);
   }
 
   /** Test-only (TEST_HOOKS=1): the next push waits for testReleasePush (test/chat/gateway-fanout.test.ts). */

@@ -132,8 +132,17 @@ export class Inbox extends DurableObject<Env> {
 
   /** A Session signed out or closed; the last one takes the user offline. */
   async detach(sessionId: string): Promise<void> {
+    await this.forgetSession(sessionId, null);
+  }
+
+  /** Drops a session's row (only while it names `deviceId`, when given); the last one takes the user offline. */
+  private async forgetSession(sessionId: string, deviceId: string | null): Promise<void> {
     this.sessionCache = null;
-    const removed = this.sql.exec("DELETE FROM sessions WHERE session_id = ?", sessionId).rowsWritten > 0;
+    const removed =
+      (deviceId === null
+        ? this.sql.exec("DELETE FROM sessions WHERE session_id = ?", sessionId)
+        : this.sql.exec("DELETE FROM sessions WHERE session_id = ? AND device_id = ?", sessionId, deviceId)
+      ).rowsWritten > 0;
     if (removed) await this.syncPresence();
   }
 
@@ -271,8 +280,10 @@ export class Inbox extends DurableObject<Env> {
         return this.gateway(gateway).signOutIf(socket, userId, deviceId);
       }),
     );
-    // A session that did not answer stays registered, so a later revocation or the liveness alarm still reaches it.
-    for (const [i, row] of rows.entries()) if (results[i]?.status === "fulfilled") await this.detach(row.session_id);
+    // A session that did not answer stays registered, so a later revocation or the liveness alarm still
+    // reaches it. One that did is dropped only while on the revoked device: a socket whose sign-in on
+    // it was refused has registered its own device again meanwhile (Session.unregister).
+    for (const [i, row] of rows.entries()) if (results[i]?.status === "fulfilled") await this.forgetSession(row.session_id, deviceId);
     return results.filter((r) => r.status === "fulfilled" && r.value).length;
   }
 

@@ -233,8 +233,11 @@ export class Session {
         this.signingIn = pending;
         await this.host.heldAt("registration");
         const inbox = inboxOf(env, identity.organizationId, identity.userId);
-        const { granted, recheck } = await inbox.attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
+        let granted = 0;
         try {
+          let recheck: boolean;
+          // In the try: an attach that fails may have registered the socket all the same.
+          ({ granted, recheck } = await inbox.attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE));
           await this.host.signInHeld();
           // A revocation lately, before the registration, may have come after the token was checked.
           if (!pending.revoked && recheck && !(await stillValid())) pending.revoked = true;
@@ -268,8 +271,9 @@ export class Session {
     try {
       if (own?.userId !== refused.userId) return await inbox.detach(this.id);
       const { recheck } = await inbox.attach({ userId: own.userId, organizationId: own.organizationId }, this.id, own.deviceId, 0);
-      if (!recheck) return;
-      this.setIdentity(null);
+      // Closed or revoked meanwhile (the socket's frames wait for this one, its Inbox's calls do not): that registration is stale.
+      if (!recheck && this.state.identity === own) return;
+      if (this.state.identity === own) this.setIdentity(null);
       await inbox.detach(this.id);
     } catch (err) {
       if (this.state.identity?.userId === refused.userId) this.setIdentity(null);

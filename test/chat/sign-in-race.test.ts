@@ -178,4 +178,26 @@ describe("a sign-in refused once the Inbox registered it", () => {
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
     expect(await inboxSessions(b)).toEqual([]);
   });
+
+  it("…and the revocation's answer reaches the Inbox after the socket registered its own device again: the Inbox keeps it", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const first = await device(b);
+    const gateway = unique("sign-in-race");
+    const socket = await tab(first, gateway);
+    const second = (await device(b)).login;
+    const held = namedGateway(gateway);
+    await held.testHoldSignIn(); // once registered, the sign-in waits for a call about a socket: the revocation's
+    await held.testHoldSignOutAnswer(); // whose answer waits until the refused sign-in was undone
+    const connected = socket.request("connect", { token: second.accessToken, device_id: second.deviceId }, "connect");
+    await eventually(async () => expect(await inboxDevices(b)).toEqual([second.deviceId]));
+    const loggedOut = logout(second);
+    await held.testSignOutAnswerReached();
+    expect(await connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
+    await held.testReleaseSignOutAnswer();
+    await loggedOut;
+
+    expect(await inboxDevices(b)).toEqual([first.login.deviceId]);
+    await say(author, cid, socket, "kept");
+    expect(received(socket, "message").map((m) => m.body)).toEqual(["kept"]);
+  });
 });
