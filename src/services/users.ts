@@ -136,8 +136,11 @@ export async function updateUser(deps: ServiceDeps, user: UserRow, changes: User
     updatedAt: deps.now,
   };
   next.searchText = searchTextOf(next);
+  // A new password replaces only the hash its current password was checked against (a reset meanwhile stays).
+  const checkedHash = changes.passwordHash !== undefined && user.passwordHash !== null ? [eq(users.passwordHash, user.passwordHash)] : [];
+  let changed: number;
   try {
-    await deps.db.batch([
+    const [update] = await deps.db.batch([
       deps.db
         .update(users)
         .set({
@@ -150,19 +153,23 @@ export async function updateUser(deps: ServiceDeps, user: UserRow, changes: User
           firstName: next.firstName,
           lastName: next.lastName,
           avatarObject: next.avatarObject,
-          passwordHash: next.passwordHash,
+          // Written only when it changes: the row was read before, and a password reset meanwhile
+          // must not be undone by an edit of something else.
+          ...(changes.passwordHash !== undefined ? { passwordHash: next.passwordHash } : {}),
           searchText: next.searchText,
           updatedAt: next.updatedAt,
         })
-        .where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId))),
+        .where(and(eq(users.id, user.id), eq(users.organizationId, user.organizationId), ...checkedHash)),
       // Entries matched by the old email/phone take the new one; contacts listing the new ones gain the match.
       ...followUserContacts(deps, user.organizationId, user, next),
       rematchContacts(deps, user.organizationId, user, next),
     ]);
+    changed = update.meta.changes;
   } catch (err) {
     if (isUniqueViolation(err)) throw new SamaError(Errors.USER_ALREADY_EXISTS);
     throw err;
   }
+  if (checkedHash.length > 0 && changed === 0) throw new SamaError(Errors.INCORRECT_CURRENT_PASSWORD);
   return next;
 }
 

@@ -6,6 +6,11 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { TestSocket, namedGateway } from "../helpers/socket";
 import { connectAnswer, connectedSocket, cookieFrom, http, loginHttp, signUp, unique, type TestUser } from "../helpers/users";
 import { record, type RecordedRequest } from "../push/fakes";
+import { getDb } from "../../src/db/client";
+import { getConfig } from "../../src/config";
+import { hashPassword } from "../../src/auth/password";
+import { liveSessions } from "../../src/services/live-sessions";
+import { findUser, updateUser } from "../../src/services/users";
 
 const EMAIL_API = "https://email.parley.test/v1/send";
 
@@ -165,6 +170,22 @@ describe("user_reset_password", () => {
     const old = await login(user.password);
     expect({ status: old.status, text: old.text }).toEqual({ status: 401, text: "Incorrect username or password." });
     expect(await reset(user, code, "another-pass")).toEqual(INCORRECT);
+  });
+
+  it("is not undone by a user_edit that read the account before it: other fields keep the new password, a new password checked against the old one is refused", async () => {
+    const seen = interceptEmails();
+    const user = await signUp();
+    const deps = { db: getDb(env), config: getConfig(env), sessions: liveSessions(env), now: Date.now() };
+    // What a user_edit in flight read before the reset (the interleaving a race would give).
+    const before = (await findUser(deps, user.organizationId, user.id))!;
+    expect(await reset(user, await emailedCode(user, seen), "brand-new-pass")).toEqual({ success: true });
+    await updateUser(deps, before, { firstName: "Renamed" });
+    await expect(updateUser(deps, before, { passwordHash: await hashPassword("edited-pass") })).rejects.toMatchObject({ status: 401, message: "The current password you entered is incorrect." });
+    const login = (password: string) => http("POST", "/login", { body: { organization_id: user.organizationId, login: user.login, password, device_id: "after-edit" } });
+    expect((await login("brand-new-pass")).status).toBe(200);
+    expect((await login(user.password)).status).toBe(401);
+    expect((await login("edited-pass")).status).toBe(401);
+    expect((await findUser(deps, user.organizationId, user.id))!.firstName).toBe("Renamed");
   });
 
   it("accepts the code as SAMA's JSON number or as a six-digit string", async () => {
