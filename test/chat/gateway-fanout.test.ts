@@ -258,3 +258,26 @@ describe("a device reached through its Inbox whose Gateway answers late", () => 
     expect(received(late, "message").map((m) => m.body)).toEqual(["through the Inbox", "after it"]);
   });
 });
+
+describe("a member whose next packet of a conversation goes through the Inbox while a live one waits for its Gateway", () => {
+  it("gets them in stream order: the Inbox is told only after the live call settled", { timeout: 30_000 }, async () => {
+    const own = unique("busy");
+    const { sockets, cid } = await warmGroup(own);
+    const [author, member, reader] = sockets as [TestSocket, TestSocket, TestSocket];
+    const mine = await send(member, cid, { body: "the member's" });
+    await Promise.all([author, reader].map((s) => nextPacket(s, "message", (m) => m.body === "the member's")));
+    await sleep(TOLD_BEHIND_MS);
+    const held = namedGateway(own);
+    await held.testHoldPush();
+    await send(author, cid, { body: "live, held" }); // to the member's Gateway, which holds it
+    await held.testPushReached();
+    // A receipt for the member alone: a row of one recipient, the Inboxes' path.
+    const read = reader.request("message_read", { cid, ids: [mine.server_mid] });
+    await sleep(TOLD_BEHIND_MS);
+    await held.testReleasePush(false);
+    expect(await read).toMatchObject({ success: true });
+    await nextPacket(member, "message_read", (r) => Array.isArray(r.ids) && r.ids.includes(mine.server_mid));
+    const order = member.frames.flatMap((f) => (isRecord(f.message) && f.message.body === "live, held" ? ["message"] : isRecord(f.message_read) ? ["message_read"] : []));
+    expect(order).toEqual(["message", "message_read"]);
+  });
+});
