@@ -78,11 +78,14 @@ export function describeCosts(label, costs) {
 
 /**
  * Rows for one measured phase: commits, rows written, rows read and calls between objects per
- * message, each against DESIGN.md's budget for that shape where it sets one.
+ * message, each against DESIGN.md's budget for that shape where it sets one; `why` leads the note.
  */
-export function costRows(scenario, costs, budget = {}) {
+/** The note of an at-rest phase, which is held to no budget (see bench/README.md "Costs"). */
+export const AT_REST = "every recipient's Inbox writes once per window (INBOX_WRITE_WINDOW_SECONDS), shared by the messages in it; ";
+
+export function costRows(scenario, costs, budget = {}, why = "") {
   if (!costs || costs.error) return [];
-  const note = `${costs.messages} messages; calls by class ${JSON.stringify(costs.calls_by_class)}; commits by class ${JSON.stringify(costs.commits_by_class)}`;
+  const note = `${why}${costs.messages} messages; calls by class ${JSON.stringify(costs.calls_by_class)}; commits by class ${JSON.stringify(costs.commits_by_class)}`;
   const row = (metric, unit, value, limit) => ({
     scenario,
     metric,

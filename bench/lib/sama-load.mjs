@@ -3,7 +3,7 @@
 // users). Users join in steps; at each step every user sends at its own phase of the 5 s period, so
 // the offered load is users/5 msg/s, evenly spread, and every message is owed to the 3 others.
 import { loadavg } from "node:os";
-import { costRows, describeCosts, measureCosts } from "./costs.mjs";
+import { AT_REST, costRows, describeCosts, measureCosts } from "./costs.mjs";
 import { compareRow } from "./report.mjs";
 import { BASELINE_NAMES, baselineUrl, closeQuietly, connectUser, createConversation, openSocket, parleyFrameHandler, payload, messageId } from "./rooms.mjs";
 import { Tally, takeSeq, waitIdle } from "./scenarios.mjs";
@@ -340,7 +340,7 @@ export function samaLoadRows(results, settings) {
     if (r.lowerBound) return `${name} passed every step up to ${settings.samaSteps.at(-1)} users (a lower bound)`;
     return `${name} stopped at ${r.failedAt.users} users: ${whyFailed(r.failedAt)}`;
   };
-  rows.push(...costRows("costs: SAMA's shape (groups of 4), one message in flight (at rest)", results.Parley?.rest_costs, SAMA_BUDGET));
+  rows.push(...costRows("costs: SAMA's shape (groups of 4), one message in flight (at rest)", results.Parley?.rest_costs, {}, AT_REST));
   for (const users of settings.samaReport) rows.push(...costRows(`costs: SAMA's shape (groups of 4) at ${users} users`, at("Parley", users)?.costs, SAMA_BUDGET));
   for (const baselineName of BASELINES) {
     rows.push(
