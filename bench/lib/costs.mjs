@@ -80,7 +80,7 @@ export function describeCosts(label, costs) {
  * Rows for one measured phase: commits, rows written, rows read and calls between objects per
  * message, each against DESIGN.md's budget for that shape where it sets one; `why` leads the note.
  */
-/** The note of an at-rest phase, which is held to no budget (see bench/README.md "Costs"). */
+/** The note of an at-rest phase, which is held to no budget (see bench/README.md "What a message costs"). */
 export const AT_REST = "every recipient's Inbox writes once per window (INBOX_WRITE_WINDOW_SECONDS), shared by the messages in it; ";
 
 export function costRows(scenario, costs, budget = {}, why = "") {
