@@ -20,7 +20,8 @@ import { readJsonBody } from "../body";
 import { documented } from "../documented";
 import { publicUser, withErrors } from "../responses";
 import type { ServiceDeps } from "../../services/context";
-import { serviceDeps, type AppContext } from "../types";
+import { placeSocket } from "../../objects/stubs";
+import { serviceDeps, testGateway, type AppContext } from "../types";
 
 const schema = z
   .looseObject({
@@ -100,6 +101,9 @@ export const login = documented({
     const deps = serviceDeps(c);
     const body = parseParams(schema, await readJsonBody(c));
     const { user, refresh: rotated, proof } = await authenticate(c, deps, body);
+    // Test-only (TEST_HOOKS=1): held between the credential check and the tokens at the named Gateway's latch.
+    const held = testGateway(c);
+    if (held !== undefined) await placeSocket(c.env, held, 1).testPassCredential();
     const refresh = rotated ?? (await issueRefreshToken(deps, user, body.device_id, proof));
     const access = await issueAccessToken(deps, user, body.device_id, proof);
 
