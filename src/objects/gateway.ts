@@ -110,11 +110,18 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   /**
    * Test-only (TEST_HOOKS=1): the next sign-in of a socket here waits at `point` until
    * testReleaseSignInAt: "credential" right after its credential check (user_login: before its token
-   * is issued), "registration" after its token check, before its Inbox registers it. A revocation or
-   * a password reset can then land in between (test/chat/sign-in-race.test.ts, test/ws/password-reset.test.ts).
+   * is issued; POST /login too, see testPassCredential), "registration" after its token check, before
+   * its Inbox registers it. A revocation or a password reset can then land in between
+   * (test/chat/sign-in-race.test.ts, test/ws/password-reset.test.ts, test/http/login.test.ts).
    */
   async testHoldSignInAt(point: SignInPoint): Promise<void> {
     this.signInLatches[point].arm(this.env);
+  }
+
+  /** Test-only (TEST_HOOKS=1): a sign-in elsewhere (POST /login, with x-test-gateway naming this Gateway) waits at "credential" here. */
+  async testPassCredential(): Promise<void> {
+    requireTestHooks(this.env);
+    await this.host.heldAt("credential");
   }
 
   /** Test-only: resolves once the held sign-in waits (see testHoldSignInAt). */

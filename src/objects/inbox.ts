@@ -20,6 +20,7 @@ import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from
 import { meteredStorage, started } from "./metrics";
 import { StubCache, fileAccess, gatewayStub, inboxOf, parseSessionAddress, type GatewayStub } from "./stubs";
 import { abortForTest } from "./test-hooks";
+import { TestLatch } from "./test-latch";
 import { logError } from "../log";
 
 export type { ConversationListQuery, LogRow, SyncPage };
@@ -70,6 +71,8 @@ export class Inbox extends DurableObject<Env> {
   private requestBucket: Bucket | null = null;
   /** One stub per Gateway: calls on the same stub arrive in order, so packets keep their event_seq order. */
   private readonly gatewayStubs = new StubCache((id) => gatewayStub(this.env, id));
+  /** Test-only: holds the next attach once its session is registered (testHoldAttach). */
+  private readonly attachLatch = new TestLatch();
   private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
   private readonly laggingLimit = new SharedDeadline(LAGGING_LIMIT_MS);
   /**
@@ -127,6 +130,7 @@ export class Inbox extends DurableObject<Env> {
     const recheck = [deviceId, null].some((d) => now - (all.get(d) ?? -Infinity) < REVOCATION_KEPT_MS);
     await this.syncPresence();
     if ((await this.ctx.storage.getAlarm()) === null) await this.setAlarm(Date.now() + LIVENESS_MS);
+    if (this.attachLatch.armed) await this.attachLatch.pass();
     return { granted: await this.grantRequests(budget), recheck };
   }
 
@@ -493,6 +497,21 @@ export class Inbox extends DurableObject<Env> {
   /** Test-only (TEST_HOOKS=1): dies at once, as the runtime aborts an object (test/chat/chaos.test.ts). */
   async testAbort(): Promise<void> {
     abortForTest(this.ctx, this.env);
+  }
+
+  /** Test-only (TEST_HOOKS=1): the next attach waits, its session registered, for testReleaseAttach (test/chat/sign-in-race.test.ts). */
+  async testHoldAttach(): Promise<void> {
+    this.attachLatch.arm(this.env);
+  }
+
+  /** Test-only: resolves once the held attach waits. */
+  async testAttachReached(): Promise<void> {
+    await this.attachLatch.reached();
+  }
+
+  /** Test-only: the held attach answers, or fails midway (its session registered). */
+  async testReleaseAttach(fail: boolean): Promise<void> {
+    this.attachLatch.release(fail);
   }
 
   /** After a failed call: the next call gets a new stub (and learns from the fresh object whether the sockets are still there). */

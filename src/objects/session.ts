@@ -233,14 +233,14 @@ export class Session {
         this.signingIn = pending;
         await this.host.heldAt("registration");
         const inbox = inboxOf(env, identity.organizationId, identity.userId);
-        let granted = 0;
+        let granted: number;
         try {
-          let recheck: boolean;
-          // In the try: an attach that fails may have registered the socket all the same.
-          ({ granted, recheck } = await inbox.attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE));
+          // A registration that fails may have been made (its answer lost): undone as a refusal is.
+          const attached = await inbox.attach(owner, this.id, identity.deviceId, USER_BUDGET_SLICE);
+          granted = attached.granted;
           await this.host.signInHeld();
           // A revocation lately, before the registration, may have come after the token was checked.
-          if (!pending.revoked && recheck && !(await stillValid())) pending.revoked = true;
+          if (!pending.revoked && attached.recheck && !(await stillValid())) pending.revoked = true;
           if (pending.revoked) throw new SamaError(Errors.TOKEN_EXPIRED);
         } catch (err) {
           await this.unregister(identity);
@@ -259,8 +259,8 @@ export class Session {
   }
 
   /**
-   * A sign-in refused after its registration leaves the socket as it was, as one refused before it
-   * does: the Inbox holds it as before. Only its own user's Inbox changed (the registration replaced
+   * A sign-in refused after its registration (or whose registration failed, maybe made) leaves the
+   * socket as it was, as one refused before it does: the Inbox holds it as before. Only its own user's Inbox changed (the registration replaced
    * the socket's row there when it was theirs already: it names the socket's own device again).
    * That device's credential cannot be checked again here: revoked lately, the socket signs out.
    * Should that Inbox not answer, a socket of its user signs out (its liveness check drops the row).

@@ -45,6 +45,8 @@ export interface GatewayCalls extends Rpc.DurableObjectBranded {
   isSignedInAs(socket: string, userId: string): Promise<boolean>;
   /** Sends each batch's frames to its targets still signed in as their user; answers the targets that were not. */
   push(batches: SocketBatch[]): Promise<SocketTarget[]>;
+  /** Test-only (TEST_HOOKS=1): waits at the "credential" latch as a sign-in of a socket here would (POST /login's hold point). */
+  testPassCredential(): Promise<void>;
 }
 
 /** Frames for some sockets of one Gateway, in order. */

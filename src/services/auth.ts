@@ -1,7 +1,9 @@
 // Credentials and device tokens. Access tokens are verified as JWTs *and* looked up in user_tokens
 // (so logout revokes them); refresh tokens are rotated on every use and a rotated one presented
-// after the grace window revokes the whole device (token theft detection).
+// after the grace window revokes the whole device (token theft detection). A new token is written
+// only while what it is issued on (a password's hash, a presented token) still holds (Proof).
 import { and, eq, lt, notExists } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import { sha256Hex } from "../auth/encoding";
 import { peekClaims, signToken, verifyToken, type SignedToken, type TokenType } from "../auth/jwt";
 import { hashPassword, verifyPassword } from "../auth/password";
@@ -32,6 +34,24 @@ export interface PasswordProof {
   hash: string;
 }
 
+/**
+ * A live token presented to sign in (access, or refresh). Tokens issued on it are written only while
+ * its stored row is: a revocation (logout, theft, password reset, user deleted) between the check and
+ * the new token leaves none behind (its delete came before, or deletes the new one too).
+ */
+export interface TokenProof {
+  /** The presented token's row in user_tokens. */
+  tokenId: string;
+}
+
+/** What new tokens are issued on, checked again in the transaction that writes them. */
+export type Proof = PasswordProof | TokenProof;
+
+export interface SignedIn {
+  user: UserRow;
+  proof: Proof;
+}
+
 export async function passwordLogin(deps: ServiceDeps, creds: PasswordCredentials): Promise<{ user: UserRow; proof: PasswordProof }> {
   await requireOrganization(deps, creds.organizationId);
   await assertLoginAllowed(deps, creds.organizationId, creds.login, creds.deviceId);
@@ -50,7 +70,7 @@ export async function passwordLogin(deps: ServiceDeps, creds: PasswordCredential
   return { user, proof };
 }
 
-async function issueToken(deps: ServiceDeps, user: UserRow, deviceId: string, type: TokenType, proof?: PasswordProof): Promise<SignedToken> {
+async function issueToken(deps: ServiceDeps, user: UserRow, deviceId: string, type: TokenType, proof: Proof): Promise<SignedToken> {
   const { db, config, now } = deps;
   const secret = type === "access" ? config.jwtAccessSecret : config.jwtRefreshSecret;
   const ttl = type === "access" ? config.accessTokenTtlSeconds : config.refreshTokenTtlSeconds;
@@ -79,14 +99,16 @@ async function issueToken(deps: ServiceDeps, user: UserRow, deviceId: string, ty
       updatedAt: now,
     }),
   ] as const;
-  if (proof === undefined) {
-    await db.batch(write);
-    return signed;
-  }
-  // Taken back in the same transaction unless the hash the password matched is still the user's.
-  const stillTheirs = db.select({ id: users.id }).from(users).where(and(eq(users.id, user.id), eq(users.passwordHash, proof.hash)));
-  const [, , takenBack] = await db.batch([...write, db.delete(userTokens).where(and(eq(userTokens.id, id), notExists(stillTheirs))).returning({ id: userTokens.id })]);
+  // Taken back in the same transaction unless the presented token's row, or the hash the password
+  // matched, is still there.
+  const presented = alias(userTokens, "presented");
+  const stillHolds =
+    "tokenId" in proof
+      ? db.select({ id: presented.id }).from(presented).where(eq(presented.id, proof.tokenId))
+      : db.select({ id: users.id }).from(users).where(and(eq(users.id, user.id), eq(users.passwordHash, proof.hash)));
+  const [, , takenBack] = await db.batch([...write, db.delete(userTokens).where(and(eq(userTokens.id, id), notExists(stillHolds))).returning({ id: userTokens.id })]);
   if (takenBack.length === 0) return signed;
+  if ("tokenId" in proof) throw new SamaError(Errors.TOKEN_EXPIRED);
   // The hash changed since the check: still this password (another login re-hashed it), or refused.
   const current = (await findUser(deps, user.organizationId, user.id))?.passwordHash ?? null;
   if (current === null || current === proof.hash || !(await verifyPassword(proof.password, current)).ok) throw new SamaError(Errors.INCORRECT_LOGIN_OR_PASSWORD);
@@ -94,12 +116,12 @@ async function issueToken(deps: ServiceDeps, user: UserRow, deviceId: string, ty
   return issueToken(deps, user, deviceId, type, proof);
 }
 
-/** `proof`: the password the user signed in with, when they did (see PasswordProof). */
-export function issueAccessToken(deps: ServiceDeps, user: UserRow, deviceId: string, proof?: PasswordProof): Promise<SignedToken> {
+/** `proof`: what the user signed in with (see Proof); refused as it would be now if it no longer holds. */
+export function issueAccessToken(deps: ServiceDeps, user: UserRow, deviceId: string, proof: Proof): Promise<SignedToken> {
   return issueToken(deps, user, deviceId, "access", proof);
 }
 
-export function issueRefreshToken(deps: ServiceDeps, user: UserRow, deviceId: string, proof?: PasswordProof): Promise<SignedToken> {
+export function issueRefreshToken(deps: ServiceDeps, user: UserRow, deviceId: string, proof: Proof): Promise<SignedToken> {
   return issueToken(deps, user, deviceId, "refresh", proof);
 }
 
@@ -123,24 +145,29 @@ async function verifyStoredToken(deps: ServiceDeps, token: string, deviceId: str
   return user ? { user, row } : null;
 }
 
-/** The user behind an access token for `connect` and Bearer logins; SAMA's 422 otherwise. */
-export async function authenticateAccessToken(deps: ServiceDeps, token: string, deviceId: string): Promise<UserRow> {
-  const verified = await verifyStoredToken(deps, token, deviceId, "access");
+/** A live token of `type`, not replaced, as what new tokens are issued on; SAMA's 422 otherwise. */
+async function unreplacedToken(deps: ServiceDeps, token: string, deviceId: string, type: TokenType): Promise<SignedIn> {
+  const verified = await verifyStoredToken(deps, token, deviceId, type);
   if (!verified || verified.row.replacedAt !== null) throw new SamaError(Errors.TOKEN_EXPIRED);
-  return verified.user;
+  return { user: verified.user, proof: { tokenId: verified.row.id } };
 }
 
-export interface Rotation {
-  user: UserRow;
-  refresh: SignedToken;
+/** A Bearer login's access token (see unreplacedToken). */
+export function accessTokenLogin(deps: ServiceDeps, token: string, deviceId: string): Promise<SignedIn> {
+  return unreplacedToken(deps, token, deviceId, "access");
+}
+
+/** The user behind an access token for `connect`, logout and live sockets; SAMA's 422 otherwise. */
+export async function authenticateAccessToken(deps: ServiceDeps, token: string, deviceId: string): Promise<UserRow> {
+  return (await accessTokenLogin(deps, token, deviceId)).user;
 }
 
 /**
- * Exchanges a refresh token for a new one. A token already exchanged within the grace window
- * (browser tabs racing to refresh) yields another new token; after the window it is treated as
- * stolen and every token of the device is revoked.
+ * Retires a refresh token for the new one the caller issues on the answer. A token already retired
+ * within the grace window (browser tabs racing to refresh) gets another new one; after the window it
+ * is treated as stolen and every token of the device is revoked.
  */
-export async function rotateRefreshToken(deps: ServiceDeps, token: string, deviceId: string): Promise<Rotation> {
+export async function rotateRefreshToken(deps: ServiceDeps, token: string, deviceId: string): Promise<SignedIn> {
   const verified = await verifyStoredToken(deps, token, deviceId, "refresh");
   if (!verified) throw new SamaError(Errors.TOKEN_EXPIRED);
   const { user, row } = verified;
@@ -151,17 +178,12 @@ export async function rotateRefreshToken(deps: ServiceDeps, token: string, devic
   if (row.replacedAt === null) {
     await deps.db.update(userTokens).set({ replacedAt: deps.now, updatedAt: deps.now }).where(eq(userTokens.id, row.id));
   }
-  return { user, refresh: await issueRefreshToken(deps, user, deviceId) };
+  return { user, proof: { tokenId: row.id } };
 }
 
 /** SAMA's WS `user_login` with a token: an access token, or a refresh token (not rotated: there is no cookie to return it in). */
-export async function tokenLogin(deps: ServiceDeps, token: string, deviceId: string): Promise<UserRow> {
-  if (peekClaims(token)?.type === "refresh") {
-    const verified = await verifyStoredToken(deps, token, deviceId, "refresh");
-    if (!verified || verified.row.replacedAt !== null) throw new SamaError(Errors.TOKEN_EXPIRED);
-    return verified.user;
-  }
-  return authenticateAccessToken(deps, token, deviceId);
+export function tokenLogin(deps: ServiceDeps, token: string, deviceId: string): Promise<SignedIn> {
+  return unreplacedToken(deps, token, deviceId, peekClaims(token)?.type === "refresh" ? "refresh" : "access");
 }
 
 /** Whether `token` still passes tokenLogin (a sign-in checks again when a revocation may have come since its check). */

@@ -8,7 +8,8 @@
 // the Inbox before the socket registered there (its token checked before the revocation) must stop
 // the sign-in too: another hook holds the sign-in between its token check and its registration.
 // A sign-in refused after its registration (its token checked again and found revoked, or the check
-// failing) leaves the socket as it was: the Inbox holds it as before, or not at all.
+// failing) leaves the socket as it was: the Inbox holds it as before, or not at all. So does one whose
+// registration fails midway (the Inbox's test hook fails it once the session is registered).
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -41,6 +42,27 @@ async function connectAround(socket: TestSocket, gateway: string, login: Login, 
   await meanwhile();
   await held.testReleaseSignInAt("registration");
   return connected;
+}
+
+/** `signIn` sent while the user's Inbox fails its next registration once it is made (its answer lost). */
+async function attachFailing(user: TestUser, signIn: () => Promise<Frame>): Promise<Frame> {
+  const inbox = inboxOfUser(user);
+  await inbox.testHoldAttach();
+  const answer = signIn();
+  await inbox.testAttachReached();
+  await inbox.testReleaseAttach(true);
+  return answer;
+}
+
+/** A sign-in of a signed-out socket that failed after its registration: 500, the Inbox holds no session of it, the socket signs in again and is reached live. */
+async function expectLetGo(connected: Frame, { b, author, cid }: { b: TestUser; author: TestSocket; cid: string }, socket: TestSocket, login: Login): Promise<void> {
+  expect(connected).toEqual({ id: "connect", error: { status: 500, message: "Internal server error." } });
+  expect(await inboxSessions(b)).toEqual([]);
+  expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
+  expect(await socket.request("connect", { token: login.accessToken, device_id: login.deviceId })).toMatchObject({ success: true });
+  await say(author, cid, socket, "signed in");
+  expect(received(socket, "message").map((m) => m.body)).toEqual(["signed in"]);
+  expect(await inboxSessions(b)).toHaveLength(1);
 }
 
 /** A's socket and a private chat of A and B whose creation has reached B's Inbox (nothing of it is still on its way). */
@@ -149,14 +171,31 @@ describe("a sign-in refused once the Inbox registered it", () => {
     });
     await unreadable.bind(null, b.id).run();
 
+    await expectLetGo(connected, { b, author, cid }, socket, login);
+  });
+
+  it("whose registration fails midway (registered, no answer): the Inbox lets the socket go, the socket works on", { timeout: 20_000 }, async () => {
+    const { b, author, cid } = await pair();
+    const login = (await device(b)).login;
+    const socket = await TestSocket.open("/", unique("sign-in-race"));
+    const connected = await attachFailing(b, () => socket.request("connect", { token: login.accessToken, device_id: login.deviceId }, "connect"));
+
+    await expectLetGo(connected, { b, author, cid }, socket, login);
+  });
+
+  it("signing a socket of the user in on another device, its registration failing midway: it stays on its own device, reached by its revocation", { timeout: 20_000 }, async () => {
+    const { b } = await pair();
+    const first = await device(b);
+    const socket = await tab(first, unique("sign-in-race"));
+    const second = (await device(b)).login;
+    const connected = await attachFailing(b, () => socket.request("connect", { token: second.accessToken, device_id: second.deviceId }, "connect"));
+
     expect(connected).toEqual({ id: "connect", error: { status: 500, message: "Internal server error." } });
-    expect(await inboxSessions(b)).toEqual([]);
+    expect(await inboxDevices(b)).toEqual([first.login.deviceId]);
+    expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ users: [] });
+    await logout(first.login);
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
-    // The socket can sign in again and is reached live.
-    expect(await socket.request("connect", { token: login.accessToken, device_id: login.deviceId })).toMatchObject({ success: true });
-    await say(author, cid, socket, "signed in");
-    expect(received(socket, "message").map((m) => m.body)).toEqual(["signed in"]);
-    expect(await inboxSessions(b)).toHaveLength(1);
+    expect(await inboxSessions(b)).toEqual([]);
   });
 
   it("signing a socket of the user in on another device: it stays signed in on its own device, reached live and by revocation", { timeout: 20_000 }, async () => {

@@ -4,8 +4,8 @@
 import { env } from "cloudflare:workers";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { TestSocket, type Frame } from "../helpers/socket";
-import { connectAnswer, cookieFrom, expectTextError, http, type HttpResult, loginHttp, signUp, type TestUser, unique } from "../helpers/users";
+import { TestSocket, namedGateway, type Frame } from "../helpers/socket";
+import { connectAnswer, cookieFrom, expectTextError, http, type HttpResult, type Login, loginHttp, signUp, type TestUser, unique } from "../helpers/users";
 
 const ACCESS_SECRET = "test-access-secret-0123456789abcdef"; // JWT_ACCESS_SECRET in vitest.config.ts
 const GRACE_WAIT_MS = 1300; // REFRESH_REUSE_GRACE_SECONDS is 1 in tests
@@ -370,6 +370,55 @@ describe("POST /login with the refresh cookie", () => {
     const res = await cookieLogin(`theme=dark; ${first.cookie}; lang=en`, first.deviceId);
     expect(res.status).toBe(200);
     expect((res.json?.user as Frame | undefined)?._id).toBe(user.id);
+  });
+});
+
+describe("POST /login with a token racing its device's logout", () => {
+  /** The login held between its credential check and its tokens (at a Gateway's "credential" latch) while `meanwhile` runs. */
+  async function loginAround(headers: Record<string, string>, deviceId: string, meanwhile: () => Promise<void>): Promise<HttpResult> {
+    const gateway = unique("login-race");
+    const held = namedGateway(gateway);
+    await held.testHoldSignInAt("credential");
+    const answer = http("POST", "/login", { body: { device_id: deviceId }, headers: { ...headers, "x-test-gateway": gateway } });
+    await held.testSignInReachedAt("credential");
+    await meanwhile();
+    await held.testReleaseSignInAt("credential");
+    return answer;
+  }
+
+  async function logout(login: Login): Promise<void> {
+    const res = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
+    expect(res.status).toBe(200);
+  }
+
+  async function deviceTokens(user: TestUser, deviceId: string): Promise<number> {
+    const row = await env.DB.prepare("SELECT count(*) AS n FROM user_tokens WHERE user_id = ? AND device_id = ?").bind(user.id, deviceId).first<{ n: number }>();
+    return row?.n ?? -1;
+  }
+
+  it("a Bearer login checked just before the logout gets no token", async () => {
+    const user = await signUp();
+    const login = await loginHttp(user);
+    const res = await loginAround({ Authorization: `Bearer ${login.accessToken}` }, login.deviceId, () => logout(login));
+    expectTextError(res, 422, "The token has expired.");
+    expect(await deviceTokens(user, login.deviceId)).toBe(0);
+  });
+
+  it("a refresh-cookie login checked just before the logout gets no token", async () => {
+    const user = await signUp();
+    const login = await loginHttp(user);
+    const res = await loginAround({ Cookie: login.cookie }, login.deviceId, () => logout(login));
+    expectTextError(res, 422, "The token has expired.");
+    expect(await deviceTokens(user, login.deviceId)).toBe(0);
+  });
+
+  it("a held login with no revocation meanwhile is answered as ever", async () => {
+    const user = await signUp();
+    const login = await loginHttp(user);
+    const res = await loginAround({ Cookie: login.cookie }, login.deviceId, async () => undefined);
+    expect(res.status).toBe(200);
+    expect(await connectAnswer(accessTokenOf(res), login.deviceId)).toEqual({ success: true });
+    expect((await cookieLogin(cookieFrom(res.headers), login.deviceId)).status).toBe(200);
   });
 });
 

@@ -1,6 +1,7 @@
 // Accounts over the socket: user_create, user_login, connect, user_logout, with their SAMA errors.
 import { describe, expect, it } from "vitest";
-import { TestSocket, type Frame } from "../helpers/socket";
+import { env } from "cloudflare:workers";
+import { TestSocket, namedGateway, type Frame } from "../helpers/socket";
 import { connectedSocket, http, loginHttp, signUp, unique } from "../helpers/users";
 
 const open = () => TestSocket.open();
@@ -126,6 +127,25 @@ describe("user_login", () => {
   ])("refuses %s", async (_name, params, error) => {
     const socket = await open();
     expect(await socket.requestError("user_login", params)).toEqual(error);
+  });
+
+  it("writes no token for a token login checked just before its device logs out", async () => {
+    const user = await signUp();
+    const login = await loginHttp(user);
+    const gateway = unique("login-race");
+    const socket = await TestSocket.open("/", gateway);
+    const held = namedGateway(gateway);
+    await held.testHoldSignInAt("credential");
+    const answer = socket.request("user_login", { organization_id: "default", token: login.accessToken, device_id: login.deviceId }, "login");
+    await held.testSignInReachedAt("credential"); // the token was checked: live then
+    const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
+    expect(logout.status).toBe(200);
+    await held.testReleaseSignInAt("credential");
+
+    expect(await answer).toEqual({ id: "login", error: { status: 422, message: "The token has expired." } });
+    expect(await socket.requestError("user_search", { keyword: "x" })).toEqual({ status: 401, message: "Unauthorized." });
+    const tokens = await env.DB.prepare("SELECT count(*) AS n FROM user_tokens WHERE user_id = ?").bind(user.id).first<{ n: number }>();
+    expect(tokens?.n).toBe(0);
   });
 
   it("refuses a wrong password or an unknown login with the same 401", async () => {

@@ -231,6 +231,30 @@ describe("user_reset_password", () => {
     expect(tokens?.n).toBe(0);
   });
 
+  it("refuses token logins (Bearer, cookie) checked just before it: no token of them outlives the reset", async () => {
+    const seen = interceptEmails();
+    const user = await signUp();
+    const [laptop, tablet] = [await loginHttp(user, "laptop"), await loginHttp(user, "tablet")];
+    const code = await emailedCode(user, seen);
+    // Both logins are held after their token check (live then), each at a Gateway's latch.
+    const logins: Array<{ device: string; headers: Record<string, string>; gateway: string }> = [
+      { device: "laptop", headers: { Authorization: `Bearer ${laptop.accessToken}` }, gateway: unique("reset-race") },
+      { device: "tablet", headers: { Cookie: tablet.cookie }, gateway: unique("reset-race") },
+    ];
+    const answers = [];
+    for (const { device, headers, gateway } of logins) {
+      await namedGateway(gateway).testHoldSignInAt("credential");
+      answers.push(http("POST", "/login", { body: { device_id: device }, headers: { ...headers, "x-test-gateway": gateway } }));
+      await namedGateway(gateway).testSignInReachedAt("credential");
+    }
+    expect(await reset(user, code)).toEqual({ success: true });
+    for (const { gateway } of logins) await namedGateway(gateway).testReleaseSignInAt("credential");
+
+    for (const res of await Promise.all(answers)) expect({ status: res.status, text: res.text }).toEqual({ status: 422, text: "The token has expired." });
+    const tokens = await env.DB.prepare("SELECT count(*) AS n FROM user_tokens WHERE user_id = ?").bind(user.id).first<{ n: number }>();
+    expect(tokens?.n).toBe(0);
+  });
+
   it("clears login lockouts of the account", async () => {
     const seen = interceptEmails();
     const user = await signUp();

@@ -2,25 +2,17 @@
 // a rotated refresh cookie and the user. It signs no socket in: the client sends `connect` next.
 import { z } from "zod";
 import { readCookie, refreshCookieHeader, REFRESH_COOKIE, signCookieValue, unsignCookieValue } from "../../auth/cookie";
-import type { UserRow } from "../../db/schema";
 import { toPublicUser } from "../../domain/user-view";
 import { Errors, SamaError } from "../../domain/errors";
 import { deviceId } from "../../protocol/fields";
 import { parseParams } from "../../protocol/validation";
-import {
-  authenticateAccessToken,
-  issueAccessToken,
-  issueRefreshToken,
-  passwordLogin,
-  rotateRefreshToken,
-  type PasswordProof,
-} from "../../services/auth";
-import type { SignedToken } from "../../auth/jwt";
+import { accessTokenLogin, issueAccessToken, issueRefreshToken, passwordLogin, rotateRefreshToken, type SignedIn } from "../../services/auth";
 import { readJsonBody } from "../body";
 import { documented } from "../documented";
 import { publicUser, withErrors } from "../responses";
 import type { ServiceDeps } from "../../services/context";
-import { serviceDeps, type AppContext } from "../types";
+import { placeSocket } from "../../objects/stubs";
+import { serviceDeps, testGateway, type AppContext } from "../types";
 
 const schema = z
   .looseObject({
@@ -46,26 +38,17 @@ export async function refreshCookie(c: AppContext, secret: string): Promise<stri
   return signed === null ? null : unsignCookieValue(signed, secret);
 }
 
-interface Authenticated {
-  user: UserRow;
-  /** Set when a refresh cookie was rotated; otherwise a fresh refresh token is issued. */
-  refresh: SignedToken | null;
-  /** Set for a password login: its tokens are issued on it. */
-  proof?: PasswordProof;
-}
-
-// SAMA's order: credentials in the body, then the Bearer access token, then the refresh cookie.
-async function authenticate(c: AppContext, deps: ServiceDeps, body: z.output<typeof schema>): Promise<Authenticated> {
+// SAMA's order: credentials in the body, then the Bearer access token, then the refresh cookie (retired).
+async function authenticate(c: AppContext, deps: ServiceDeps, body: z.output<typeof schema>): Promise<SignedIn> {
   const device = body.device_id;
   const cookie = await refreshCookie(c, deps.config.cookieSecret);
   if (body.login !== undefined && body.password !== undefined && body.organization_id !== undefined) {
-    const creds = { organizationId: body.organization_id, login: body.login, password: body.password, deviceId: device };
-    return { ...(await passwordLogin(deps, creds)), refresh: null };
+    return passwordLogin(deps, { organizationId: body.organization_id, login: body.login, password: body.password, deviceId: device });
   }
   const bearer = bearerToken(c);
   if (bearer !== null) {
     try {
-      return { user: await authenticateAccessToken(deps, bearer, device), refresh: null };
+      return await accessTokenLogin(deps, bearer, device);
     } catch (err) {
       // An expired access token next to a valid refresh cookie still logs in (the SAMA web app sends both).
       if (cookie === null || !(err instanceof SamaError)) throw err;
@@ -99,8 +82,12 @@ export const login = documented({
   handle: async (c) => {
     const deps = serviceDeps(c);
     const body = parseParams(schema, await readJsonBody(c));
-    const { user, refresh: rotated, proof } = await authenticate(c, deps, body);
-    const refresh = rotated ?? (await issueRefreshToken(deps, user, body.device_id, proof));
+    const { user, proof } = await authenticate(c, deps, body);
+    // Test-only (TEST_HOOKS=1): held between the credential check and the tokens at the named Gateway's latch.
+    const held = testGateway(c);
+    if (held !== undefined) await placeSocket(c.env, held, 1).testPassCredential();
+    // Both issued on what was checked: refused (as it would be now) if it was revoked meanwhile.
+    const refresh = await issueRefreshToken(deps, user, body.device_id, proof);
     const access = await issueAccessToken(deps, user, body.device_id, proof);
 
     const signed = await signCookieValue(refresh.token, deps.config.cookieSecret);

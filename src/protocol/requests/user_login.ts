@@ -42,7 +42,7 @@ const userLoginDoc = {
 export const userLogin = publicRequest("user_login", schema, userLoginDoc, async (ctx, params) => {
   const { user, proof } =
     params.token !== undefined
-      ? { user: await tokenLogin(ctx, params.token, params.device_id), proof: undefined }
+      ? await tokenLogin(ctx, params.token, params.device_id)
       : await passwordLogin(ctx, {
           organizationId: params.organization_id,
           login: params.login ?? "",
