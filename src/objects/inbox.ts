@@ -15,26 +15,16 @@ import { mayDownload } from "../files/access";
 import { fileUrlSigner } from "../files/signer";
 import type { PushPayload } from "../domain/push-payload";
 import { pushDeps, pushToUser } from "../push";
-import { EXPIRED, SharedDeadline } from "./deadline";
+import { InboxGateways } from "./inbox-gateways";
 import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from "./inbox-log";
 import { meteredStorage, started } from "./metrics";
-import { StubCache, fileAccess, gatewayStub, inboxOf, parseSessionAddress, type GatewayStub } from "./stubs";
+import { fileAccess, inboxOf, parseSessionAddress } from "./stubs";
 import { abortForTest } from "./test-hooks";
 import { TestLatch } from "./test-latch";
 import { logError } from "../log";
 
 export type { ConversationListQuery, LogRow, SyncPage };
 
-/** A Gateway that has not answered within half to all of this is skipped for this delivery (the log still has the packet). */
-const PUSH_TIMEOUT_MS = 5000;
-/**
- * How long a lagging push (see `lagging`) is waited for, at most (half to all of it): then it counts
- * as failed, and later pushes go on without it. Waiting for ever would starve the Gateway's sessions
- * of every later packet; giving up early risks only that the push lands after all, behind newer ones.
- * A Gateway that holds a call for seconds is in trouble (a reset one fails its calls at once), so
- * 10-20 s after a push left, its sessions lose live packets rather than wait (sync has them).
- */
-const LAGGING_LIMIT_MS = 3 * PUSH_TIMEOUT_MS;
 /** How often an online user's sessions are checked for sockets that vanished without a close event. */
 const LIVENESS_MS = 5 * 60 * 1000;
 /**
@@ -69,19 +59,10 @@ export class Inbox extends DurableObject<Env> {
   private ownerCache: Owner | null = null;
   /** The user's request budget over all their sockets; in memory (a new object starts full). */
   private requestBucket: Bucket | null = null;
-  /** One stub per Gateway: calls on the same stub arrive in order, so packets keep their event_seq order. */
-  private readonly gatewayStubs = new StubCache((id) => gatewayStub(this.env, id));
+  /** The Gateways holding the user's sessions: kept stubs, pushes with a deadline, lagging ones (inbox-gateways.ts). */
+  private readonly gateways: InboxGateways;
   /** Test-only: holds the next attach once its session is registered (testHoldAttach). */
   private readonly attachLatch = new TestLatch();
-  private readonly pushDeadline = new SharedDeadline(PUSH_TIMEOUT_MS);
-  private readonly laggingLimit = new SharedDeadline(LAGGING_LIMIT_MS);
-  /**
-   * Pushes that outlived their deadline, by Gateway, until they settle (or LAGGING_LIMIT_MS). Later pushes there wait for
-   * them (the stub's order no longer shows in their answers), and the Gateway's sessions are left out
-   * of what a receipt reports: a Conversation that sent to them straight could overtake the packets
-   * still on their way (a conversation's packets reach a socket in stream order).
-   */
-  private readonly lagging = new Map<string, Promise<unknown>>();
   private presenceChain: Promise<void> = Promise.resolve();
   /** Revocations lately handled: device id (null: every device) → when; read from storage once. */
   private revocations: Map<string | null, number> | null = null;
@@ -99,6 +80,7 @@ export class Inbox extends DurableObject<Env> {
       CREATE TABLE IF NOT EXISTS subscribers (user_id TEXT PRIMARY KEY);
     `);
     this.log = new InboxLog(this.sql);
+    this.gateways = new InboxGateways(env, ctx.id);
     this.windowMs = getConfig(env).inboxWriteWindowMs;
   }
 
@@ -164,7 +146,7 @@ export class Inbox extends DurableObject<Env> {
       rows.map(async ({ session_id }) => {
         // Only a definite "no" drops a session; an error is checked again at the next alarm.
         const { gateway, socket } = parseSessionAddress(session_id);
-        const alive = owner === null ? false : await this.gateway(gateway).isSignedInAs(socket, owner.userId).catch(() => this.forgetStub(gateway));
+        const alive = owner === null ? false : await this.gateways.stub(gateway).isSignedInAs(socket, owner.userId).catch(() => this.gateways.forget(gateway));
         if (alive === false) await this.detach(session_id);
       }),
     );
@@ -281,7 +263,7 @@ export class Inbox extends DurableObject<Env> {
     const results = await Promise.allSettled(
       rows.map((row) => {
         const { gateway, socket } = parseSessionAddress(row.session_id);
-        return this.gateway(gateway).signOutIf(socket, userId, deviceId);
+        return this.gateways.stub(gateway).signOutIf(socket, userId, deviceId);
       }),
     );
     // A session that did not answer stays registered, so a later revocation or the liveness alarm still
@@ -353,7 +335,7 @@ export class Inbox extends DurableObject<Env> {
     const delivered = frames.length > 0 ? await this.forward(userId, frames) : [];
     // The Conversation sends packets of large groups to the sessions it knows: it learns of the others here.
     const ids = routed === null ? null : this.sessions().map((s) => s.id);
-    const sessions = ids === null || this.lagging.size === 0 ? ids : ids.filter((id) => !this.lagging.has(parseSessionAddress(id).gateway));
+    const sessions = ids === null || !this.gateways.anyLagging ? ids : ids.filter((id) => !this.gateways.isLagging(parseSessionAddress(id).gateway));
     const report = sessions !== null && (sessions.length !== routed!.size || sessions.some((id) => !routed!.has(id)));
     return { delivered, durable: stream === null ? 0 : this.log.durableSeq(stream), ...(gap !== null ? { gap } : {}), ...(report ? { sessions: sessions! } : {}) };
   }
@@ -379,16 +361,8 @@ export class Inbox extends DurableObject<Env> {
     await Promise.all(
       [...calls.values()].map(async ({ gateway, sessions, frames: mine }) => {
         const targets = sessions.map((id) => ({ socket: parseSessionAddress(id).socket, userId }));
-        // A failed call is not proof the sockets are gone (the liveness alarm decides that); "missed" is.
-        const push = () => this.gateway(gateway).push([{ targets, frames: mine.map((f) => f.frame), keys: mine.map((f) => f.key) }]);
-        const before = this.lagging.get(gateway);
-        const call = before === undefined ? push() : before.then(push);
-        const answer = await this.pushDeadline.race(call).catch((err: unknown) => {
-          logError("push to gateway failed", { kind: "Inbox", id: this.ctx.id.toString(), gateway }, err);
-          return this.forgetStub(gateway);
-        });
-        if (answer === EXPIRED) this.lagBehind(gateway, call, before);
-        if (answer === EXPIRED || answer === null) return;
+        const answer = await this.gateways.push(gateway, { targets, frames: mine.map((f) => f.frame), keys: mine.map((f) => f.key) });
+        if (answer === null) return;
         const missed = new Set(answer.map((t) => t.socket));
         for (const id of sessions) if (missed.has(parseSessionAddress(id).socket)) await this.detach(id);
         if (missed.size < sessions.length) for (const f of mine) if (f.mid !== null) delivered.add(f.mid);
@@ -397,28 +371,6 @@ export class Inbox extends DurableObject<Env> {
     return [...delivered];
   }
 
-  /**
-   * A push to `gateway` outlived its deadline: it is lagging until it settles or runs out of
-   * LAGGING_LIMIT_MS, counted from when it was found lagging or, if it waited for one before it
-   * (`before`), from when that one was done. Failing late or running out, it fails as a push that
-   * fails in time does: the Gateway gets a new stub (a reset Gateway's old one fails every call), and
-   * nothing is said of its sessions (the liveness alarm decides whether they are gone).
-   */
-  private lagBehind(gateway: string, call: Promise<unknown>, before: Promise<unknown> | undefined): void {
-    const failed = (err: unknown) => {
-      logError("push to gateway failed late", { kind: "Inbox", id: this.ctx.id.toString(), gateway }, err);
-      this.forgetStub(gateway);
-    };
-    const settled: Promise<unknown> = (before ?? Promise.resolve())
-      .then(() => this.laggingLimit.race(call))
-      .then((answer) => {
-        if (answer === EXPIRED) failed(new Error(`no answer within ${LAGGING_LIMIT_MS} ms`));
-      }, failed)
-      .finally(() => {
-        if (this.lagging.get(gateway) === settled) this.lagging.delete(gateway);
-      });
-    this.lagging.set(gateway, settled);
-  }
 
   /** The window's one commit, once `windowMs` after the first change since the last one. */
   private flushSoon(): void {
@@ -512,15 +464,5 @@ export class Inbox extends DurableObject<Env> {
   /** Test-only: the held attach answers, or fails midway (its session registered). */
   async testReleaseAttach(fail: boolean): Promise<void> {
     this.attachLatch.release(fail);
-  }
-
-  /** After a failed call: the next call gets a new stub (and learns from the fresh object whether the sockets are still there). */
-  private forgetStub(gateway: string): null {
-    this.gatewayStubs.forget(gateway);
-    return null;
-  }
-
-  private gateway(gatewayId: string): GatewayStub {
-    return this.gatewayStubs.get(gatewayId);
   }
 }
