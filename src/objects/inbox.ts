@@ -371,7 +371,6 @@ export class Inbox extends DurableObject<Env> {
     return [...delivered];
   }
 
-
   /** The window's one commit, once `windowMs` after the first change since the last one. */
   private flushSoon(): void {
     if (this.flushTimer !== null || !this.log.dirty) return;
