@@ -12,9 +12,12 @@ import { Session, type SessionHost, type SignInPoint } from "./session";
 import { sessionAddress, type GatewayCalls, type SocketBatch, type SocketTarget } from "./stubs";
 import { finishClose, isBenignSocketError } from "./sockets";
 import { abortForTest, requireTestHooks } from "./test-hooks";
-import { TestLatch } from "./test-latch";
+import { TestLatches } from "./test-latch";
 import { logError } from "../log";
 import { started } from "./metrics";
+
+/** Where a test can hold a call here (testHold). */
+type GatewayHold = SignInPoint | "signOutAnswer" | "push";
 
 export class Gateway extends DurableObject<Env> implements GatewayCalls {
   private readonly config: Config;
@@ -23,18 +26,14 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   private readonly host: SessionHost;
   /** Test-only (testHoldSignIn): the next sign-in here waits for this, which the next call about a socket answered resolves. */
   private signInHold: PromiseWithResolvers<void> | null = null;
-  /** Test-only: holds the next sign-in at a point of its way (testHoldSignInAt). */
-  private readonly signInLatches: Record<SignInPoint, TestLatch> = { credential: new TestLatch(), registration: new TestLatch() };
-  /** Test-only: holds the next revocation's answer (testHoldSignOutAnswer). */
-  private readonly signOutLatch = new TestLatch();
-  /** Test-only: holds the next push (testHoldPush). */
-  private readonly pushLatch = new TestLatch();
+  /** Test-only: what testHold holds (see GatewayHold). */
+  private readonly latches = new TestLatches<GatewayHold>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     started("Gateway");
     this.config = getConfig(env);
-    this.host = { env, config: this.config, address: (tag) => sessionAddress(ctx.id.toString(), tag), report: (what, err) => this.report(what, err), signInHeld: async () => this.signInHold?.promise, heldAt: async (point) => (this.signInLatches[point].armed ? this.signInLatches[point].pass() : undefined) };
+    this.host = { env, config: this.config, address: (tag) => sessionAddress(ctx.id.toString(), tag), report: (what, err) => this.report(what, err), signInHeld: async () => this.signInHold?.promise, heldAt: (point) => this.latches.pass(point) };
     // Plain-text keep-alive answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -68,7 +67,7 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
   async signOutIf(socket: string, userId: string, deviceId: string | null): Promise<boolean> {
     const signedOut = this.find(socket)?.signOutIf(userId, deviceId) ?? false;
     this.releaseSignInHold();
-    if (this.signOutLatch.armed) await this.signOutLatch.pass();
+    await this.latches.pass("signOutAnswer");
     return signedOut;
   }
 
@@ -86,7 +85,7 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
    * as the target's user is reached: its packets follow the sign-in's answer, see Session.signingIn).
    */
   async push(batches: SocketBatch[]): Promise<SocketTarget[]> {
-    if (this.pushLatch.armed) await this.pushLatch.pass();
+    await this.latches.pass("push");
     const missed: SocketTarget[] = [];
     for (const { targets, frames, keys } of batches) {
       for (const target of targets) {
@@ -107,31 +106,10 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
     this.signInHold = Promise.withResolvers<void>();
   }
 
-  /**
-   * Test-only (TEST_HOOKS=1): the next sign-in of a socket here waits at `point` until
-   * testReleaseSignInAt: "credential" right after its credential check (user_login: before its token
-   * is issued; POST /login too, see testPassCredential), "registration" after its token check, before
-   * its Inbox registers it. A revocation or a password reset can then land in between
-   * (test/chat/sign-in-race.test.ts, test/ws/password-reset.test.ts, test/http/login.test.ts).
-   */
-  async testHoldSignInAt(point: SignInPoint): Promise<void> {
-    this.signInLatches[point].arm(this.env);
-  }
-
   /** Test-only (TEST_HOOKS=1): a sign-in elsewhere (POST /login, with x-test-gateway naming this Gateway) waits at "credential" here. */
   async testPassCredential(): Promise<void> {
     requireTestHooks(this.env);
     await this.host.heldAt("credential");
-  }
-
-  /** Test-only: resolves once the held sign-in waits (see testHoldSignInAt). */
-  async testSignInReachedAt(point: SignInPoint): Promise<void> {
-    await this.signInLatches[point].reached();
-  }
-
-  /** Test-only: the held sign-in goes on. */
-  async testReleaseSignInAt(point: SignInPoint): Promise<void> {
-    this.signInLatches[point].release(false);
   }
 
   private releaseSignInHold(): void {
@@ -144,36 +122,28 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
     abortForTest(this.ctx, this.env);
   }
 
+
   /**
-   * Test-only (TEST_HOOKS=1): the next signOutIf, having signed the socket out (or refused its
-   * sign-in), answers the Inbox only once testReleaseSignOutAnswer is called (test/chat/sign-in-race.test.ts).
+   * Test-only (TEST_HOOKS=1): the next call here that passes `point` waits until testRelease:
+   * "credential", a sign-in right after its credential check (user_login: before its token is
+   * issued; POST /login too, see testPassCredential); "registration", a sign-in after its token
+   * check, before its Inbox registers it; "signOutAnswer", a signOutIf having signed the socket out
+   * (or refused its sign-in), before it answers the Inbox; "push", a push before it sends anything.
+   * A revocation, a reset or another delivery can then land in between (test/chat/sign-in-race,
+   * gateway-fanout and inbox-lagging tests, test/ws/password-reset, test/http/login).
    */
-  async testHoldSignOutAnswer(): Promise<void> {
-    this.signOutLatch.arm(this.env);
+  async testHold(point: GatewayHold): Promise<void> {
+    this.latches.arm(point, this.env);
   }
 
-  /** Test-only: resolves once the held answer waits. */
-  async testSignOutAnswerReached(): Promise<void> {
-    await this.signOutLatch.reached();
+  /** Test-only: resolves once a call waits at `point`. */
+  async testReached(point: GatewayHold): Promise<void> {
+    await this.latches.reached(point);
   }
 
-  async testReleaseSignOutAnswer(): Promise<void> {
-    this.signOutLatch.release(false);
-  }
-
-  /** Test-only (TEST_HOOKS=1): the next push waits for testReleasePush (test/chat/gateway-fanout.test.ts). */
-  async testHoldPush(): Promise<void> {
-    this.pushLatch.arm(this.env);
-  }
-
-  /** Test-only: resolves once the held push waits (see testHoldPush). */
-  async testPushReached(): Promise<void> {
-    await this.pushLatch.reached();
-  }
-
-  /** Test-only: the held push goes on, or fails having sent nothing. */
-  async testReleasePush(fail: boolean): Promise<void> {
-    this.pushLatch.release(fail);
+  /** Test-only: the held call goes on, or (`fail`) fails having done nothing more. */
+  async testRelease(point: GatewayHold, fail = false): Promise<void> {
+    this.latches.release(point, fail);
   }
 
   /** The open socket tagged `tag`, as a session (a closed one is dropped from the map, and no longer listed by the runtime). */

@@ -20,7 +20,7 @@ import { InboxLog, type ConversationListQuery, type LogRow, type SyncPage } from
 import { meteredStorage, started } from "./metrics";
 import { fileAccess, inboxOf, parseSessionAddress } from "./stubs";
 import { abortForTest } from "./test-hooks";
-import { TestLatch } from "./test-latch";
+import { TestLatches } from "./test-latch";
 import { logError } from "../log";
 
 export type { ConversationListQuery, LogRow, SyncPage };
@@ -61,8 +61,8 @@ export class Inbox extends DurableObject<Env> {
   private requestBucket: Bucket | null = null;
   /** The Gateways holding the user's sessions: kept stubs, pushes with a deadline, lagging ones (inbox-gateways.ts). */
   private readonly gateways: InboxGateways;
-  /** Test-only: holds the next attach once its session is registered (testHoldAttach). */
-  private readonly attachLatch = new TestLatch();
+  /** Test-only: holds the next attach once its session is registered (testHold). */
+  private readonly latches = new TestLatches<"attach">();
   private presenceChain: Promise<void> = Promise.resolve();
   /** Revocations lately handled: device id (null: every device) → when; read from storage once. */
   private revocations: Map<string | null, number> | null = null;
@@ -112,7 +112,7 @@ export class Inbox extends DurableObject<Env> {
     const recheck = [deviceId, null].some((d) => now - (all.get(d) ?? -Infinity) < REVOCATION_KEPT_MS);
     await this.syncPresence();
     if ((await this.ctx.storage.getAlarm()) === null) await this.setAlarm(Date.now() + LIVENESS_MS);
-    if (this.attachLatch.armed) await this.attachLatch.pass();
+    await this.latches.pass("attach");
     return { granted: await this.grantRequests(budget), recheck };
   }
 
@@ -450,18 +450,18 @@ export class Inbox extends DurableObject<Env> {
     abortForTest(this.ctx, this.env);
   }
 
-  /** Test-only (TEST_HOOKS=1): the next attach waits, its session registered, for testReleaseAttach (test/chat/sign-in-race.test.ts). */
-  async testHoldAttach(): Promise<void> {
-    this.attachLatch.arm(this.env);
+  /** Test-only (TEST_HOOKS=1): the next attach waits, its session registered, until testRelease (test/chat/sign-in-race.test.ts). */
+  async testHold(point: "attach"): Promise<void> {
+    this.latches.arm(point, this.env);
   }
 
   /** Test-only: resolves once the held attach waits. */
-  async testAttachReached(): Promise<void> {
-    await this.attachLatch.reached();
+  async testReached(point: "attach"): Promise<void> {
+    await this.latches.reached(point);
   }
 
-  /** Test-only: the held attach answers, or fails midway (its session registered). */
-  async testReleaseAttach(fail: boolean): Promise<void> {
-    this.attachLatch.release(fail);
+  /** Test-only: the held attach answers, or (`fail`) fails midway, its session registered. */
+  async testRelease(point: "attach", fail = false): Promise<void> {
+    this.latches.release(point, fail);
   }
 }

@@ -23,7 +23,7 @@ export interface SessionHost {
   report(what: string, err: unknown): void;
   /** Test-only (TEST_HOOKS=1, Gateway.testHoldSignIn): what a sign-in waits for once its Inbox registered it; resolved otherwise. */
   signInHeld(): Promise<void>;
-  /** Test-only (TEST_HOOKS=1, Gateway.testHoldSignInAt): what a sign-in waits for at `point`; resolved otherwise. */
+  /** Test-only (TEST_HOOKS=1, Gateway.testHold): what a sign-in waits for at `point`; resolved otherwise. */
   heldAt(point: SignInPoint): Promise<void>;
 }
 

@@ -38,3 +38,33 @@ export class TestLatch {
     if (await held.released) throw new Error("test: the held call failed");
   }
 }
+
+/** An object's latches by the point of its way they hold (one trio of test calls per object, not one per point). */
+export class TestLatches<Point extends string> {
+  private readonly latches = new Map<Point, TestLatch>();
+
+  private latch(point: Point): TestLatch {
+    let latch = this.latches.get(point);
+    if (!latch) this.latches.set(point, (latch = new TestLatch()));
+    return latch;
+  }
+
+  /** Holds the next call that passes `point`. */
+  arm(point: Point, env: Env): void {
+    this.latch(point).arm(env);
+  }
+
+  reached(point: Point): Promise<void> {
+    return this.latch(point).reached();
+  }
+
+  release(point: Point, fail: boolean): void {
+    this.latch(point).release(fail);
+  }
+
+  /** Where a call passes `point`: at once unless a test armed it (nothing is awaited otherwise). */
+  async pass(point: Point): Promise<void> {
+    const latch = this.latches.get(point);
+    if (latch?.armed) await latch.pass();
+  }
+}

@@ -21,7 +21,7 @@ export interface RequestContext extends ServiceDeps {
    */
   signIn(identity: SessionIdentity, stillValid: () => Promise<boolean>): Promise<void>;
   signOut(): Promise<void>;
-  /** Test-only hold point (TEST_HOOKS=1, Gateway.testHoldSignInAt): resolves at once otherwise. */
+  /** Test-only hold point (TEST_HOOKS=1, Gateway.testHold): resolves at once otherwise. */
   credentialChecked(): Promise<void>;
   /**
    * The conversations of messages this socket sent or received lately (message id → cid), so an

@@ -143,7 +143,7 @@ describe("a live packet whose Gateway has not answered when the Inboxes are told
     const own = unique("held");
     const { sockets, cid } = await warmGroup(own);
     const held = namedGateway(own); // websocket.ts's placement of `own`
-    await held.testHoldPush();
+    await held.testHold("push");
     return { sockets, cid, held };
   }
 
@@ -153,7 +153,7 @@ describe("a live packet whose Gateway has not answered when the Inboxes are told
     await send(author, cid, { body: "held, then failed" });
     await Promise.all(others.map((s) => nextPacket(s, "message", (m) => m.body === "held, then failed")));
     await sleep(TOLD_BEHIND_MS); // the tell-behind delay is over: the member's Inbox would have been told
-    await held.testReleasePush(true); // the live call fails, having sent nothing
+    await held.testRelease("push", true); // the live call fails, having sent nothing
     const got = await nextPacket(member, "message", (m) => m.body === "held, then failed");
     expect(got.event_seq).toEqual(expect.any(Number)); // forwarded by its Inbox
     await sleep(TOLD_BEHIND_MS);
@@ -167,7 +167,7 @@ describe("a live packet whose Gateway has not answered when the Inboxes are told
     // The call counts as failed after 2.5-5 s (the Conversation's deadline for a Gateway), and its Inbox forwards it.
     const got = await nextPacket(member, "message", (m) => m.body === "never answered", 8000);
     expect(got.event_seq).toEqual(expect.any(Number));
-    await held.testReleasePush(true); // the late call sends nothing
+    await held.testRelease("push", true); // the late call sends nothing
     await sleep(TOLD_BEHIND_MS);
     for (const s of [member, ...others]) expect(messagesNamed(s, "never answered")).toHaveLength(1);
   });
@@ -178,7 +178,7 @@ describe("a live packet whose Gateway has not answered when the Inboxes are told
     await send(author, cid, { body: "answered late" });
     // Counted as missed at the deadline: its Inbox forwards it…
     expect((await nextPacket(member, "message", (m) => m.body === "answered late", 8000)).event_seq).toEqual(expect.any(Number));
-    await held.testReleasePush(false); // …and the late call goes on: the session has it already
+    await held.testRelease("push", false); // …and the late call goes on: the session has it already
     await send(author, cid, { body: "after the late answer" });
     await nextPacket(member, "message", (m) => m.body === "after the late answer");
     await sleep(TOLD_BEHIND_MS);
@@ -214,13 +214,13 @@ describe("a lane whose Inbox call failed after the live send", () => {
     const own = unique("held");
     const late = await tab(devices[1]!, own);
     const held = namedGateway(own);
-    await held.testHoldPush();
+    await held.testHold("push");
     await sleep(1000); // the Inbox's window (1 s here) has written the warm-up: the next one starts with the packet
     await send(author, cid, { body: "lane failed" });
     await nextPacket(member, "message", (m) => m.body === "lane failed"); // live, from its Gateway
-    await held.testPushReached(); // the Inbox was told and is forwarding to the held tab, its window not written
+    await held.testReached("push"); // the Inbox was told and is forwarding to the held tab, its window not written
     await inboxOfUser(devices[1]!.user).testAbort().catch(() => undefined); // the lane's call fails
-    await held.testReleasePush(true);
+    await held.testRelease("push", true);
     // Sent while the lane is failed (its retry is the alarm's, 2 s away): live to the tab the
     // Conversation knows, and kept for the retry with what that send reached.
     await sleep(100);
@@ -243,7 +243,7 @@ describe("a device reached through its Inbox whose Gateway answers late", () => 
     const own = unique("late");
     const late = await tab(devices[1]!, own);
     const held = namedGateway(own);
-    await held.testHoldPush();
+    await held.testHold("push");
     await send(author, cid, { body: "through the Inbox" });
     await nextPacket(member, "message", (m) => m.body === "through the Inbox");
     // The Inbox's deadline for a Gateway (2.5-5 s) passes: it answers the Conversation without that push.
@@ -251,7 +251,7 @@ describe("a device reached through its Inbox whose Gateway answers late", () => 
     await send(author, cid, { body: "after it" });
     await nextPacket(member, "message", (m) => m.body === "after it");
     await sleep(TOLD_BEHIND_MS);
-    await held.testReleasePush(false); // the held push arrives now
+    await held.testRelease("push", false); // the held push arrives now
     await nextPacket(late, "message", (m) => m.body === "through the Inbox");
     await nextPacket(late, "message", (m) => m.body === "after it");
     await sleep(TOLD_BEHIND_MS);
@@ -268,13 +268,13 @@ describe("a member whose next packet of a conversation goes through the Inbox wh
     await Promise.all([author, reader].map((s) => nextPacket(s, "message", (m) => m.body === "the member's")));
     await sleep(TOLD_BEHIND_MS);
     const held = namedGateway(own);
-    await held.testHoldPush();
+    await held.testHold("push");
     await send(author, cid, { body: "live, held" }); // to the member's Gateway, which holds it
-    await held.testPushReached();
+    await held.testReached("push");
     // A receipt for the member alone: a row of one recipient, the Inboxes' path.
     const read = reader.request("message_read", { cid, ids: [mine.server_mid] });
     await sleep(TOLD_BEHIND_MS);
-    await held.testReleasePush(false);
+    await held.testRelease("push", false);
     expect(await read).toMatchObject({ success: true });
     await nextPacket(member, "message_read", (r) => Array.isArray(r.ids) && r.ids.includes(mine.server_mid));
     const order = member.frames.flatMap((f) => (isRecord(f.message) && f.message.body === "live, held" ? ["message"] : isRecord(f.message_read) ? ["message_read"] : []));

@@ -1,6 +1,6 @@
 // An Inbox's push to a Gateway that outlives its deadline (2.5-5 s) lags: the Inbox's later pushes
 // to that Gateway wait for it, so a conversation's packets reach a socket in order. These tests hold
-// such a push (testHoldPush) in a private chat, whose packets go through the Inboxes, and check what
+// such a push (testHold("push")) in a private chat, whose packets go through the Inboxes, and check what
 // happens when it fails late, and when it never settles.
 import { describe, expect, it } from "vitest";
 import { namedGateway, type TestSocket } from "../helpers/socket";
@@ -20,7 +20,7 @@ async function heldChat() {
   // The Inbox reached the Gateway once before the hold: it keeps a stub for it.
   await Promise.all([send(as, cid, { body: "warm-up" }), nextPacket(bs, "message", (m) => m.body === "warm-up")]);
   const held = namedGateway(own);
-  await held.testHoldPush();
+  await held.testHold("push");
   return { as, bs, cid, held, bobDevice, own };
 }
 
@@ -51,7 +51,7 @@ describe("an Inbox's push to a Gateway that outlives its deadline", () => {
     await nextPacket(bs, "message", (m) => m.body === "waits", 25_000);
     await send(as, cid, { body: "next" });
     await nextPacket(bs, "message", (m) => m.body === "next"); // nothing lags any more
-    await held.testReleasePush(true);
+    await held.testRelease("push", true);
     await sleep(200);
     expect(bodies(bs)).toEqual(["waits", "next"]);
     // What no socket got live is in the record.

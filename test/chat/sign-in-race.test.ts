@@ -36,21 +36,21 @@ async function logout(login: Login): Promise<void> {
 /** `connect` on `socket` with `login`, held after its token check until `meanwhile` has run. */
 async function connectAround(socket: TestSocket, gateway: string, login: Login, meanwhile: () => Promise<void>): Promise<Frame> {
   const held = namedGateway(gateway);
-  await held.testHoldSignInAt("registration");
+  await held.testHold("registration");
   const connected = socket.request("connect", { token: login.accessToken, device_id: login.deviceId }, "connect");
-  await held.testSignInReachedAt("registration");
+  await held.testReached("registration");
   await meanwhile();
-  await held.testReleaseSignInAt("registration");
+  await held.testRelease("registration");
   return connected;
 }
 
 /** `signIn` sent while the user's Inbox fails its next registration once it is made (its answer lost). */
 async function attachFailing(user: TestUser, signIn: () => Promise<Frame>): Promise<Frame> {
   const inbox = inboxOfUser(user);
-  await inbox.testHoldAttach();
+  await inbox.testHold("attach");
   const answer = signIn();
-  await inbox.testAttachReached();
-  await inbox.testReleaseAttach(true);
+  await inbox.testReached("attach");
+  await inbox.testRelease("attach", true);
   return answer;
 }
 
@@ -226,13 +226,13 @@ describe("a sign-in refused once the Inbox registered it", () => {
     const second = (await device(b)).login;
     const held = namedGateway(gateway);
     await held.testHoldSignIn(); // once registered, the sign-in waits for a call about a socket: the revocation's
-    await held.testHoldSignOutAnswer(); // whose answer waits until the refused sign-in was undone
+    await held.testHold("signOutAnswer"); // whose answer waits until the refused sign-in was undone
     const connected = socket.request("connect", { token: second.accessToken, device_id: second.deviceId }, "connect");
     await eventually(async () => expect(await inboxDevices(b)).toEqual([second.deviceId]));
     const loggedOut = logout(second);
-    await held.testSignOutAnswerReached();
+    await held.testReached("signOutAnswer");
     expect(await connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
-    await held.testReleaseSignOutAnswer();
+    await held.testRelease("signOutAnswer");
     await loggedOut;
 
     expect(await inboxDevices(b)).toEqual([first.login.deviceId]);

@@ -378,11 +378,11 @@ describe("POST /login with a token racing its device's logout", () => {
   async function loginAround(headers: Record<string, string>, deviceId: string, meanwhile: () => Promise<void>): Promise<HttpResult> {
     const gateway = unique("login-race");
     const held = namedGateway(gateway);
-    await held.testHoldSignInAt("credential");
+    await held.testHold("credential");
     const answer = http("POST", "/login", { body: { device_id: deviceId }, headers: { ...headers, "x-test-gateway": gateway } });
-    await held.testSignInReachedAt("credential");
+    await held.testReached("credential");
     await meanwhile();
-    await held.testReleaseSignInAt("credential");
+    await held.testRelease("credential");
     return answer;
   }
 

@@ -135,12 +135,12 @@ describe("user_login", () => {
     const gateway = unique("login-race");
     const socket = await TestSocket.open("/", gateway);
     const held = namedGateway(gateway);
-    await held.testHoldSignInAt("credential");
+    await held.testHold("credential");
     const answer = socket.request("user_login", { organization_id: "default", token: login.accessToken, device_id: login.deviceId }, "login");
-    await held.testSignInReachedAt("credential"); // the token was checked: live then
+    await held.testReached("credential"); // the token was checked: live then
     const logout = await http("POST", "/logout", { headers: { Authorization: `Bearer ${login.accessToken}`, Cookie: login.cookie } });
     expect(logout.status).toBe(200);
-    await held.testReleaseSignInAt("credential");
+    await held.testRelease("credential");
 
     expect(await answer).toEqual({ id: "login", error: { status: 422, message: "The token has expired." } });
     expect(await socket.requestError("user_search", { keyword: "x" })).toEqual({ status: 401, message: "Unauthorized." });

@@ -219,11 +219,11 @@ describe("user_reset_password", () => {
     const gateway = unique("reset-race");
     const socket = await TestSocket.open("/", gateway);
     const held = namedGateway(gateway);
-    await held.testHoldSignInAt("credential");
+    await held.testHold("credential");
     const login = socket.request("user_login", { organization_id: user.organizationId, login: user.login, password: user.password, device_id: "phone" }, "login");
-    await held.testSignInReachedAt("credential"); // the old password matched
+    await held.testReached("credential"); // the old password matched
     expect(await reset(user, code)).toEqual({ success: true });
-    await held.testReleaseSignInAt("credential");
+    await held.testRelease("credential");
 
     expect(await login).toEqual({ id: "login", error: { status: 401, message: "Incorrect username or password." } });
     expect(await socket.requestError("user_search", { keyword: "x" })).toEqual({ status: 401, message: "Unauthorized." });
@@ -243,12 +243,12 @@ describe("user_reset_password", () => {
     ];
     const answers = [];
     for (const { device, headers, gateway } of logins) {
-      await namedGateway(gateway).testHoldSignInAt("credential");
+      await namedGateway(gateway).testHold("credential");
       answers.push(http("POST", "/login", { body: { device_id: device }, headers: { ...headers, "x-test-gateway": gateway } }));
-      await namedGateway(gateway).testSignInReachedAt("credential");
+      await namedGateway(gateway).testReached("credential");
     }
     expect(await reset(user, code)).toEqual({ success: true });
-    for (const { gateway } of logins) await namedGateway(gateway).testReleaseSignInAt("credential");
+    for (const { gateway } of logins) await namedGateway(gateway).testRelease("credential");
 
     for (const res of await Promise.all(answers)) expect({ status: res.status, text: res.text }).toEqual({ status: 422, text: "The token has expired." });
     const tokens = await env.DB.prepare("SELECT count(*) AS n FROM user_tokens WHERE user_id = ?").bind(user.id).first<{ n: number }>();
