@@ -74,6 +74,15 @@ async function pair(): Promise<{ a: TestUser; b: TestUser; author: TestSocket; c
   return { a, b, author, cid };
 }
 
+/** B signed in on a first device, its socket alone on its own Gateway, and a second device's login to sign that socket in with. */
+async function onFirstDevice(): Promise<{ b: TestUser; author: TestSocket; cid: string; first: Login; gateway: string; socket: TestSocket; second: Login }> {
+  const { b, author, cid } = await pair();
+  const first = await device(b);
+  const gateway = unique("sign-in-race");
+  const socket = await tab(first, gateway);
+  return { b, author, cid, first: first.login, gateway, socket, second: (await device(b)).login };
+}
+
 /** B's socket, alone on its Gateway, with its `connect` sent and held once B's Inbox registered it. */
 async function signingIn(b: TestUser): Promise<{ socket: TestSocket; login: Login; connected: Promise<Frame> }> {
   const login = (await device(b)).login;
@@ -184,46 +193,35 @@ describe("a sign-in refused once the Inbox registered it", () => {
   });
 
   it("signing a socket of the user in on another device, its registration failing midway: it stays on its own device, reached by its revocation", { timeout: 20_000 }, async () => {
-    const { b } = await pair();
-    const first = await device(b);
-    const socket = await tab(first, unique("sign-in-race"));
-    const second = (await device(b)).login;
+    const { b, first, socket, second } = await onFirstDevice();
     const connected = await attachFailing(b, () => socket.request("connect", { token: second.accessToken, device_id: second.deviceId }, "connect"));
 
     expect(connected).toEqual({ id: "connect", error: { status: 500, message: "Internal server error." } });
-    expect(await inboxDevices(b)).toEqual([first.login.deviceId]);
+    expect(await inboxDevices(b)).toEqual([first.deviceId]);
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ users: [] });
-    await logout(first.login);
+    await logout(first);
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
     expect(await inboxSessions(b)).toEqual([]);
   });
 
   it("signing a socket of the user in on another device: it stays signed in on its own device, reached live and by revocation", { timeout: 20_000 }, async () => {
-    const { b, author, cid } = await pair();
-    const first = await device(b);
-    const gateway = unique("sign-in-race");
-    const socket = await tab(first, gateway);
-    const second = (await device(b)).login;
+    const { b, author, cid, first, gateway, socket, second } = await onFirstDevice();
     // The second device signs out while the socket's sign-in on it waits to be registered.
     const connected = await connectAround(socket, gateway, second, () => logout(second));
 
     expect(connected).toEqual({ id: "connect", error: { status: 422, message: "The token has expired." } });
-    expect(await inboxDevices(b)).toEqual([first.login.deviceId]);
+    expect(await inboxDevices(b)).toEqual([first.deviceId]);
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ users: [] });
     await say(author, cid, socket, "still here");
     expect(received(socket, "message").map((m) => m.body)).toEqual(["still here"]);
     // Its own device's revocation reaches it.
-    await logout(first.login);
+    await logout(first);
     expect(await socket.request("user_search", { keyword: "zz-nobody" })).toMatchObject({ error: { status: 401, message: "Unauthorized." } });
     expect(await inboxSessions(b)).toEqual([]);
   });
 
   it("…and the revocation's answer reaches the Inbox after the socket registered its own device again: the Inbox keeps it", { timeout: 20_000 }, async () => {
-    const { b, author, cid } = await pair();
-    const first = await device(b);
-    const gateway = unique("sign-in-race");
-    const socket = await tab(first, gateway);
-    const second = (await device(b)).login;
+    const { b, author, cid, first, gateway, socket, second } = await onFirstDevice();
     const held = namedGateway(gateway);
     await held.testHoldSignIn(); // once registered, the sign-in waits for a call about a socket: the revocation's
     await held.testHold("signOutAnswer"); // whose answer waits until the refused sign-in was undone
@@ -235,7 +233,7 @@ describe("a sign-in refused once the Inbox registered it", () => {
     await held.testRelease("signOutAnswer");
     await loggedOut;
 
-    expect(await inboxDevices(b)).toEqual([first.login.deviceId]);
+    expect(await inboxDevices(b)).toEqual([first.deviceId]);
     await say(author, cid, socket, "kept");
     expect(received(socket, "message").map((m) => m.body)).toEqual(["kept"]);
   });
