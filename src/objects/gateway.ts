@@ -85,7 +85,7 @@ export class Gateway extends DurableObject<Env> implements GatewayCalls {
    * as the target's user is reached: its packets follow the sign-in's answer, see Session.signingIn).
    */
   async push(batches: SocketBatch[]): Promise<SocketTarget[]> {
-    await this.latches.pass("push");
+    if (this.latches.armed("push")) await this.latches.pass("push");
     const missed: SocketTarget[] = [];
     for (const { targets, frames, keys } of batches) {
       for (const target of targets) {

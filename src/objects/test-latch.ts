@@ -62,7 +62,12 @@ export class TestLatches<Point extends string> {
     this.latch(point).release(fail);
   }
 
-  /** Where a call passes `point`: at once unless a test armed it (nothing is awaited otherwise). */
+  /** Whether the next call at `point` must wait: checked before awaiting pass, so a hot path pays no await otherwise. */
+  armed(point: Point): boolean {
+    return this.latches.get(point)?.armed ?? false;
+  }
+
+  /** Where a call passes `point`: it waits if a test armed it (see armed). */
   async pass(point: Point): Promise<void> {
     const latch = this.latches.get(point);
     if (latch?.armed) await latch.pass();
